@@ -1,0 +1,14 @@
+//! Tessera: an OpenID Connect identity broker, a drop-in replacement for Dex.
+//!
+//! The architecture in brief (see `../shared/STYLE.md` for the long form):
+//! - `web/` is the only module that knows axum: it extracts typed values from HTTP, calls one
+//!   domain function and maps the result back to HTTP (errors become responses in one place).
+//! - `oauth2/` and `flow` make every protocol decision; they never see a request object.
+//! - They reach infrastructure through small traits: `storage::Storage`, `signer::Signer`
+//!   and the connectors in `connector/`.
+//! - `app` is the only place that names concrete types and wires them together.
+//!
+//! Dependency direction: web → (flow, oauth2) → (connector, signer, storage) → (types, crypto, clock).
+
+pub mod storage;
+pub mod types;

@@ -1,0 +1,155 @@
+//! Storage: the contract every backend keeps, one sub-trait per aggregate.
+//!
+//! There is one implementation, [`sql::SqlStorage`], over SQLite (the embedded default, also
+//! used in memory for `storage.type: memory`) and PostgreSQL (for several replicas). Getters
+//! return `Ok(None)` when the record does not exist; `StorageError` is reserved for the
+//! backend failing. Operations that must not race have a named atomic method
+//! (`redeem_auth_code`, `rotate_refresh_token`, `swap_keys`, `take_auth_request`) instead of a
+//! read-modify-write closure. `conformance` is the suite every backend must pass.
+//!
+//! Static clients, passwords and connectors from the config are *not* stored here: the
+//! `overlay` module layers them over storage, read-only, as Dex does.
+
+pub mod records;
+pub mod sql;
+
+#[cfg(test)]
+mod conformance;
+
+pub use records::*;
+
+use crate::types::UnixTime;
+use async_trait::async_trait;
+
+/// The backend failed, or a uniqueness rule was broken. Never shown to a client as such.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("a record with this id already exists")]
+    AlreadyExists,
+    #[error("storage backend: {0}")]
+    Backend(String),
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Fails with `AlreadyExists` when the id is taken.
+    async fn create_client(&self, client: &Client) -> Result<()>;
+    async fn get_client(&self, id: &str) -> Result<Option<Client>>;
+    async fn list_clients(&self) -> Result<Vec<Client>>;
+    /// Replaces the client with the same id; `false` when there is none.
+    async fn update_client(&self, client: &Client) -> Result<bool>;
+    /// `false` when there was nothing to delete.
+    async fn delete_client(&self, id: &str) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait AuthFlowStore: Send + Sync {
+    async fn create_auth_request(&self, request: &AuthRequest) -> Result<()>;
+    async fn get_auth_request(&self, id: &str) -> Result<Option<AuthRequest>>;
+    /// Replaces the request with the same id; `false` when it no longer exists.
+    async fn update_auth_request(&self, request: &AuthRequest) -> Result<bool>;
+    /// Fetch and delete in one step: of two concurrent callers exactly one gets `Some`.
+    async fn take_auth_request(&self, id: &str) -> Result<Option<AuthRequest>>;
+    async fn delete_auth_request(&self, id: &str) -> Result<bool>;
+
+    async fn create_auth_code(&self, code: &AuthCode) -> Result<()>;
+    async fn get_auth_code(&self, id: &str) -> Result<Option<AuthCode>>;
+    /// Marks the code redeemed at `now`. Of concurrent callers exactly one sees `Fresh`;
+    /// the others (and every later caller) see `Replayed`. Expired codes are still returned:
+    /// the caller checks `expiry`.
+    async fn redeem_auth_code(&self, id: &str, now: UnixTime) -> Result<Redemption>;
+    /// Records what was issued from a redeemed code, for replay revocation.
+    async fn set_auth_code_issued(&self, id: &str, issued: &IssuedTokens) -> Result<()>;
+    async fn delete_auth_code(&self, id: &str) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait RefreshStore: Send + Sync {
+    async fn create_refresh_token(&self, token: &RefreshToken) -> Result<()>;
+    async fn get_refresh_token(&self, id: &str) -> Result<Option<RefreshToken>>;
+    /// Replaces the current secret only if it still hashes to `rotation.expected_hash`, in one
+    /// atomic step: of concurrent rotations of one token exactly one returns `true`.
+    /// The replaced hash becomes `obsolete_hash`; `last_used` and `rotated_at` become `now`.
+    async fn rotate_refresh_token(&self, id: &str, rotation: &RefreshRotation) -> Result<bool>;
+    /// Marks the token used at `now` without rotating it (`disableRotation`, reuse window).
+    async fn touch_refresh_token(&self, id: &str, now: UnixTime) -> Result<()>;
+    /// Deletes the whole token family; `false` when there was none.
+    async fn delete_refresh_token(&self, id: &str) -> Result<bool>;
+    /// Every refresh token family of a user at one connector (several per client allowed).
+    async fn list_refresh_tokens_for_user(&self, user_id: &str, connector_id: &str) -> Result<Vec<RefreshToken>>;
+
+    async fn upsert_offline_session(&self, session: &OfflineSession) -> Result<()>;
+    async fn get_offline_session(&self, user_id: &str, connector_id: &str) -> Result<Option<OfflineSession>>;
+    async fn delete_offline_session(&self, user_id: &str, connector_id: &str) -> Result<bool>;
+
+    /// Remembers a revoked access token (by `jti`) until it would have expired anyway.
+    async fn revoke_access_token(&self, jti: &str, expiry: UnixTime) -> Result<()>;
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait PasswordStore: Send + Sync {
+    /// `email` is matched case-insensitively.
+    async fn create_password(&self, password: &Password) -> Result<()>;
+    async fn get_password(&self, email: &str) -> Result<Option<Password>>;
+    async fn list_passwords(&self) -> Result<Vec<Password>>;
+    async fn update_password(&self, password: &Password) -> Result<bool>;
+    async fn delete_password(&self, email: &str) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait ConnectorStore: Send + Sync {
+    async fn create_connector(&self, connector: &Connector) -> Result<()>;
+    async fn get_connector(&self, id: &str) -> Result<Option<Connector>>;
+    async fn list_connectors(&self) -> Result<Vec<Connector>>;
+    async fn update_connector(&self, connector: &Connector) -> Result<bool>;
+    async fn delete_connector(&self, id: &str) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// The current key set; `version` 0 and no signing key when none was ever stored.
+    async fn get_keys(&self) -> Result<Keys>;
+    /// Stores `new` only if the stored version is still `expected_version` (0 = none stored).
+    /// `false` means another replica swapped first: re-read and use its keys.
+    async fn swap_keys(&self, expected_version: i64, new: &Keys) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    async fn create_device_request(&self, request: &DeviceRequest) -> Result<()>;
+    async fn get_device_request(&self, user_code: &str) -> Result<Option<DeviceRequest>>;
+    async fn create_device_token(&self, token: &DeviceToken) -> Result<()>;
+    async fn get_device_token(&self, device_code: &str) -> Result<Option<DeviceToken>>;
+    /// Replaces the token only if its status is still `expected_status`.
+    async fn update_device_token(&self, token: &DeviceToken, expected_status: &str) -> Result<bool>;
+    /// Fetch and delete in one step (a device code is single-use).
+    async fn take_device_token(&self, device_code: &str) -> Result<Option<DeviceToken>>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Inserts a new session; `false` when the id is taken (the caller picks another).
+    async fn create_web_session(&self, session: &WebSession) -> Result<bool>;
+    /// Inserts or replaces.
+    async fn save_web_session(&self, session: &WebSession) -> Result<()>;
+    /// `None` when absent or expired at `now`.
+    async fn load_web_session(&self, id: &str, now: UnixTime) -> Result<Option<WebSession>>;
+    async fn delete_web_session(&self, id: &str) -> Result<()>;
+}
+
+/// Everything Tessera keeps.
+#[async_trait]
+pub trait Storage:
+    ClientStore + AuthFlowStore + RefreshStore + PasswordStore + ConnectorStore + KeyStore + DeviceStore + SessionStore
+{
+    /// Deletes what expired before `now`: auth requests, codes, device requests and tokens,
+    /// refresh tokens past `expires_at`, browser sessions and revoked-token entries.
+    async fn garbage_collect(&self, now: UnixTime) -> Result<GcResult>;
+    /// A cheap round trip, for `/healthz/ready`.
+    async fn ping(&self) -> Result<()>;
+}

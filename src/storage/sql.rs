@@ -1,0 +1,1 @@
+//! SQL storage (placeholder until implemented).
