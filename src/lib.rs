@@ -6,9 +6,21 @@
 //! - `oauth2/` and `flow` make every protocol decision; they never see a request object.
 //! - They reach infrastructure through small traits: `storage::Storage`, `signer::Signer`
 //!   and the connectors in `connector/`.
-//! - `app` is the only place that names concrete types and wires them together.
+//! - `app` is the only place that names concrete types and wires them together; `server`
+//!   runs it.
 //!
 //! Dependency direction: web → (flow, oauth2) → (connector, signer, storage) → (types, crypto, clock).
 
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod connector;
+pub mod crypto;
+pub mod flow;
+pub mod oauth2;
+pub mod overlay;
+pub mod server;
+pub mod signer;
 pub mod storage;
 pub mod types;
+pub mod web;

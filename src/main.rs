@@ -1,1 +1,124 @@
-fn main() {}
+//! The `tessera` command: serve, check-config, hash-password, version.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use tessera::config::{self, LogFormat, LogLevel};
+
+#[derive(Parser)]
+#[command(name = "tessera", about = "An OpenID Connect identity broker; a drop-in replacement for Dex.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server with a Dex-format config file.
+    Serve {
+        config: PathBuf,
+        /// Overrides web.http.
+        #[arg(long)]
+        web_http_addr: Option<String>,
+        /// Overrides web.https.
+        #[arg(long)]
+        web_https_addr: Option<String>,
+        /// Overrides telemetry.http.
+        #[arg(long)]
+        telemetry_addr: Option<String>,
+    },
+    /// Validate a config file and print every problem with its YAML path.
+    CheckConfig { config: PathBuf },
+    /// Read a password from standard input and print an argon2id hash for staticPasswords[].hash.
+    HashPassword,
+    /// Print the version.
+    Version,
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Version => {
+            println!("tessera {}", env!("CARGO_PKG_VERSION"));
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::HashPassword => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input).context("reading the password from stdin")?;
+            let password = input.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&input);
+            anyhow::ensure!(!password.is_empty(), "the password is empty");
+            println!("{}", tessera::crypto::hash_password(password)?);
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { config } => match config::load_file(&config) {
+            Ok(loaded) => {
+                for warning in &loaded.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                println!("{}: OK", config.display());
+                Ok(std::process::ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                for problem in &e.problems {
+                    eprintln!("error: {problem}");
+                }
+                Ok(std::process::ExitCode::FAILURE)
+            }
+        },
+        Command::Serve { config, web_http_addr, web_https_addr, telemetry_addr } => {
+            let loaded = match config::load_file(&config) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    for problem in &e.problems {
+                        eprintln!("error: {problem}");
+                    }
+                    return Ok(std::process::ExitCode::FAILURE);
+                }
+            };
+            let mut config = loaded.config;
+            if web_http_addr.is_some() {
+                config.web.http = web_http_addr;
+            }
+            if web_https_addr.is_some() {
+                config.web.https = web_https_addr;
+            }
+            if telemetry_addr.is_some() {
+                config.telemetry.http = telemetry_addr;
+            }
+            init_logging(config.logger.level, config.logger.format);
+            for warning in &loaded.warnings {
+                tracing::warn!("config: {warning}");
+            }
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(tessera::server::run(config))?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init_logging(level: LogLevel, format: LogFormat) {
+    let level = match level {
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn,tower_sessions=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

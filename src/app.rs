@@ -1,0 +1,231 @@
+//! The one place that names concrete types: builds storage, the signer, connectors and the
+//! protocol settings from a [`Config`], and runs the background tasks (key rotation, garbage
+//! collection).
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConnectorConfig, StorageConfig};
+use crate::connector::{self, Login, Opened, Registry};
+use crate::crypto::PasswordHasher;
+use crate::oauth2::{RefreshSettings, Settings};
+use crate::overlay::{Clients, Passwords};
+use crate::signer::{LocalSigner, SignerSettings, SigningAlgorithm};
+use crate::storage::sql::{PostgresOptions, SqlStorage};
+use crate::storage::{Client, Password, Storage};
+use crate::web::ui::Ui;
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared services, built once at start and shared by every request.
+pub struct App {
+    pub settings: Settings,
+    pub storage: Arc<dyn Storage>,
+    pub signer: Arc<LocalSigner>,
+    pub clients: Clients,
+    pub connectors: Registry,
+    pub clock: Arc<dyn Clock>,
+    pub ui: Ui,
+}
+
+pub type AppState = Arc<App>;
+
+fn secs(d: Duration) -> i64 {
+    d.as_secs() as i64
+}
+
+impl App {
+    pub async fn build(config: &Config) -> anyhow::Result<Arc<App>> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<App>> {
+        let storage = open_storage(&config.storage).await?;
+        let settings = settings(config);
+        let signer = LocalSigner::start(
+            storage.clone(),
+            clock.clone(),
+            SignerSettings {
+                algorithm: match config.signer.algorithm {
+                    crate::config::SigningAlgorithm::Es256 => SigningAlgorithm::Es256,
+                    crate::config::SigningAlgorithm::Rs256 => SigningAlgorithm::Rs256,
+                },
+                rotation_period: secs(config.signer.keys_rotation_period),
+                token_lifetime: settings.id_token_lifetime,
+            },
+        )
+        .await
+        .context("loading signing keys")?;
+        let clients = Clients::new(config.static_clients.iter().map(static_client).collect(), storage.clone());
+        let passwords = Passwords::new(config.static_passwords.iter().map(static_password).collect(), storage.clone());
+        let parallelism = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let hasher = PasswordHasher::new(parallelism).context("preparing the password hasher")?;
+        let connectors = open_connectors(config, passwords, hasher);
+        let ui = Ui::new(config);
+        Ok(Arc::new(App { settings, storage, signer, clients, connectors, clock, ui }))
+    }
+
+    /// Key rotation and garbage collection, until the process ends.
+    pub fn spawn_background_tasks(self: &Arc<Self>) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let wait = match app.signer.rotate_if_due().await {
+                    // Poll at least every 30s so a rotation by another replica is picked up.
+                    Ok(next) => (next - app.clock.now()).clamp(1, 30),
+                    Err(e) => {
+                        tracing::error!(error = %e, "signing key rotation failed");
+                        10
+                    }
+                };
+                tokio::time::sleep(Duration::from_secs(wait as u64)).await;
+            }
+        });
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(300));
+            loop {
+                tick.tick().await;
+                match app.storage.garbage_collect(app.clock.now()).await {
+                    Ok(r) => tracing::debug!(?r, "garbage collection done"),
+                    Err(e) => tracing::error!(error = %e, "garbage collection failed"),
+                }
+            }
+        });
+    }
+}
+
+async fn open_storage(config: &StorageConfig) -> anyhow::Result<Arc<dyn Storage>> {
+    let storage = match config {
+        StorageConfig::Memory => SqlStorage::open_memory().await,
+        StorageConfig::Sqlite3(s) => SqlStorage::open_sqlite(&s.file).await,
+        StorageConfig::Postgres(p) => {
+            let options = PostgresOptions {
+                host: p.host.clone(),
+                port: p.port,
+                database: p.database.clone(),
+                user: p.user.clone(),
+                password: (!p.password.is_empty()).then(|| p.password.expose().to_string()),
+                ssl_mode: p.ssl.mode.as_str().to_string(),
+                ca_file: p.ssl.ca_file.as_ref().map(|f| f.display().to_string()),
+                cert_file: p.ssl.cert_file.as_ref().map(|f| f.display().to_string()),
+                key_file: p.ssl.key_file.as_ref().map(|f| f.display().to_string()),
+                connect_timeout_secs: p.connection_timeout.map(|d| d.as_secs()).unwrap_or(0),
+                max_open_conns: p.max_open_conns,
+                max_idle_conns: p.max_idle_conns,
+                conn_max_lifetime_secs: p.conn_max_lifetime.map(|d| d.as_secs()).unwrap_or(0),
+            };
+            SqlStorage::open_postgres(&options).await
+        }
+    };
+    Ok(Arc::new(storage.context("opening storage")?))
+}
+
+fn settings(config: &Config) -> Settings {
+    let expiry = &config.expiry;
+    let refresh = &expiry.refresh_tokens;
+    let issuer = config.issuer.as_str().trim_end_matches('/').to_string();
+    Settings {
+        issuer,
+        response_types: config.oauth2.response_types.iter().map(|r| r.as_str().to_string()).collect(),
+        grant_types: config.oauth2.effective_grant_types().iter().map(|g| g.as_str().to_string()).collect(),
+        skip_approval: config.oauth2.skip_approval_screen,
+        always_show_login: config.oauth2.always_show_login_screen,
+        pkce_enforce: config.oauth2.pkce.enforce,
+        pkce_methods: config.oauth2.pkce.code_challenge_methods_supported.iter().map(|m| m.as_str().to_string()).collect(),
+        id_token_lifetime: secs(expiry.id_tokens),
+        auth_request_lifetime: secs(expiry.auth_requests),
+        auth_code_lifetime: secs(expiry.auth_codes),
+        refresh: RefreshSettings {
+            reuse_interval: secs(refresh.reuse_interval),
+            valid_if_not_used_for: refresh.valid_if_not_used_for.map(secs).filter(|s| *s > 0),
+            absolute_lifetime: refresh.absolute_lifetime.map(secs).filter(|s| *s > 0),
+            disable_rotation: refresh.disable_rotation,
+        },
+    }
+}
+
+fn static_client(c: &crate::config::StaticClient) -> Client {
+    Client {
+        id: c.id.clone(),
+        secret: c.secret.clone().unwrap_or_default(),
+        redirect_uris: c.redirect_uris.clone(),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        backchannel_logout_uri: c.backchannel_logout_uri.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+        refresh_token_lifetime: c.refresh_token_lifetime.as_str().to_string(),
+        trusted_peers: c.trusted_peers.clone(),
+        public: c.public,
+        name: c.name.clone(),
+        logo_url: c.logo_url.clone().unwrap_or_default(),
+        allowed_connectors: c.allowed_connectors.clone(),
+        client_credentials_groups: c.client_credentials_groups.clone(),
+    }
+}
+
+fn static_password(p: &crate::config::StaticPassword) -> Password {
+    Password {
+        email: p.email.to_lowercase(),
+        hash: p.hash.clone(),
+        username: p.username.clone(),
+        user_id: p.user_id.clone(),
+        name: p.name.clone(),
+        preferred_username: p.preferred_username.clone(),
+        email_verified: p.email_verified,
+        groups: p.groups.clone(),
+    }
+}
+
+/// Opens every configured connector. One that fails to open is logged and skipped, so the
+/// others keep working (Dex's `continue_on_connector_failure`).
+fn open_connectors(config: &Config, passwords: Passwords, hasher: PasswordHasher) -> Registry {
+    let mut opened = Vec::new();
+    if config.enable_password_db {
+        let local = Arc::new(connector::local::LocalPasswords::new(passwords, hasher));
+        opened.push(Opened {
+            id: connector::local::ID.into(),
+            name: "Email".into(),
+            kind: "local".into(),
+            login: Login::Password(local.clone()),
+            refresh: Some(local),
+            grant_types: Vec::new(),
+        });
+    }
+    for c in &config.connectors {
+        match open_connector(c) {
+            Ok(Some(connector)) => opened.push(connector),
+            Ok(None) => tracing::warn!(id = %c.id, kind = %c.kind, "connector type not supported yet; skipped"),
+            Err(e) => tracing::error!(id = %c.id, kind = %c.kind, error = %e, "connector failed to open; skipped"),
+        }
+    }
+    Registry::new(opened)
+}
+
+fn open_connector(c: &ConnectorConfig) -> Result<Option<Opened>, connector::ConnectorError> {
+    let (login, refresh): (Login, Option<Arc<dyn connector::Refresh>>) = match c.kind.as_str() {
+        "mockCallback" => {
+            let mock = Arc::new(connector::mock::MockCallback);
+            (Login::Redirect(mock.clone()), Some(mock))
+        }
+        "mockPassword" => {
+            let config = serde_json::from_value(c.config.clone())
+                .map_err(|e| connector::ConnectorError::Upstream(format!("config: {e}")))?;
+            let mock = Arc::new(connector::mock::MockPassword::open(config)?);
+            (Login::Password(mock.clone()), Some(mock))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Opened {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        kind: c.kind.clone(),
+        login,
+        refresh,
+        grant_types: c.grant_types.iter().map(|g| g.as_str().to_string()).collect(),
+    }))
+}
+
+impl App {
+    /// The algorithm tokens are signed with now, for discovery.
+    pub fn signer_algorithm(&self) -> &'static str {
+        crate::signer::Signer::algorithm(self.signer.as_ref())
+    }
+}

@@ -1,0 +1,114 @@
+//! Connectors: how Tessera learns who the user is from the identity provider that knows them.
+//!
+//! One small trait per login style, as in Dex: [`PasswordLogin`] (Tessera shows a form) and
+//! [`RedirectLogin`] (the user is sent to the provider and comes back to `/callback`), plus
+//! an optional [`Refresh`] to re-check the user when a refresh token is used. An opened
+//! connector is an [`Opened`] whose `login` says which style it is, so the login handler's
+//! `match` is exhaustive. [`Registry`] holds every opened connector in config order.
+
+pub mod local;
+pub mod mock;
+
+use crate::storage::Claims;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What a connector says about a user; becomes the token claims.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub claims: Claims,
+    /// Opaque data the connector wants back on refresh (e.g. an upstream refresh token).
+    pub connector_data: Option<Vec<u8>>,
+}
+
+/// What the client asked for that connectors care about (Dex's `connector.Scopes`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scopes {
+    pub offline_access: bool,
+    pub groups: bool,
+}
+
+impl Scopes {
+    pub fn from_requested(scopes: &[String]) -> Self {
+        use crate::oauth2::scopes::{GROUPS, OFFLINE_ACCESS, has};
+        Self { offline_access: has(scopes, OFFLINE_ACCESS), groups: has(scopes, GROUPS) }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// The user cannot log in (e.g. removed upstream); shown to the user in plain words.
+    #[error("{0}")]
+    Refused(String),
+    /// The upstream failed or answered garbage; logged, the user sees a generic message.
+    #[error("connector failure: {0}")]
+    Upstream(String),
+}
+
+#[async_trait]
+pub trait PasswordLogin: Send + Sync {
+    /// The label of the username field ("Email Address", "Username").
+    fn prompt(&self) -> &str;
+    /// `Ok(None)` for a wrong username or password.
+    async fn login(&self, scopes: Scopes, username: &str, password: &str) -> Result<Option<Identity>, ConnectorError>;
+}
+
+#[async_trait]
+pub trait RedirectLogin: Send + Sync {
+    /// Where to send the browser. `state` must come back to `callback_url` unchanged.
+    async fn login_url(&self, scopes: Scopes, callback_url: &str, state: &str) -> Result<String, ConnectorError>;
+    /// Turns the provider's callback (its query parameters) into an identity.
+    async fn handle_callback(&self, scopes: Scopes, params: &HashMap<String, String>) -> Result<Identity, ConnectorError>;
+}
+
+#[async_trait]
+pub trait Refresh: Send + Sync {
+    /// Re-checks the user at refresh time; `Refused` ends the refresh token.
+    async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError>;
+}
+
+pub enum Login {
+    Password(Arc<dyn PasswordLogin>),
+    Redirect(Arc<dyn RedirectLogin>),
+}
+
+pub struct Opened {
+    pub id: String,
+    pub name: String,
+    /// The config `type` (`local`, `mockCallback`, …).
+    pub kind: String,
+    pub login: Login,
+    pub refresh: Option<Arc<dyn Refresh>>,
+    /// Grants this connector may be used for; empty = all (Dex's `connectors[].grantTypes`).
+    pub grant_types: Vec<String>,
+}
+
+impl Opened {
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.is_empty() || self.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
+/// Every opened connector, in config order.
+#[derive(Default)]
+pub struct Registry {
+    ordered: Vec<Arc<Opened>>,
+    by_id: HashMap<String, Arc<Opened>>,
+}
+
+impl Registry {
+    pub fn new(connectors: Vec<Opened>) -> Self {
+        let ordered: Vec<Arc<Opened>> = connectors.into_iter().map(Arc::new).collect();
+        let by_id = ordered.iter().map(|c| (c.id.clone(), c.clone())).collect();
+        Self { ordered, by_id }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Opened>> {
+        self.by_id.get(id)
+    }
+
+    pub fn all(&self) -> &[Arc<Opened>] {
+        &self.ordered
+    }
+}

@@ -1,0 +1,313 @@
+//! The browser login, as a state machine over a persisted [`AuthRequest`]:
+//!
+//! 1. `/auth` validates the request and picks a connector (or shows the chooser); nothing is
+//!    stored yet, so health checks and abandoned choosers leave no rows behind.
+//! 2. `/auth/{connector}` validates again and stores the auth request; a password connector
+//!    shows its form, a redirect connector sends the user upstream with the request id as `state`.
+//! 3. The form post or `/callback` turns an identity into a logged-in auth request and sends
+//!    the user to `/approval?req=…&hmac=…`; the HMAC binds approval to whoever logged in.
+//! 4. Approval (or `skipApprovalScreen`) consumes the request atomically and answers the
+//!    client: a code, tokens in the fragment (implicit/hybrid), or the out-of-band page.
+
+use crate::app::App;
+use crate::connector::{Identity, Login, Opened, Scopes};
+use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_id};
+use crate::oauth2::OAuthError;
+use crate::oauth2::authorize::{self, AuthorizeError, AuthorizeParams, ErrorRedirect, connectors_for, uses_fragment, with_params};
+use crate::oauth2::redirect::OOB_URI;
+use crate::oauth2::tokens::{TokenContext, mint, mint_id_token};
+use crate::storage::{AuthCode, AuthRequest, Client};
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::sync::Arc;
+
+/// What `/auth` does next.
+pub enum Start {
+    Redirect(String),
+    Chooser { client_name: String, connectors: Vec<(Arc<Opened>, String)> },
+}
+
+/// How the flow answers the client in the end.
+#[derive(Debug)]
+pub enum Completion {
+    Redirect(String),
+    /// `urn:ietf:wg:oauth:2.0:oob`: show the code to the user.
+    Oob(String),
+}
+
+/// What the approval step shows, or its outcome when no screen is needed.
+pub enum Approval {
+    Show { client: Client, scopes: Vec<String>, req: String, hmac: String },
+    Done(Completion),
+}
+
+/// The outcome of a password form submission.
+pub enum PasswordOutcome {
+    LoggedIn(String),
+    WrongPassword,
+}
+
+fn page(title: &str, message: &str) -> AuthorizeError {
+    AuthorizeError::Page { title: title.into(), message: message.into() }
+}
+
+fn internal(cause: impl Display) -> AuthorizeError {
+    tracing::error!(%cause, "login flow failed");
+    page("Something went wrong", "The login service hit an internal error. Please try again.")
+}
+
+fn expired() -> AuthorizeError {
+    page("Login expired", "This login request expired or is not valid. Please go back to the application and start again.")
+}
+
+fn connector_url(app: &App, connector_id: &str, params: &AuthorizeParams) -> String {
+    let query = params_query(params);
+    app.settings.endpoint(&format!("/auth/{}?{query}", urlencode(connector_id)))
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn params_query(p: &AuthorizeParams) -> String {
+    let fields = [
+        ("client_id", &p.client_id),
+        ("redirect_uri", &p.redirect_uri),
+        ("response_type", &p.response_type),
+        ("scope", &p.scope),
+        ("state", &p.state),
+        ("nonce", &p.nonce),
+        ("code_challenge", &p.code_challenge),
+        ("code_challenge_method", &p.code_challenge_method),
+        ("prompt", &p.prompt),
+        ("max_age", &p.max_age),
+        ("response_mode", &p.response_mode),
+        ("login_hint", &p.login_hint),
+    ];
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields {
+        if let Some(v) = value {
+            s.append_pair(name, v);
+        }
+    }
+    s.finish()
+}
+
+/// Step 1: `/auth`.
+pub async fn start(app: &App, params: &AuthorizeParams) -> Result<Start, AuthorizeError> {
+    let now = app.clock.now();
+    let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
+    let connectors = connectors_for(&valid.client, &app.connectors);
+    if let Some(id) = &valid.connector_id {
+        return Ok(Start::Redirect(connector_url(app, id, params)));
+    }
+    match connectors.as_slice() {
+        [] => Err(valid.error(OAuthError::invalid_request("No connector is available for this client."))),
+        [only] if !app.settings.always_show_login => Ok(Start::Redirect(connector_url(app, &only.id, params))),
+        _ => Ok(Start::Chooser {
+            client_name: display_name(&valid.client),
+            connectors: connectors.iter().map(|c| (c.clone(), connector_url(app, &c.id, params))).collect(),
+        }),
+    }
+}
+
+pub fn display_name(client: &Client) -> String {
+    if client.name.is_empty() { client.id.clone() } else { client.name.clone() }
+}
+
+/// Step 2: `/auth/{connector}`. Returns where to send the browser.
+pub async fn begin(app: &App, connector_id: &str, params: &AuthorizeParams) -> Result<String, AuthorizeError> {
+    let now = app.clock.now();
+    let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
+    let Some(connector) = connectors_for(&valid.client, &app.connectors).into_iter().find(|c| c.id == connector_id) else {
+        return Err(valid.error(OAuthError::invalid_request("Connector ID does not match a valid connector.")));
+    };
+    let mut request = valid.request;
+    request.id = random_id();
+    request.connector_id = connector.id.clone();
+    request.hmac_key = random_bytes(32);
+    app.storage.create_auth_request(&request).await.map_err(internal)?;
+    match &connector.login {
+        Login::Password(_) => Ok(password_url(app, connector_id, &request.id)),
+        Login::Redirect(upstream) => upstream
+            .login_url(Scopes::from_requested(&request.scopes), &app.settings.endpoint("/callback"), &request.id)
+            .await
+            .map_err(internal),
+    }
+}
+
+pub fn password_url(app: &App, connector_id: &str, state: &str) -> String {
+    app.settings.endpoint(&format!("/auth/{}/login?state={}", urlencode(connector_id), urlencode(state)))
+}
+
+/// A live auth request for this connector, or the "login expired" page.
+async fn pending(app: &App, state: &str, connector_id: &str) -> Result<AuthRequest, AuthorizeError> {
+    let request = app.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
+    if request.expiry <= app.clock.now() || request.connector_id != connector_id {
+        return Err(expired());
+    }
+    Ok(request)
+}
+
+/// The password form's connector and its prompt, after checking the request is live.
+pub async fn password_form(app: &App, connector_id: &str, state: &str) -> Result<String, AuthorizeError> {
+    pending(app, state, connector_id).await?;
+    match app.connectors.get(connector_id).map(|c| &c.login) {
+        Some(Login::Password(p)) => Ok(p.prompt().to_string()),
+        _ => Err(page("Not found", "This connector does not log in with a password.")),
+    }
+}
+
+/// Step 3a: the password form was posted.
+pub async fn password_login(
+    app: &App,
+    connector_id: &str,
+    state: &str,
+    username: &str,
+    password: &str,
+) -> Result<PasswordOutcome, AuthorizeError> {
+    let request = pending(app, state, connector_id).await?;
+    let Some(Login::Password(connector)) = app.connectors.get(connector_id).map(|c| &c.login) else {
+        return Err(page("Not found", "This connector does not log in with a password."));
+    };
+    let identity = connector.login(Scopes::from_requested(&request.scopes), username, password).await.map_err(internal)?;
+    metrics::counter!("tessera_logins_total", "connector" => connector_id.to_string(),
+        "result" => if identity.is_some() { "ok" } else { "invalid" })
+    .increment(1);
+    match identity {
+        None => Ok(PasswordOutcome::WrongPassword),
+        Some(identity) => Ok(PasswordOutcome::LoggedIn(logged_in(app, request, identity).await?)),
+    }
+}
+
+/// Step 3b: a redirect connector called back with `state` = the auth request id.
+pub async fn callback(app: &App, params: &HashMap<String, String>) -> Result<String, AuthorizeError> {
+    let state = params.get("state").map(String::as_str).unwrap_or_default();
+    let request = app.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
+    if request.expiry <= app.clock.now() {
+        return Err(expired());
+    }
+    let Some(Login::Redirect(connector)) = app.connectors.get(&request.connector_id).map(|c| &c.login) else {
+        return Err(expired());
+    };
+    let result = connector.handle_callback(Scopes::from_requested(&request.scopes), params).await;
+    metrics::counter!("tessera_logins_total", "connector" => request.connector_id.clone(),
+        "result" => if result.is_ok() { "ok" } else { "error" })
+    .increment(1);
+    match result {
+        Ok(identity) => logged_in(app, request, identity).await,
+        Err(crate::connector::ConnectorError::Refused(reason)) => Err(page("Login refused", &reason)),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+fn approval_hmac(request: &AuthRequest) -> String {
+    base64url(&hmac_sha256(&request.hmac_key, request.id.as_bytes()))
+}
+
+async fn logged_in(app: &App, mut request: AuthRequest, identity: Identity) -> Result<String, AuthorizeError> {
+    request.logged_in = true;
+    request.claims = identity.claims;
+    request.connector_data = identity.connector_data;
+    request.auth_time = app.clock.now();
+    if !app.storage.update_auth_request(&request).await.map_err(internal)? {
+        return Err(expired());
+    }
+    let hmac = approval_hmac(&request);
+    Ok(app.settings.endpoint(&format!("/approval?req={}&hmac={}", urlencode(&request.id), urlencode(&hmac))))
+}
+
+async fn logged_in_request(app: &App, req: &str, hmac: &str) -> Result<AuthRequest, AuthorizeError> {
+    let request = app.storage.get_auth_request(req).await.map_err(internal)?.ok_or_else(expired)?;
+    if !request.logged_in || request.expiry <= app.clock.now() {
+        return Err(expired());
+    }
+    if !constant_time_eq(approval_hmac(&request).as_bytes(), hmac.as_bytes()) {
+        return Err(page("Unauthorized request", "This approval link is not valid for this login."));
+    }
+    Ok(request)
+}
+
+/// Step 4, GET: the consent screen, unless it is skipped.
+pub async fn approval(app: &App, req: &str, hmac: &str) -> Result<Approval, AuthorizeError> {
+    let request = logged_in_request(app, req, hmac).await?;
+    if app.settings.skip_approval && !request.force_approval_prompt {
+        return Ok(Approval::Done(finish(app, req).await?));
+    }
+    let client = app.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
+    Ok(Approval::Show { client, scopes: request.scopes.clone(), req: req.to_string(), hmac: hmac.to_string() })
+}
+
+/// Step 4, POST: the user approved or declined.
+pub async fn decide(app: &App, req: &str, hmac: &str, approved: bool) -> Result<Completion, AuthorizeError> {
+    let request = logged_in_request(app, req, hmac).await?;
+    if approved {
+        return finish(app, req).await;
+    }
+    app.storage.delete_auth_request(req).await.map_err(internal)?;
+    Err(AuthorizeError::Redirect(ErrorRedirect {
+        redirect_uri: request.redirect_uri.clone(),
+        state: request.state.clone(),
+        fragment: uses_fragment(&request.response_types),
+        error: OAuthError::new(crate::oauth2::ErrorCode::AccessDenied, "The user declined the request."),
+    }))
+}
+
+/// Consumes the auth request (exactly once, even under double submission) and builds the
+/// response to the client.
+async fn finish(app: &App, req: &str) -> Result<Completion, AuthorizeError> {
+    let request = app.storage.take_auth_request(req).await.map_err(internal)?.ok_or_else(expired)?;
+    let now = app.clock.now();
+    let types = &request.response_types;
+    let has = |t: &str| types.iter().any(|x| x == t);
+    let mut params: Vec<(&str, String)> = Vec::new();
+    let mut code_id = None;
+    if has("code") {
+        let code = AuthCode {
+            id: random_id(),
+            client_id: request.client_id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            nonce: request.nonce.clone(),
+            scopes: request.scopes.clone(),
+            connector_id: request.connector_id.clone(),
+            connector_data: request.connector_data.clone(),
+            claims: request.claims.clone(),
+            expiry: now + app.settings.auth_code_lifetime,
+            auth_time: request.auth_time,
+            pkce: request.pkce.clone(),
+            redeemed_at: None,
+            issued: None,
+        };
+        app.storage.create_auth_code(&code).await.map_err(internal)?;
+        if request.redirect_uri == OOB_URI {
+            return Ok(Completion::Oob(code.id));
+        }
+        params.push(("code", code.id.clone()));
+        code_id = Some(code.id);
+    }
+    let ctx = TokenContext {
+        issuer: &app.settings.issuer,
+        client_id: &request.client_id,
+        scopes: &request.scopes,
+        claims: &request.claims,
+        connector_id: &request.connector_id,
+        nonce: &request.nonce,
+        auth_time: request.auth_time,
+        now,
+        lifetime: app.settings.id_token_lifetime,
+    };
+    if has("token") {
+        let minted = mint(app.signer.as_ref(), &ctx, code_id.as_deref()).map_err(internal)?;
+        params.push(("access_token", minted.access_token));
+        params.push(("token_type", "bearer".into()));
+        params.push(("expires_in", (minted.expires_at - now).to_string()));
+        if has("id_token") {
+            params.push(("id_token", minted.id_token));
+        }
+    } else if has("id_token") {
+        params.push(("id_token", mint_id_token(app.signer.as_ref(), &ctx, code_id.as_deref()).map_err(internal)?));
+    }
+    params.push(("state", request.state.clone()));
+    let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Ok(Completion::Redirect(with_params(&request.redirect_uri, &pairs, uses_fragment(types))))
+}

@@ -1,0 +1,276 @@
+//! The authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1): parsing, validation, and
+//! the redirect back to the client.
+//!
+//! Errors found before the client and its `redirect_uri` are trusted are shown on a page and
+//! never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.1); errors after that go back to the
+//! client as `error`, `error_description` and `state`.
+
+use super::error::{ErrorCode, OAuthError};
+use super::{GRANT_AUTHORIZATION_CODE, Settings, pkce, redirect, scopes};
+use crate::connector::{Opened, Registry};
+use crate::overlay::Clients;
+use crate::storage::{AuthRequest, Client, Pkce};
+use crate::types::UnixTime;
+use serde::Deserialize;
+use std::sync::Arc;
+use url::Url;
+
+/// The request's parameters as sent; nothing downstream reads the raw query.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub connector_id: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub response_mode: Option<String>,
+    pub login_hint: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The client or redirect URI is not trusted: tell the user, do not redirect.
+    Page { title: String, message: String },
+    /// Tell the client, at its (verified) redirect URI.
+    Redirect(ErrorRedirect),
+}
+
+#[derive(Debug)]
+pub struct ErrorRedirect {
+    pub redirect_uri: String,
+    pub state: String,
+    pub fragment: bool,
+    pub error: OAuthError,
+}
+
+impl ErrorRedirect {
+    pub fn url(&self) -> String {
+        let params = [
+            ("error", self.error.code.as_str()),
+            ("error_description", self.error.description.as_str()),
+            ("state", self.state.as_str()),
+        ];
+        with_params(&self.redirect_uri, &params, self.fragment)
+    }
+}
+
+/// Appends parameters to a redirect URI in its query (code flow) or fragment (implicit and
+/// hybrid flows), keeping any query the registered URI already has.
+pub fn with_params(redirect_uri: &str, params: &[(&str, &str)], fragment: bool) -> String {
+    let params = params.iter().filter(|(_, v)| !v.is_empty());
+    let Ok(mut url) = Url::parse(redirect_uri) else {
+        return redirect_uri.to_string();
+    };
+    if fragment {
+        let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        url.set_fragment(Some(&encoded));
+    } else {
+        url.query_pairs_mut().extend_pairs(params);
+    }
+    url.into()
+}
+
+/// A valid authorization request, ready to be stored once a connector is chosen.
+#[derive(Debug)]
+pub struct Validated {
+    pub client: Client,
+    /// `id` and `connector_id` are still empty.
+    pub request: AuthRequest,
+    /// `connector_id` from the request, checked.
+    pub connector_id: Option<String>,
+}
+
+impl Validated {
+    pub fn fragment(&self) -> bool {
+        uses_fragment(&self.request.response_types)
+    }
+
+    pub fn error(&self, error: OAuthError) -> AuthorizeError {
+        AuthorizeError::Redirect(ErrorRedirect {
+            redirect_uri: self.request.redirect_uri.clone(),
+            state: self.request.state.clone(),
+            fragment: self.fragment(),
+            error,
+        })
+    }
+}
+
+/// Implicit and hybrid responses go in the fragment (OAuth 2.0 Multiple Response Types §5).
+pub fn uses_fragment(response_types: &[String]) -> bool {
+    response_types.iter().any(|t| t == "token" || t == "id_token")
+}
+
+fn page(title: &str, message: impl Into<String>) -> AuthorizeError {
+    AuthorizeError::Page { title: title.into(), message: message.into() }
+}
+
+/// The connectors a client may log in with (its `allowedConnectors`, and the connectors'
+/// own `grantTypes`), in config order.
+pub fn connectors_for(client: &Client, registry: &Registry) -> Vec<Arc<Opened>> {
+    registry
+        .all()
+        .iter()
+        .filter(|c| client.allowed_connectors.is_empty() || client.allowed_connectors.contains(&c.id))
+        .filter(|c| c.allows_grant(GRANT_AUTHORIZATION_CODE))
+        .cloned()
+        .collect()
+}
+
+pub async fn validate(
+    params: &AuthorizeParams,
+    settings: &Settings,
+    clients: &Clients,
+    connectors: &Registry,
+    now: UnixTime,
+) -> Result<Validated, AuthorizeError> {
+    let client_id = params.client_id.as_deref().unwrap_or_default();
+    if client_id.is_empty() {
+        return Err(page("Invalid request", "The application did not say who it is (no client_id)."));
+    }
+    let client = clients
+        .get(client_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(cause = %e, "client lookup failed");
+            page("Something went wrong", "The login service could not look up the application.")
+        })?
+        .ok_or_else(|| page("Unknown application", format!("No application is registered as {client_id:?}.")))?;
+
+    let redirect_uri = match params.redirect_uri.as_deref().filter(|r| !r.is_empty()) {
+        Some(uri) => uri.to_string(),
+        // RFC 6749 §3.1.2.3: optional when exactly one URI is registered.
+        None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
+        None => return Err(page("Invalid request", "The application did not say where to send you back (no redirect_uri).")),
+    };
+    if !redirect::is_allowed(&client, &redirect_uri, &settings.device_callback_uri()) {
+        return Err(page(
+            "Unregistered redirect URI",
+            format!("The application asked to send you to {redirect_uri:?}, which it has not registered."),
+        ));
+    }
+
+    let state = params.state.clone().unwrap_or_default();
+    let response_types: Vec<String> = scopes::parse(params.response_type.as_deref().unwrap_or_default());
+    let mut request = AuthRequest {
+        client_id: client.id.clone(),
+        redirect_uri,
+        state,
+        response_types,
+        nonce: params.nonce.clone().unwrap_or_default(),
+        expiry: now + settings.auth_request_lifetime,
+        ..Default::default()
+    };
+    let fail = |request: &AuthRequest, error: OAuthError| {
+        AuthorizeError::Redirect(ErrorRedirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            fragment: uses_fragment(&request.response_types),
+            error,
+        })
+    };
+
+    check_response_types(&request.response_types, settings).map_err(|e| fail(&request, e))?;
+    request.scopes = scopes::parse(params.scope.as_deref().unwrap_or_default());
+    scopes::validate(&request.scopes).map_err(|e| fail(&request, e))?;
+    check_cross_client_trust(&request.scopes, &client, clients).await.map_err(|e| fail(&request, e))?;
+
+    let implicit_id_token = request.response_types.iter().any(|t| t == "id_token")
+        && !request.response_types.iter().any(|t| t == "code");
+    if implicit_id_token && request.nonce.is_empty() {
+        return Err(fail(&request, OAuthError::invalid_request("Response type 'id_token' requires a 'nonce' value.")));
+    }
+
+    request.pkce = check_pkce(params, settings, &request.response_types).map_err(|e| fail(&request, e))?;
+    request.prompt = params.prompt.clone().unwrap_or_default();
+    let prompts: Vec<&str> = request.prompt.split(' ').filter(|p| !p.is_empty()).collect();
+    if prompts.contains(&"none") && prompts.len() > 1 {
+        return Err(fail(&request, OAuthError::invalid_request("prompt=none cannot be combined with other values.")));
+    }
+    if prompts.contains(&"none") {
+        // There is no browser session to reuse yet, so a login would need the user.
+        return Err(fail(&request, OAuthError::new(ErrorCode::LoginRequired, "The user is not logged in.")));
+    }
+    request.force_approval_prompt = prompts.contains(&"consent");
+    request.max_age = match params.max_age.as_deref().filter(|m| !m.is_empty()) {
+        None => None,
+        Some(m) => Some(
+            m.parse::<i64>()
+                .ok()
+                .filter(|m| *m >= 0)
+                .ok_or_else(|| fail(&request, OAuthError::invalid_request("max_age must be a non-negative integer.")))?,
+        ),
+    };
+
+    let connector_id = match params.connector_id.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(id) => {
+            if !connectors_for(&client, connectors).iter().any(|c| c.id == id) {
+                return Err(fail(&request, OAuthError::invalid_request("Connector ID does not match a valid connector.")));
+            }
+            Some(id.to_string())
+        }
+    };
+    Ok(Validated { client, request, connector_id })
+}
+
+fn check_response_types(types: &[String], settings: &Settings) -> Result<(), OAuthError> {
+    if types.is_empty() {
+        return Err(OAuthError::invalid_request("No response_type provided."));
+    }
+    for t in types {
+        if !matches!(t.as_str(), "code" | "token" | "id_token") {
+            return Err(OAuthError::new(ErrorCode::UnsupportedResponseType, format!("Invalid response type {t:?}.")));
+        }
+        if !settings.response_types.contains(t) {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                format!("Unsupported response type {t:?}."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `audience:server:client_id:X` is allowed when X is the client itself or lists the client
+/// among its `trustedPeers` (Dex's rule).
+async fn check_cross_client_trust(requested: &[String], client: &Client, clients: &Clients) -> Result<(), OAuthError> {
+    for peer_id in scopes::cross_client_peers(requested) {
+        if peer_id == client.id {
+            continue;
+        }
+        let trusted = clients.get(peer_id).await?.is_some_and(|peer| peer.trusted_peers.contains(&client.id));
+        if !trusted {
+            return Err(OAuthError::invalid_scope(format!("Client can't request scope(s) [\"audience:server:client_id:{peer_id}\"].")));
+        }
+    }
+    Ok(())
+}
+
+fn check_pkce(params: &AuthorizeParams, settings: &Settings, response_types: &[String]) -> Result<Pkce, OAuthError> {
+    let challenge = params.code_challenge.clone().unwrap_or_default();
+    let method = params.code_challenge_method.clone().unwrap_or_default();
+    if challenge.is_empty() {
+        if !method.is_empty() {
+            return Err(OAuthError::invalid_request("code_challenge_method without code_challenge."));
+        }
+        if settings.pkce_enforce && response_types.iter().any(|t| t == "code") {
+            return Err(OAuthError::invalid_request("PKCE is required: send code_challenge and code_challenge_method."));
+        }
+        return Ok(Pkce::default());
+    }
+    // RFC 7636 §4.3: the method defaults to plain.
+    let method = if method.is_empty() { pkce::PLAIN.to_string() } else { method };
+    if !settings.pkce_methods.contains(&method) {
+        return Err(OAuthError::invalid_request(format!("Unsupported PKCE challenge method {method:?}.")));
+    }
+    if !pkce::is_valid_challenge(&challenge) {
+        return Err(OAuthError::invalid_request("code_challenge must be 43 to 128 unreserved characters."));
+    }
+    Ok(Pkce { code_challenge: challenge, code_challenge_method: method })
+}

@@ -1,0 +1,54 @@
+//! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3), with the fields Dex publishes.
+
+use super::{GRANT_AUTHORIZATION_CODE, GRANT_IMPLICIT, Settings, scopes};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct ProviderMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub userinfo_endpoint: String,
+    pub response_types_supported: Vec<String>,
+    pub grant_types_supported: Vec<String>,
+    pub subject_types_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub scopes_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub claims_supported: Vec<&'static str>,
+}
+
+pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetadata {
+    // Dex lists the response types as configured, the token grants, and "implicit" when a
+    // response type other than `code` is allowed.
+    let mut grant_types: Vec<String> = settings.grant_types.clone();
+    if settings.response_types.iter().any(|r| r != "code") && !grant_types.iter().any(|g| g == GRANT_IMPLICIT) {
+        grant_types.push(GRANT_IMPLICIT.into());
+    }
+    grant_types.sort();
+    let response_types = if settings.grant_enabled(GRANT_AUTHORIZATION_CODE) || !settings.response_types.is_empty() {
+        settings.response_types.clone()
+    } else {
+        Vec::new()
+    };
+    ProviderMetadata {
+        issuer: settings.issuer.clone(),
+        authorization_endpoint: settings.endpoint("/auth"),
+        token_endpoint: settings.endpoint("/token"),
+        jwks_uri: settings.endpoint("/keys"),
+        userinfo_endpoint: settings.endpoint("/userinfo"),
+        response_types_supported: response_types,
+        grant_types_supported: grant_types,
+        subject_types_supported: vec!["public"],
+        id_token_signing_alg_values_supported: vec![signing_alg],
+        code_challenge_methods_supported: settings.pkce_methods.clone(),
+        scopes_supported: scopes::SUPPORTED.to_vec(),
+        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+        claims_supported: vec![
+            "iss", "sub", "aud", "iat", "exp", "email", "email_verified", "locale", "name", "preferred_username",
+            "at_hash", "groups", "federated_claims",
+        ],
+    }
+}

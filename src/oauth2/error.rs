@@ -1,0 +1,114 @@
+//! OAuth2 errors as values: RFC 6749 §5.2 / §4.1.2.1 codes, OIDC Core §3.1.2.6 codes and
+//! RFC 6750 §3.1 for bearer tokens. `web::errors` is the one place they become HTTP.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    InvalidScope,
+    AccessDenied,
+    ServerError,
+    TemporarilyUnavailable,
+    LoginRequired,
+    ConsentRequired,
+    InteractionRequired,
+    InvalidToken,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::InvalidToken => "invalid_token",
+        }
+    }
+
+    /// The HTTP status for this error at the token-style endpoints (RFC 6749 §5.2).
+    pub fn status(self) -> u16 {
+        match self {
+            Self::InvalidClient | Self::InvalidToken => 401,
+            Self::ServerError => 500,
+            Self::TemporarilyUnavailable => 503,
+            _ => 400,
+        }
+    }
+}
+
+/// An error the client is told about. The description is for the client developer; it
+/// never contains secrets or internal causes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: String,
+    /// RFC 6749 §5.2: a failed HTTP Basic authentication answers with `WWW-Authenticate`.
+    pub basic_auth_challenge: bool,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        Self { code, description: description.into(), basic_auth_challenge: false }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, description)
+    }
+
+    pub fn invalid_scope(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidScope, description)
+    }
+
+    pub fn invalid_client(description: impl Into<String>, basic: bool) -> Self {
+        Self { code: ErrorCode::InvalidClient, description: description.into(), basic_auth_challenge: basic }
+    }
+
+    pub fn unauthorized_client(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::UnauthorizedClient, description)
+    }
+
+    /// An internal failure: the cause goes to the log (with the request's span), the client
+    /// gets a generic `server_error`.
+    pub fn server_error(cause: impl fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(ErrorCode::ServerError, "Internal server error; see the server log for the request id.")
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+impl From<crate::storage::StorageError> for OAuthError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        Self::server_error(e)
+    }
+}
+
+impl From<crate::signer::SignerError> for OAuthError {
+    fn from(e: crate::signer::SignerError) -> Self {
+        Self::server_error(e)
+    }
+}

@@ -1,0 +1,78 @@
+//! The authorization code grant (RFC 6749 §4.1.3): a code is redeemed once, by the client it
+//! was issued to, with the same `redirect_uri` and the PKCE verifier (RFC 7636 §4.6). A
+//! replayed code is refused and the tokens first issued from it are revoked (§4.1.2).
+
+use super::refresh_token::create_family;
+use super::{GrantContext, TokenRequest, required};
+use crate::oauth2::error::OAuthError;
+use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
+use crate::oauth2::{GRANT_REFRESH_TOKEN, pkce, scopes};
+use crate::storage::{AuthCode, Client, IssuedTokens, Redemption};
+
+pub async fn exchange(ctx: &GrantContext<'_>, client: &Client, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    let code_id = required(&request.code, "code")?;
+    let code = match ctx.storage.redeem_auth_code(code_id, ctx.now).await? {
+        Redemption::NotFound => return Err(OAuthError::invalid_grant("Invalid or expired code parameter.")),
+        Redemption::Replayed(code) => {
+            revoke_issued(ctx, &code).await?;
+            tracing::warn!(client_id = %code.client_id, "authorization code replayed; tokens issued from it revoked");
+            return Err(OAuthError::invalid_grant("The code was already used."));
+        }
+        Redemption::Fresh(code) => code,
+    };
+    if code.client_id != client.id {
+        return Err(OAuthError::invalid_grant("Invalid or expired code parameter."));
+    }
+    if code.expiry <= ctx.now {
+        return Err(OAuthError::invalid_grant("Invalid or expired code parameter."));
+    }
+    if request.redirect_uri.as_deref().unwrap_or_default() != code.redirect_uri {
+        return Err(OAuthError::invalid_grant("redirect_uri did not match the one of the authorization request."));
+    }
+    check_pkce(&code, request.code_verifier.as_deref())?;
+
+    let token_ctx = TokenContext {
+        issuer: &ctx.settings.issuer,
+        client_id: &client.id,
+        scopes: &code.scopes,
+        claims: &code.claims,
+        connector_id: &code.connector_id,
+        nonce: &code.nonce,
+        auth_time: code.auth_time,
+        now: ctx.now,
+        lifetime: ctx.settings.id_token_lifetime,
+    };
+    let minted = mint(ctx.signer, &token_ctx, None)?;
+
+    let wants_refresh = scopes::has(&code.scopes, scopes::OFFLINE_ACCESS) && ctx.settings.grant_enabled(GRANT_REFRESH_TOKEN);
+    let can_refresh = ctx.connectors.get(&code.connector_id).is_some_and(|c| c.refresh.is_some());
+    let refresh = if wants_refresh && can_refresh { Some(create_family(ctx, client, &code).await?) } else { None };
+
+    let issued = IssuedTokens {
+        access_token_id: minted.access_token_id.clone(),
+        access_token_expiry: minted.expires_at,
+        refresh_token_id: refresh.as_ref().map(|(id, _)| id.clone()),
+    };
+    ctx.storage.set_auth_code_issued(&code.id, &issued).await?;
+    Ok(TokenResponse::new(minted, ctx.now, refresh.map(|(_, token)| token), &code.scopes))
+}
+
+fn check_pkce(code: &AuthCode, verifier: Option<&str>) -> Result<(), OAuthError> {
+    match (code.pkce.code_challenge.is_empty(), verifier.filter(|v| !v.is_empty())) {
+        (true, None) => Ok(()),
+        (true, Some(_)) => Err(OAuthError::invalid_grant("No PKCE flow started; cannot check code_verifier.")),
+        (false, None) => Err(OAuthError::invalid_grant("Expecting parameter code_verifier in PKCE flow.")),
+        (false, Some(v)) if pkce::verify(&code.pkce, v) => Ok(()),
+        (false, Some(_)) => Err(OAuthError::invalid_grant("Invalid code_verifier.")),
+    }
+}
+
+async fn revoke_issued(ctx: &GrantContext<'_>, code: &AuthCode) -> Result<(), OAuthError> {
+    if let Some(issued) = &code.issued {
+        ctx.storage.revoke_access_token(&issued.access_token_id, issued.access_token_expiry).await?;
+        if let Some(refresh_id) = &issued.refresh_token_id {
+            ctx.storage.delete_refresh_token(refresh_id).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Refresh tokens (RFC 6749 §6) with rotation (RFC 9700 §4.14.2).
+//!
+//! The client holds `{id}.{secret}`; storage holds SHA-256 hashes only. Every use rotates the
+//! secret (unless `disableRotation`). The new secret is HMAC(previous secret, random salt),
+//! so a client that presents the previous secret again within `reuseInterval` — two
+//! concurrent refreshes, a retry after a lost response — is given the same current secret,
+//! without storing any secret in the clear. Presenting an older secret, or the previous one
+//! after the interval, is a reuse: the whole token family is revoked.
+
+use super::{GrantContext, TokenRequest};
+use crate::connector::{ConnectorError, Identity, Scopes};
+use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_id, sha256};
+use crate::oauth2::GRANT_REFRESH_TOKEN;
+use crate::oauth2::error::OAuthError;
+use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
+use crate::oauth2::scopes;
+use crate::storage::{AuthCode, Client, RefreshRotation, RefreshToken};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Creates a new token family for a code just redeemed; returns its id and the token.
+pub async fn create_family(ctx: &GrantContext<'_>, client: &Client, code: &AuthCode) -> Result<(String, String), OAuthError> {
+    let id = random_id();
+    let secret = random_bytes(32);
+    let record = RefreshToken {
+        id: id.clone(),
+        token_hash: sha256(&secret),
+        obsolete_hash: None,
+        rotation_salt: Vec::new(),
+        rotated_at: ctx.now,
+        created_at: ctx.now,
+        last_used: ctx.now,
+        expires_at: ctx.settings.refresh.absolute_lifetime.map(|l| ctx.now + l),
+        client_id: client.id.clone(),
+        connector_id: code.connector_id.clone(),
+        connector_data: code.connector_data.clone(),
+        claims: code.claims.clone(),
+        scopes: code.scopes.clone(),
+        nonce: code.nonce.clone(),
+        session_id: String::new(),
+        auth_time: code.auth_time,
+    };
+    ctx.storage.create_refresh_token(&record).await?;
+    Ok((id.clone(), format_token(&id, &secret)))
+}
+
+fn format_token(id: &str, secret: &[u8]) -> String {
+    format!("{id}.{}", base64url(secret))
+}
+
+fn parse_token(token: &str) -> Option<(&str, Vec<u8>)> {
+    let (id, secret) = token.split_once('.')?;
+    let secret = URL_SAFE_NO_PAD.decode(secret).ok()?;
+    (!id.is_empty() && secret.len() == 32).then_some((id, secret))
+}
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("Refresh token is invalid or has already been claimed by another client.")
+}
+
+pub async fn refresh(ctx: &GrantContext<'_>, client: &Client, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    let presented = request
+        .refresh_token
+        .as_ref()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("Required parameter \"refresh_token\" is missing."))?;
+    let (id, secret) = parse_token(presented.expose()).ok_or_else(invalid)?;
+    let token = ctx.storage.get_refresh_token(id).await?.ok_or_else(invalid)?;
+    if token.client_id != client.id {
+        return Err(invalid());
+    }
+    if is_expired(ctx, &token) {
+        ctx.storage.delete_refresh_token(&token.id).await?;
+        return Err(OAuthError::invalid_grant("Refresh token expired."));
+    }
+    let granted = requested_scopes(&token, request.scope.as_deref())?;
+    let identity = refresh_identity(ctx, &token).await?;
+    let current_secret = advance_secret(ctx, &token, &secret, &identity).await?;
+
+    let token_ctx = TokenContext {
+        issuer: &ctx.settings.issuer,
+        client_id: &client.id,
+        scopes: &granted,
+        claims: &identity.claims,
+        connector_id: &token.connector_id,
+        nonce: &token.nonce,
+        auth_time: token.auth_time,
+        now: ctx.now,
+        lifetime: ctx.settings.id_token_lifetime,
+    };
+    let minted = mint(ctx.signer, &token_ctx, None)?;
+    Ok(TokenResponse::new(minted, ctx.now, Some(format_token(&token.id, &current_secret)), &granted))
+}
+
+fn is_expired(ctx: &GrantContext<'_>, token: &RefreshToken) -> bool {
+    let absolute = token.expires_at.is_some_and(|at| at <= ctx.now);
+    let idle = ctx.settings.refresh.valid_if_not_used_for.is_some_and(|idle| token.last_used + idle <= ctx.now);
+    absolute || idle
+}
+
+/// RFC 6749 §6: the requested scope must not exceed what was granted; default is all of it.
+fn requested_scopes(token: &RefreshToken, scope: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let Some(scope) = scope.filter(|s| !s.is_empty()) else {
+        return Ok(token.scopes.clone());
+    };
+    let requested = scopes::parse(scope);
+    let extra: Vec<&String> = requested.iter().filter(|s| !token.scopes.contains(s)).collect();
+    if !extra.is_empty() {
+        return Err(OAuthError::invalid_scope(format!("Requested scopes were not granted originally: {extra:?}")));
+    }
+    Ok(requested)
+}
+
+/// Asks the connector whether the user may still log in, and for fresh claims.
+async fn refresh_identity(ctx: &GrantContext<'_>, token: &RefreshToken) -> Result<Identity, OAuthError> {
+    let connector = ctx
+        .connectors
+        .get(&token.connector_id)
+        .filter(|c| c.allows_grant(GRANT_REFRESH_TOKEN))
+        .ok_or_else(|| OAuthError::invalid_grant("The connector of this refresh token is no longer available."))?;
+    let identity = Identity { claims: token.claims.clone(), connector_data: token.connector_data.clone() };
+    let Some(refresher) = &connector.refresh else {
+        return Ok(identity);
+    };
+    match refresher.refresh(Scopes::from_requested(&token.scopes), identity).await {
+        Ok(identity) => Ok(identity),
+        Err(ConnectorError::Refused(reason)) => {
+            tracing::info!(%reason, connector = %token.connector_id, "connector refused refresh");
+            ctx.storage.delete_refresh_token(&token.id).await?;
+            Err(OAuthError::invalid_grant("The user can no longer log in."))
+        }
+        Err(e) => Err(OAuthError::server_error(e)),
+    }
+}
+
+/// Checks the presented secret and returns the secret the client should hold next.
+async fn advance_secret(
+    ctx: &GrantContext<'_>,
+    token: &RefreshToken,
+    secret: &[u8],
+    identity: &Identity,
+) -> Result<Vec<u8>, OAuthError> {
+    let presented_hash = sha256(secret);
+    if constant_time_eq(&presented_hash, &token.token_hash) {
+        if ctx.settings.refresh.disable_rotation {
+            ctx.storage.touch_refresh_token(&token.id, ctx.now).await?;
+            return Ok(secret.to_vec());
+        }
+        let salt = random_bytes(16);
+        let next = hmac_sha256(secret, &salt);
+        let rotation = RefreshRotation {
+            expected_hash: presented_hash,
+            new_hash: sha256(&next),
+            rotation_salt: salt,
+            now: ctx.now,
+            claims: identity.claims.clone(),
+            connector_data: identity.connector_data.clone(),
+        };
+        if ctx.storage.rotate_refresh_token(&token.id, &rotation).await? {
+            return Ok(next);
+        }
+        // A concurrent refresh with the same secret won the rotation: take its result.
+        let latest = ctx.storage.get_refresh_token(&token.id).await?.ok_or_else(invalid)?;
+        return reuse_within_interval(ctx, &latest, secret).await;
+    }
+    reuse_within_interval(ctx, token, secret).await
+}
+
+/// The previous secret within `reuseInterval` yields the current one; anything else is a
+/// reuse, and the family is revoked.
+async fn reuse_within_interval(ctx: &GrantContext<'_>, token: &RefreshToken, secret: &[u8]) -> Result<Vec<u8>, OAuthError> {
+    let presented_hash = sha256(secret);
+    let is_previous = token.obsolete_hash.as_deref().is_some_and(|h| constant_time_eq(h, &presented_hash));
+    if is_previous && ctx.now - token.rotated_at <= ctx.settings.refresh.reuse_interval {
+        let current = hmac_sha256(secret, &token.rotation_salt);
+        if constant_time_eq(&sha256(&current), &token.token_hash) {
+            ctx.storage.touch_refresh_token(&token.id, ctx.now).await?;
+            return Ok(current);
+        }
+    }
+    tracing::warn!(client_id = %token.client_id, "refresh token reuse detected; revoking the token family");
+    ctx.storage.delete_refresh_token(&token.id).await?;
+    Err(invalid())
+}

@@ -1,0 +1,69 @@
+//! The OAuth2 / OpenID Connect protocol domain: every protocol decision lives here, none in
+//! `web/`. Functions take typed requests and `now`, and return typed results or an
+//! [`OAuthError`].
+
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod grants;
+pub mod pkce;
+pub mod redirect;
+pub mod scopes;
+pub mod subject;
+pub mod tokens;
+pub mod userinfo;
+
+pub use error::{ErrorCode, OAuthError};
+
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+pub const GRANT_IMPLICIT: &str = "implicit";
+pub const GRANT_PASSWORD: &str = "password";
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// Refresh token rules (`expiry.refreshTokens`), in seconds.
+#[derive(Debug, Clone)]
+pub struct RefreshSettings {
+    pub reuse_interval: i64,
+    /// `None` = no idle limit.
+    pub valid_if_not_used_for: Option<i64>,
+    /// `None` = no absolute limit.
+    pub absolute_lifetime: Option<i64>,
+    pub disable_rotation: bool,
+}
+
+/// The protocol settings, taken from the config once at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The issuer URL without a trailing slash.
+    pub issuer: String,
+    /// Allowed `response_type` values (`code`, `token`, `id_token`).
+    pub response_types: Vec<String>,
+    /// Grants the token endpoint accepts (`oauth2.grantTypes`).
+    pub grant_types: Vec<String>,
+    pub skip_approval: bool,
+    pub always_show_login: bool,
+    pub pkce_enforce: bool,
+    pub pkce_methods: Vec<String>,
+    pub id_token_lifetime: i64,
+    pub auth_request_lifetime: i64,
+    pub auth_code_lifetime: i64,
+    pub refresh: RefreshSettings,
+}
+
+impl Settings {
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    pub fn device_callback_uri(&self) -> String {
+        self.endpoint(redirect::DEVICE_CALLBACK_PATH)
+    }
+
+    pub fn grant_enabled(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+}

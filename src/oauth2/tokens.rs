@@ -1,0 +1,134 @@
+//! Minting tokens: the ID token and the access token (both JWTs signed by the [`Signer`],
+//! with the claims Dex issues, so kube-apiserver and mesh gateways accept them) and the token
+//! endpoint's response body.
+//!
+//! Claims by scope (OIDC Core §5.4, as Dex): `email` → `email`, `email_verified`;
+//! `profile` → `name`, `preferred_username`; `groups` → `groups`; `federated:id` →
+//! `federated_claims{connector_id, user_id}`.
+
+use super::{scopes, subject};
+use crate::crypto::{left_half_hash, random_id};
+use crate::signer::{Signer, SignerError};
+use crate::storage::Claims;
+use crate::types::UnixTime;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// Who the tokens are for and what they say.
+pub struct TokenContext<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub scopes: &'a [String],
+    pub claims: &'a Claims,
+    pub connector_id: &'a str,
+    pub nonce: &'a str,
+    /// When the user authenticated; 0 = unknown (not emitted).
+    pub auth_time: UnixTime,
+    pub now: UnixTime,
+    pub lifetime: i64,
+}
+
+/// Signed tokens and what the caller needs to remember about them.
+pub struct Minted {
+    pub access_token: String,
+    /// `jti` of the access token, for revocation.
+    pub access_token_id: String,
+    pub id_token: String,
+    pub expires_at: UnixTime,
+}
+
+/// Signs an access token and an ID token. `code` (hybrid flow) adds `c_hash`.
+pub fn mint(signer: &dyn Signer, ctx: &TokenContext<'_>, code: Option<&str>) -> Result<Minted, SignerError> {
+    let access_token_id = random_id();
+    let mut access = base_claims(ctx, &access_token_id);
+    access.insert("aud".into(), json!(ctx.client_id));
+    access.remove("azp");
+    access.remove("nonce");
+    let access_token = signer.sign(&Value::Object(access))?;
+
+    let mut id = base_claims(ctx, &random_id());
+    id.insert("at_hash".into(), json!(left_half_hash(&access_token)));
+    if let Some(code) = code {
+        id.insert("c_hash".into(), json!(left_half_hash(code)));
+    }
+    let id_token = signer.sign(&Value::Object(id))?;
+    Ok(Minted { access_token, access_token_id, id_token, expires_at: ctx.now + ctx.lifetime })
+}
+
+/// Signs an ID token alone (implicit `response_type=id_token`).
+pub fn mint_id_token(signer: &dyn Signer, ctx: &TokenContext<'_>, code: Option<&str>) -> Result<String, SignerError> {
+    let mut id = base_claims(ctx, &random_id());
+    if let Some(code) = code {
+        id.insert("c_hash".into(), json!(left_half_hash(code)));
+    }
+    signer.sign(&Value::Object(id))
+}
+
+fn base_claims(ctx: &TokenContext<'_>, jti: &str) -> Map<String, Value> {
+    let mut c = Map::new();
+    c.insert("iss".into(), json!(ctx.issuer));
+    c.insert("sub".into(), json!(subject::encode(&ctx.claims.user_id, ctx.connector_id)));
+    let (aud, azp) = scopes::audience(ctx.scopes, ctx.client_id);
+    c.insert("aud".into(), if aud.len() == 1 { json!(aud[0]) } else { json!(aud) });
+    if let Some(azp) = azp {
+        c.insert("azp".into(), json!(azp));
+    }
+    c.insert("exp".into(), json!(ctx.now + ctx.lifetime));
+    c.insert("iat".into(), json!(ctx.now));
+    c.insert("jti".into(), json!(jti));
+    if !ctx.nonce.is_empty() {
+        c.insert("nonce".into(), json!(ctx.nonce));
+    }
+    if ctx.auth_time > 0 {
+        c.insert("auth_time".into(), json!(ctx.auth_time));
+    }
+    identity_claims(&mut c, ctx.scopes, ctx.claims, ctx.connector_id);
+    c
+}
+
+/// The identity claims the scopes allow; also what `/userinfo` returns.
+pub fn identity_claims(c: &mut Map<String, Value>, granted: &[String], claims: &Claims, connector_id: &str) {
+    if scopes::has(granted, scopes::EMAIL) && !claims.email.is_empty() {
+        c.insert("email".into(), json!(claims.email));
+        c.insert("email_verified".into(), json!(claims.email_verified));
+    }
+    if scopes::has(granted, scopes::GROUPS) {
+        c.insert("groups".into(), json!(claims.groups));
+    }
+    if scopes::has(granted, scopes::PROFILE) {
+        c.insert("name".into(), json!(claims.username));
+        if !claims.preferred_username.is_empty() {
+            c.insert("preferred_username".into(), json!(claims.preferred_username));
+        }
+    }
+    if scopes::has(granted, scopes::FEDERATED_ID) {
+        c.insert("federated_claims".into(), json!({ "connector_id": connector_id, "user_id": claims.user_id }));
+    }
+}
+
+/// The token endpoint's success body (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl TokenResponse {
+    pub fn new(minted: Minted, now: UnixTime, refresh_token: Option<String>, scopes: &[String]) -> Self {
+        Self {
+            access_token: minted.access_token,
+            token_type: "bearer",
+            expires_in: minted.expires_at - now,
+            refresh_token,
+            id_token: Some(minted.id_token),
+            scope: Some(scopes.join(" ")),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Running Tessera: listeners (HTTP, HTTPS, telemetry), background tasks, and graceful
+//! shutdown (in-flight requests finish). `spawn` is also what the integration tests use.
+
+use crate::app::{App, AppState};
+use crate::config::{Config, TlsVersion};
+use crate::web::{self, SecurityHeaders};
+use anyhow::Context;
+use axum::http::{HeaderName, HeaderValue};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Dex's default security headers plus a strict CSP; `web.headers` overrides each one.
+fn security_headers(config: &Config) -> SecurityHeaders {
+    let mut headers: Vec<(String, String)> = vec![
+        ("Content-Security-Policy".into(), "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'".into()),
+        ("X-Frame-Options".into(), "DENY".into()),
+        ("X-Content-Type-Options".into(), "nosniff".into()),
+        ("X-XSS-Protection".into(), "1; mode=block".into()),
+        ("Referrer-Policy".into(), "no-referrer".into()),
+    ];
+    if config.issuer.scheme() == "https" {
+        headers.push(("Strict-Transport-Security".into(), "max-age=31536000; includeSubDomains".into()));
+    }
+    for (name, value) in config.web.headers.pairs() {
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        headers.push((name.to_string(), value.to_string()));
+    }
+    SecurityHeaders(
+        headers
+            .into_iter()
+            .filter_map(|(n, v)| Some((HeaderName::try_from(n).ok()?, HeaderValue::try_from(v).ok()?)))
+            .collect(),
+    )
+}
+
+pub fn router(app: AppState, config: &Config) -> axum::Router {
+    web::router(app, security_headers(config), &config.web.allowed_origins)
+}
+
+/// A server running in this process.
+pub struct Running {
+    pub app: AppState,
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting connections and waits for in-flight requests to finish.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Serves `config` on an already bound HTTP listener, with background tasks.
+pub async fn spawn(config: &Config, listener: TcpListener) -> anyhow::Result<Running> {
+    let app = App::build(config).await?;
+    spawn_app(app, config, listener).await
+}
+
+pub async fn spawn_app(app: AppState, config: &Config, listener: TcpListener) -> anyhow::Result<Running> {
+    app.spawn_background_tasks();
+    let addr = listener.local_addr()?;
+    let (tx, mut rx) = watch::channel(false);
+    let router = router(app.clone(), config);
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "server failed");
+        }
+    });
+    Ok(Running { app, addr, shutdown: tx, task })
+}
+
+/// `tessera serve`: every configured listener until SIGINT/SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let app = App::build(&config).await?;
+    app.spawn_background_tasks();
+    let router = router(app.clone(), &config);
+    let handle = axum_server::Handle::<SocketAddr>::new();
+    let mut tasks = Vec::new();
+
+    if let Some(addr) = &config.web.http {
+        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding web.http {addr}"))?;
+        tracing::info!(%addr, "listening (http)");
+        let server = axum_server::from_tcp(listener)?.handle(handle.clone()).serve(router.clone().into_make_service());
+        tasks.push(tokio::spawn(server));
+    }
+    if let Some(addr) = &config.web.https {
+        let tls = tls_config(&config).await?;
+        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding web.https {addr}"))?;
+        tracing::info!(%addr, "listening (https)");
+        let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone()).serve(router.clone().into_make_service());
+        tasks.push(tokio::spawn(server));
+    }
+    if let Some(addr) = &config.telemetry.http {
+        web::telemetry::prometheus();
+        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding telemetry.http {addr}"))?;
+        tracing::info!(%addr, "listening (telemetry)");
+        let server = axum_server::from_tcp(listener)?.handle(handle.clone()).serve(web::telemetry::router(app.clone()).into_make_service());
+        tasks.push(tokio::spawn(server));
+    }
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, issuer = %config.issuer, "tessera started");
+
+    shutdown_signal().await;
+    tracing::info!("shutting down; waiting for in-flight requests");
+    handle.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    for task in tasks {
+        let _ = task.await;
+    }
+    Ok(())
+}
+
+async fn tls_config(config: &Config) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
+    let (Some(cert), Some(key)) = (&config.web.tls_cert, &config.web.tls_key) else {
+        anyhow::bail!("web.https needs web.tlsCert and web.tlsKey");
+    };
+    let certs = rustls_pki_types_certs(&tokio::fs::read(cert).await.with_context(|| format!("reading {}", cert.display()))?)?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&tokio::fs::read(key).await.with_context(|| format!("reading {}", key.display()))?)
+        .context("parsing web.tlsKey")?;
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> = match config.web.tls_min_version {
+        Some(TlsVersion::Tls13) => vec![&rustls::version::TLS13],
+        _ => vec![&rustls::version::TLS12, &rustls::version::TLS13],
+    };
+    let versions: Vec<_> = match config.web.tls_max_version {
+        Some(TlsVersion::Tls12) => versions.into_iter().filter(|v| v.version == rustls::ProtocolVersion::TLSv1_2).collect(),
+        _ => versions,
+    };
+    let server = rustls::ServerConfig::builder_with_protocol_versions(&versions)
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("building the TLS configuration")?;
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(server)))
+}
+
+fn rustls_pki_types_certs(pem: &[u8]) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_slice_iter(pem).collect();
+    let certs = certs.context("parsing web.tlsCert")?;
+    anyhow::ensure!(!certs.is_empty(), "web.tlsCert holds no certificate");
+    Ok(certs)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

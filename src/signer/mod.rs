@@ -1,0 +1,197 @@
+//! Signing keys and JWT signatures.
+//!
+//! [`Signer`] is what the protocol code sees: sign a claim set, verify one of our own tokens,
+//! publish the JWKS. [`LocalSigner`] keeps its keys in storage (so replicas share them) and in
+//! memory (so no request reads storage for keys). [`rotation`] decides when and how keys
+//! rotate; the rotation task in `app` calls [`LocalSigner::rotate_if_due`] periodically, and a
+//! replica that loses the compare-and-swap simply adopts the winner's keys.
+
+pub mod keys;
+pub mod rotation;
+
+use crate::clock::Clock;
+use crate::storage::{Keys, Storage, StorageError};
+use crate::types::UnixTime;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+pub use keys::SigningAlgorithm;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignerError {
+    #[error("no signing key is loaded")]
+    NoKey,
+    #[error("signing failed: {0}")]
+    Sign(String),
+    #[error("token is not a valid JWT signed by us: {0}")]
+    Invalid(String),
+    #[error("key generation failed: {0}")]
+    KeyGeneration(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The JWKS as served: the JSON document and how long caches may keep it.
+#[derive(Debug, Clone)]
+pub struct Jwks {
+    pub json: Arc<[u8]>,
+    /// Seconds until the next rotation (at least two minutes, as Dex does).
+    pub max_age: i64,
+}
+
+pub trait Signer: Send + Sync {
+    /// Signs `claims` with the current key; the header carries `alg`, `kid` and `typ: JWT`.
+    fn sign(&self, claims: &Value) -> Result<String, SignerError>;
+    /// Verifies the signature of a token we signed with any key still in the JWKS, and
+    /// returns its claims. Claim checks (`exp`, `iss`, `aud`) are the caller's.
+    fn verify(&self, token: &str) -> Result<serde_json::Map<String, Value>, SignerError>;
+    fn jwks(&self, now: UnixTime) -> Jwks;
+    /// The algorithm of the current key, as written in JWT headers (`RS256`, `ES256`).
+    fn algorithm(&self) -> &'static str;
+}
+
+/// Settings for [`LocalSigner`].
+#[derive(Debug, Clone, Copy)]
+pub struct SignerSettings {
+    pub algorithm: SigningAlgorithm,
+    /// How often the signing key is replaced.
+    pub rotation_period: i64,
+    /// The longest lifetime of anything signed; a retired key stays published this long.
+    pub token_lifetime: i64,
+}
+
+/// The keys in memory, rebuilt whenever storage holds a newer version.
+struct KeyCache {
+    version: i64,
+    kid: String,
+    algorithm: SigningAlgorithm,
+    encoding: EncodingKey,
+    decoding: HashMap<String, (DecodingKey, Algorithm)>,
+    jwks_json: Arc<[u8]>,
+    next_rotation: UnixTime,
+}
+
+pub struct LocalSigner {
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+    settings: SignerSettings,
+    cache: RwLock<Option<Arc<KeyCache>>>,
+}
+
+impl LocalSigner {
+    /// Loads the stored keys, rotating first when none exist or they are due.
+    pub async fn start(
+        storage: Arc<dyn Storage>,
+        clock: Arc<dyn Clock>,
+        settings: SignerSettings,
+    ) -> Result<Arc<Self>, SignerError> {
+        let signer = Arc::new(Self { storage, clock, settings, cache: RwLock::new(None) });
+        signer.rotate_if_due().await?;
+        Ok(signer)
+    }
+
+    /// Rotates when the stored keys are missing, due, or of another algorithm than
+    /// configured; then makes sure the in-memory keys match storage. Safe to run on every
+    /// replica at once: exactly one compare-and-swap wins and the others adopt its keys.
+    /// Returns the next rotation time.
+    pub async fn rotate_if_due(&self) -> Result<UnixTime, SignerError> {
+        let now = self.clock.now();
+        let stored = self.storage.get_keys().await?;
+        let keys = if rotation::is_due(&stored, self.settings.algorithm, now) {
+            let algorithm = self.settings.algorithm;
+            let fresh = tokio::task::spawn_blocking(move || keys::generate(algorithm))
+                .await
+                .map_err(|e| SignerError::KeyGeneration(e.to_string()))??;
+            let next = rotation::next_keys(&stored, fresh, now, &self.settings);
+            if self.storage.swap_keys(stored.version, &next).await? {
+                tracing::info!(kid = %next.signing_key.as_ref().map(|k| k.kid.as_str()).unwrap_or(""), "rotated signing key");
+            } else {
+                tracing::debug!("another replica rotated the signing key first");
+            }
+            self.storage.get_keys().await?
+        } else {
+            stored
+        };
+        self.load(&keys)?;
+        Ok(keys.next_rotation)
+    }
+
+    /// Rebuilds the cache from `keys` unless it already holds that version.
+    fn load(&self, keys: &Keys) -> Result<(), SignerError> {
+        if self.current().is_some_and(|c| c.version == keys.version) {
+            return Ok(());
+        }
+        let cache = Arc::new(build_cache(keys)?);
+        if let Ok(mut slot) = self.cache.write() {
+            *slot = Some(cache);
+        }
+        Ok(())
+    }
+
+    fn current(&self) -> Option<Arc<KeyCache>> {
+        self.cache.read().ok().and_then(|c| c.clone())
+    }
+}
+
+fn build_cache(keys: &Keys) -> Result<KeyCache, SignerError> {
+    let signing = keys.signing_key.as_ref().ok_or(SignerError::NoKey)?;
+    let algorithm = SigningAlgorithm::parse(&signing.alg).ok_or(SignerError::NoKey)?;
+    let encoding = keys::encoding_key(algorithm, &signing.private_pkcs8)?;
+    let mut public_keys: Vec<Value> = Vec::new();
+    public_keys.extend(keys.signing_key_pub.iter().cloned());
+    public_keys.extend(keys.verification_keys.iter().map(|k| k.jwk.clone()));
+    let mut decoding = HashMap::new();
+    for jwk in &public_keys {
+        let (kid, key, alg) = keys::decoding_key(jwk)?;
+        decoding.insert(kid, (key, alg));
+    }
+    let jwks_json: Arc<[u8]> = serde_json::to_vec(&serde_json::json!({ "keys": public_keys }))
+        .map_err(|e| SignerError::Sign(e.to_string()))?
+        .into();
+    Ok(KeyCache {
+        version: keys.version,
+        kid: signing.kid.clone(),
+        algorithm,
+        encoding,
+        decoding,
+        jwks_json,
+        next_rotation: keys.next_rotation,
+    })
+}
+
+impl Signer for LocalSigner {
+    fn sign(&self, claims: &Value) -> Result<String, SignerError> {
+        let cache = self.current().ok_or(SignerError::NoKey)?;
+        let mut header = Header::new(cache.algorithm.jwt_algorithm());
+        header.kid = Some(cache.kid.clone());
+        jsonwebtoken::encode(&header, claims, &cache.encoding).map_err(|e| SignerError::Sign(e.to_string()))
+    }
+
+    fn verify(&self, token: &str) -> Result<serde_json::Map<String, Value>, SignerError> {
+        let cache = self.current().ok_or(SignerError::NoKey)?;
+        let header = jsonwebtoken::decode_header(token).map_err(|e| SignerError::Invalid(e.to_string()))?;
+        let kid = header.kid.ok_or_else(|| SignerError::Invalid("no kid".into()))?;
+        let (key, alg) = cache.decoding.get(&kid).ok_or_else(|| SignerError::Invalid("unknown kid".into()))?;
+        // The algorithm comes from our key, never from the token header (no alg confusion).
+        let mut validation = Validation::new(*alg);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| SignerError::Invalid(e.to_string()))
+    }
+
+    fn jwks(&self, now: UnixTime) -> Jwks {
+        match self.current() {
+            Some(cache) => Jwks { json: cache.jwks_json.clone(), max_age: (cache.next_rotation - now).max(120) },
+            None => Jwks { json: Arc::from(&br#"{"keys":[]}"#[..]), max_age: 0 },
+        }
+    }
+
+    fn algorithm(&self) -> &'static str {
+        self.current().map(|c| c.algorithm.name()).unwrap_or(self.settings.algorithm.name())
+    }
+}

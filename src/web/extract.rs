@@ -1,0 +1,115 @@
+//! Extractors that turn malformed requests into OAuth2 errors instead of axum's plain-text
+//! rejections, and that parse credentials once.
+
+use crate::oauth2::OAuthError;
+use crate::oauth2::client_auth::ClientCredentials;
+use crate::types::Secret;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use serde::de::DeserializeOwned;
+
+/// `application/x-www-form-urlencoded` body; anything else is `invalid_request`.
+pub struct OAuthForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OAuthForm<T> {
+    type Rejection = OAuthError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(OAuthError::invalid_request("Expected an application/x-www-form-urlencoded body."));
+        }
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(value)) => Ok(Self(value)),
+            Err(e) => Err(OAuthError::invalid_request(format!("Malformed request body: {}", e.body_text()))),
+        }
+    }
+}
+
+/// Query parameters; malformed ones are `invalid_request`.
+pub struct OAuthQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for OAuthQuery<T> {
+    type Rejection = OAuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Self(v))
+            .map_err(|e| OAuthError::invalid_request(format!("Malformed query: {}", e.body_text())))
+    }
+}
+
+/// RFC 6749 §2.3.1: `Authorization: Basic` with the id and secret form-URL-encoded, or
+/// `client_id`/`client_secret` in the body. Using both is an error.
+pub fn client_credentials(
+    headers: &HeaderMap,
+    body_id: Option<&str>,
+    body_secret: Option<&Secret>,
+) -> Result<ClientCredentials, OAuthError> {
+    let Some(auth) = headers.get(header::AUTHORIZATION) else {
+        return Ok(ClientCredentials {
+            client_id: body_id.unwrap_or_default().to_string(),
+            client_secret: body_secret.cloned(),
+            basic: false,
+        });
+    };
+    let bad = || OAuthError::invalid_client("Malformed Authorization header.", true);
+    let value = auth.to_str().map_err(|_| bad())?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")).ok_or_else(bad)?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let id = form_decode(id).ok_or_else(bad)?;
+    let secret = form_decode(secret).ok_or_else(bad)?;
+    if body_secret.is_some() || body_id.is_some_and(|b| b != id) {
+        return Err(OAuthError::invalid_request("Client credentials were sent in more than one way."));
+    }
+    Ok(ClientCredentials { client_id: id, client_secret: Some(Secret::new(secret)), basic: true })
+}
+
+fn form_decode(s: &str) -> Option<String> {
+    let plus_as_space = s.replace('+', " ");
+    url::form_urlencoded::parse(format!("x={}", plus_as_space.replace('&', "%26").replace('=', "%3D")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `Authorization: Bearer <token>` (RFC 6750 §2.1).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let mut headers = HeaderMap::new();
+        let raw = base64::engine::general_purpose::STANDARD.encode("my%20app:s%3Acret+x");
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {raw}")).unwrap());
+        let creds = client_credentials(&headers, None, None).unwrap();
+        assert_eq!(creds.client_id, "my app");
+        assert_eq!(creds.client_secret.unwrap().expose(), "s:cret x");
+        assert!(creds.basic);
+    }
+
+    #[test]
+    fn two_methods_at_once_are_refused() {
+        let mut headers = HeaderMap::new();
+        let raw = base64::engine::general_purpose::STANDARD.encode("a:b");
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {raw}")).unwrap());
+        assert!(client_credentials(&headers, Some("a"), Some(&Secret::new("b"))).is_err());
+    }
+}

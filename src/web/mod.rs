@@ -1,0 +1,100 @@
+//! HTTP: the only module that knows axum. One router; handlers in one file per area; errors
+//! become responses in `errors`.
+//!
+//! Layers, outermost first: request id → trace → metrics → security headers → body limit;
+//! the login pages also get the session layer (cookies, CSRF).
+
+pub mod errors;
+pub mod extract;
+pub mod login;
+pub mod oauth2;
+pub mod session;
+pub mod telemetry;
+pub mod templates;
+pub mod ui;
+
+use crate::app::AppState;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::response::Response;
+use axum::routing::get;
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// Forms and token requests are small; anything bigger is refused before it is read.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// The security headers Dex sets by default, overridable by `web.headers`.
+pub struct SecurityHeaders(pub Vec<(HeaderName, HeaderValue)>);
+
+pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[String]) -> Router {
+    let sessions = SessionManagerLayer::new(session::StorageSessionStore::new(app.storage.clone()))
+        .with_name(app.ui.cookie_name.clone())
+        .with_path(if app.ui.issuer_path.is_empty() { "/".to_string() } else { app.ui.issuer_path.clone() })
+        .with_secure(app.ui.secure_cookies)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(app.ui.session_idle.as_secs() as i64)));
+
+    let pages = Router::new()
+        .route("/auth/{connector}/login", get(login::password_get).post(login::password_post))
+        .route("/approval", get(login::approval_get).post(login::approval_post))
+        .layer(sessions);
+
+    let mut api = Router::new()
+        .route("/.well-known/openid-configuration", get(oauth2::discovery_get))
+        .route("/keys", get(oauth2::keys_get))
+        .route("/token", axum::routing::post(oauth2::token_post))
+        .route("/userinfo", get(oauth2::userinfo_handler).post(oauth2::userinfo_handler));
+    if !cors_origins.is_empty() {
+        let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        let allow = if cors_origins.iter().any(|o| o == "*") { AllowOrigin::any() } else { AllowOrigin::list(origins) };
+        api = api.layer(
+            CorsLayer::new()
+                .allow_origin(allow)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+        );
+    }
+
+    let routes = Router::new()
+        .route("/auth", get(login::auth_get).post(login::auth_get))
+        .route("/auth/{connector}", get(login::connector_get))
+        .route("/callback", get(login::callback_get))
+        .route("/healthz", get(telemetry::ready_get))
+        .route("/static/{file}", get(asset_get))
+        .route("/theme/{file}", get(asset_get))
+        .merge(pages)
+        .merge(api)
+        .with_state(app.clone());
+
+    let issuer_path = app.ui.issuer_path.clone();
+    let mut router = if issuer_path.is_empty() { routes } else { Router::new().nest(&issuer_path, routes) };
+    for (name, value) in security_headers.0 {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(telemetry::track))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+async fn asset_get(State(app): State<AppState>, Path(file): Path<String>) -> Response {
+    app.ui.asset(&file).await
+}

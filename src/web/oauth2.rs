@@ -1,0 +1,75 @@
+//! API endpoints: discovery, JWKS, token, userinfo. Thin: extract, call the domain, map.
+
+use super::extract::{OAuthForm, bearer_token, client_credentials};
+use crate::app::AppState;
+use crate::oauth2::grants::{self, GrantContext, TokenRequest};
+use crate::oauth2::{ErrorCode, OAuthError, discovery, userinfo};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+pub async fn discovery_get(State(app): State<AppState>) -> Response {
+    let mut response = Json(discovery::metadata(&app.settings, app.signer_algorithm())).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
+}
+
+pub async fn keys_get(State(app): State<AppState>) -> Response {
+    let jwks = crate::signer::Signer::jwks(app.signer.as_ref(), app.clock.now());
+    let mut response = jwks.json.to_vec().into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(value) = HeaderValue::from_str(&format!("max-age={}, must-revalidate", jwks.max_age)) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    response
+}
+
+pub async fn token_post(State(app): State<AppState>, headers: HeaderMap, form: Result<OAuthForm<TokenRequest>, OAuthError>) -> Response {
+    let result = async {
+        let OAuthForm(request) = form?;
+        let creds = client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
+        let ctx = GrantContext {
+            settings: &app.settings,
+            clients: &app.clients,
+            storage: app.storage.as_ref(),
+            signer: app.signer.as_ref(),
+            connectors: &app.connectors,
+            now: app.clock.now(),
+        };
+        grants::token(&ctx, &creds, &request).await
+    }
+    .await;
+    match result {
+        Ok(body) => no_store(Json(body).into_response()),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// OIDC Core §5.3.1: GET or POST, token in the `Authorization` header or (POST) the
+/// `access_token` form field (RFC 6750 §2.2).
+pub async fn userinfo_handler(State(app): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let from_body;
+    let token = match bearer_token(&headers) {
+        Some(t) => Some(t),
+        None => {
+            from_body = url::form_urlencoded::parse(&body).find(|(k, _)| k == "access_token").map(|(_, v)| v.into_owned());
+            from_body.as_deref()
+        }
+    };
+    let Some(token) = token else {
+        return OAuthError::new(ErrorCode::InvalidToken, "An access token is required.").into_response();
+    };
+    match userinfo::userinfo(app.signer.as_ref(), app.storage.as_ref(), &app.settings.issuer, token, app.clock.now()).await {
+        Ok(claims) => no_store(Json(claims).into_response()),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,71 @@
+//! Metrics and health: the request metrics middleware, and the telemetry listener's routes
+//! (`/metrics` in Prometheus format, `/healthz/live`, `/healthz/ready`).
+
+use crate::app::AppState;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// The process-wide Prometheus recorder (metrics' recorder is global; install it once).
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full("tessera_http_request_duration_seconds".into()),
+                    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
+                )
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// Counts requests by route and status and records their latency.
+pub async fn track(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let method = request.method().to_string();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("tessera_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);
+    metrics::histogram!("tessera_http_request_duration_seconds", "route" => route).record(start.elapsed().as_secs_f64());
+    response
+}
+
+pub fn router(app: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_get))
+        .route("/healthz/live", get(|| async { "ok" }))
+        .route("/healthz/ready", get(ready_get))
+        .route("/healthz", get(ready_get))
+        .with_state(app)
+}
+
+async fn metrics_get() -> Response {
+    match prometheus() {
+        Some(handle) => handle.render().into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable").into_response(),
+    }
+}
+
+/// Ready when storage answers.
+pub async fn ready_get(State(app): State<AppState>) -> Response {
+    match app.storage.ping().await {
+        Ok(()) => "ok".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable").into_response()
+        }
+    }
+}
