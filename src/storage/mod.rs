@@ -80,10 +80,18 @@ pub trait RefreshStore: Send + Sync {
     /// Deletes the whole token family; `false` when there was none.
     async fn delete_refresh_token(&self, id: &str) -> Result<bool>;
     /// Every refresh token family of a user at one connector (several per client allowed).
-    async fn list_refresh_tokens_for_user(&self, user_id: &str, connector_id: &str) -> Result<Vec<RefreshToken>>;
+    async fn list_refresh_tokens_for_user(
+        &self,
+        user_id: &str,
+        connector_id: &str,
+    ) -> Result<Vec<RefreshToken>>;
 
     async fn upsert_offline_session(&self, session: &OfflineSession) -> Result<()>;
-    async fn get_offline_session(&self, user_id: &str, connector_id: &str) -> Result<Option<OfflineSession>>;
+    async fn get_offline_session(
+        &self,
+        user_id: &str,
+        connector_id: &str,
+    ) -> Result<Option<OfflineSession>>;
     async fn delete_offline_session(&self, user_id: &str, connector_id: &str) -> Result<bool>;
 
     /// Remembers a revoked access token (by `jti`) until it would have expired anyway.
@@ -126,7 +134,8 @@ pub trait DeviceStore: Send + Sync {
     async fn create_device_token(&self, token: &DeviceToken) -> Result<()>;
     async fn get_device_token(&self, device_code: &str) -> Result<Option<DeviceToken>>;
     /// Replaces the token only if its status is still `expected_status`.
-    async fn update_device_token(&self, token: &DeviceToken, expected_status: &str) -> Result<bool>;
+    async fn update_device_token(&self, token: &DeviceToken, expected_status: &str)
+    -> Result<bool>;
     /// Fetch and delete in one step (a device code is single-use).
     async fn take_device_token(&self, device_code: &str) -> Result<Option<DeviceToken>>;
 }
@@ -145,7 +154,14 @@ pub trait SessionStore: Send + Sync {
 /// Everything Tessera keeps.
 #[async_trait]
 pub trait Storage:
-    ClientStore + AuthFlowStore + RefreshStore + PasswordStore + ConnectorStore + KeyStore + DeviceStore + SessionStore
+    ClientStore
+    + AuthFlowStore
+    + RefreshStore
+    + PasswordStore
+    + ConnectorStore
+    + KeyStore
+    + DeviceStore
+    + SessionStore
 {
     /// Deletes what expired before `now`: auth requests, codes, device requests and tokens,
     /// refresh tokens past `expires_at`, browser sessions and revoked-token entries.

@@ -1,1 +1,0 @@
-//! SQL storage (placeholder until implemented).

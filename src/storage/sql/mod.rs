@@ -1,0 +1,143 @@
+//! The SQL storage: one implementation of the storage contract for SQLite and PostgreSQL.
+//!
+//! ## One set of queries
+//! Every statement runs through sqlx's `Any` driver with `$N` placeholders, which both SQLite
+//! and PostgreSQL accept, and uses only syntax both share: `ON CONFLICT`, `RETURNING`,
+//! `excluded.`. The dialects differ only in how a pool is opened and in the bytes column type of
+//! the migrations; [`connect`] holds both.
+//!
+//! ## Schema (`migrations/{sqlite,postgres}/`)
+//! A table per record. Each row has the columns a statement must find, compare or expire by
+//! (ids, `expiry`, `version`, `status`, hashes, user and connector ids) and a `data` column with
+//! the rest of the record as JSON. JSON keeps the schema small and lets records gain fields
+//! without a migration; the columns keep lookups indexed and atomic operations single
+//! statements. A field that an atomic statement changes is a column *only* (blanked or left
+//! out of the JSON) so the two never disagree: `auth_codes.redeemed_at`/`issued`, the rotation
+//! state of `refresh_tokens`, `keys.version`.
+//!
+//! Integers and timestamps are `BIGINT` (Unix seconds), bytes are `BLOB`/`BYTEA` and JSON is
+//! `TEXT`: the types the `Any` driver carries for both databases.
+//!
+//! ## Atomicity
+//! Each named atomic method is one conditional statement (`UPDATE .. WHERE redeemed_at IS NULL`,
+//! `UPDATE .. WHERE token_hash = $expected`, `DELETE .. RETURNING`, `INSERT .. ON CONFLICT DO
+//! NOTHING`), so the database's row locking decides races between processes, not our code.
+
+mod auth_flow;
+mod catalog;
+mod connect;
+mod document;
+mod keys;
+mod sessions;
+mod tokens;
+
+pub use connect::PostgresOptions;
+
+use crate::storage::{GcResult, Result, Storage, StorageError};
+use crate::types::UnixTime;
+use async_trait::async_trait;
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
+use std::sync::Mutex;
+
+/// Storage over a SQLite file, SQLite in memory, or PostgreSQL.
+pub struct SqlStorage {
+    pool: AnyPool,
+    /// For an in-memory database: a connection that is never used, only held, because the
+    /// database disappears when its last connection closes.
+    _memory_keeper: Option<Mutex<AnyConnection>>,
+}
+
+impl SqlStorage {
+    /// Opens (creating if missing) a SQLite database file, in WAL mode, and migrates it.
+    pub async fn open_sqlite(path: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let pool = connect::open_sqlite(path).await?;
+        Ok(Self {
+            pool,
+            _memory_keeper: None,
+        })
+    }
+
+    /// A fresh, private in-memory database that lives as long as this value
+    /// (Dex's `storage.type: memory`).
+    pub async fn open_memory() -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (pool, keeper) = connect::open_memory().await?;
+        Ok(Self {
+            pool,
+            _memory_keeper: Some(Mutex::new(keeper)),
+        })
+    }
+
+    /// Connects to PostgreSQL and migrates the database. Safe to call from several replicas at
+    /// once: migrations are serialized by an advisory lock.
+    pub async fn open_postgres(options: &PostgresOptions) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let pool = connect::open_postgres(options).await?;
+        Ok(Self {
+            pool,
+            _memory_keeper: None,
+        })
+    }
+
+    /// Closes every connection; later calls fail. For an orderly shutdown.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// `DELETE FROM table WHERE column < now`, returning how many rows went.
+    async fn delete_expired(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        now: UnixTime,
+    ) -> Result<u64> {
+        // Both names are constants from `garbage_collect`, never input.
+        let sql = AssertSqlSafe(format!("DELETE FROM {table} WHERE {column} < $1"));
+        let done = sqlx::query(sql)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl Storage for SqlStorage {
+    async fn garbage_collect(&self, now: UnixTime) -> Result<GcResult> {
+        Ok(GcResult {
+            auth_requests: self.delete_expired("auth_requests", "expiry", now).await?,
+            auth_codes: self.delete_expired("auth_codes", "expiry", now).await?,
+            device_requests: self
+                .delete_expired("device_requests", "expiry", now)
+                .await?,
+            device_tokens: self.delete_expired("device_tokens", "expiry", now).await?,
+            // A NULL `expires_at` (no absolute lifetime) never compares less: kept.
+            refresh_tokens: self
+                .delete_expired("refresh_tokens", "expires_at", now)
+                .await?,
+            web_sessions: self.delete_expired("web_sessions", "expiry", now).await?,
+            revoked_tokens: self.delete_expired("revoked_tokens", "expiry", now).await?,
+        })
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        Ok(())
+    }
+}
+
+/// Any other backend failure. sqlx's messages name the failing operation, never the
+/// connection URL (PostgreSQL connect errors are additionally redacted in [`connect`]).
+fn backend_error(error: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(error.to_string())
+}
+
+/// `true` when a statement changed at least one row.
+fn changed(done: &sqlx::any::AnyQueryResult) -> bool {
+    done.rows_affected() > 0
+}
