@@ -12,3 +12,4 @@
 
 pub mod storage;
 pub mod types;
+pub mod web;
