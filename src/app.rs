@@ -41,13 +41,18 @@ impl App {
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<App>> {
         let storage = open_storage(&config.storage).await?;
         let settings = settings(config);
+        for grant in config.oauth2.effective_grant_types() {
+            if !crate::oauth2::IMPLEMENTED_GRANTS.contains(&grant.as_str()) && config.oauth2.grant_types.contains(&grant) {
+                tracing::warn!(grant = grant.as_str(), "oauth2.grantTypes names a grant Tessera does not support yet; ignored");
+            }
+        }
         let signer = LocalSigner::start(
             storage.clone(),
             clock.clone(),
             SignerSettings {
                 algorithm: match config.signer.algorithm {
-                    crate::config::SigningAlgorithm::Es256 => SigningAlgorithm::Es256,
-                    crate::config::SigningAlgorithm::Rs256 => SigningAlgorithm::Rs256,
+                    crate::config::SigningAlgorithm::ES256 => SigningAlgorithm::Es256,
+                    crate::config::SigningAlgorithm::RS256 => SigningAlgorithm::Rs256,
                 },
                 rotation_period: secs(config.signer.keys_rotation_period),
                 token_lifetime: settings.id_token_lifetime,
@@ -105,7 +110,7 @@ async fn open_storage(config: &StorageConfig) -> anyhow::Result<Arc<dyn Storage>
                 database: p.database.clone(),
                 user: p.user.clone(),
                 password: (!p.password.is_empty()).then(|| p.password.expose().to_string()),
-                ssl_mode: p.ssl.mode.as_str().to_string(),
+                ssl_mode: ssl_mode(p.ssl.mode).to_string(),
                 ca_file: p.ssl.ca_file.as_ref().map(|f| f.display().to_string()),
                 cert_file: p.ssl.cert_file.as_ref().map(|f| f.display().to_string()),
                 key_file: p.ssl.key_file.as_ref().map(|f| f.display().to_string()),
@@ -120,6 +125,18 @@ async fn open_storage(config: &StorageConfig) -> anyhow::Result<Arc<dyn Storage>
     Ok(Arc::new(storage.context("opening storage")?))
 }
 
+fn ssl_mode(mode: crate::config::PostgresSslMode) -> &'static str {
+    use crate::config::PostgresSslMode as M;
+    match mode {
+        M::Disable => "disable",
+        M::Allow => "allow",
+        M::Prefer => "prefer",
+        M::Require => "require",
+        M::VerifyCa => "verify-ca",
+        M::VerifyFull => "verify-full",
+    }
+}
+
 fn settings(config: &Config) -> Settings {
     let expiry = &config.expiry;
     let refresh = &expiry.refresh_tokens;
@@ -127,7 +144,14 @@ fn settings(config: &Config) -> Settings {
     Settings {
         issuer,
         response_types: config.oauth2.response_types.iter().map(|r| r.as_str().to_string()).collect(),
-        grant_types: config.oauth2.effective_grant_types().iter().map(|g| g.as_str().to_string()).collect(),
+        grant_types: config
+            .oauth2
+            .effective_grant_types()
+            .iter()
+            .map(|g| g.as_str())
+            .filter(|g| crate::oauth2::IMPLEMENTED_GRANTS.contains(g))
+            .map(str::to_string)
+            .collect(),
         skip_approval: config.oauth2.skip_approval_screen,
         always_show_login: config.oauth2.always_show_login_screen,
         pkce_enforce: config.oauth2.pkce.enforce,

@@ -73,10 +73,9 @@ fn argon2() -> Result<argon2::Argon2<'static>, PasswordError> {
 
 /// Hashes a password as an argon2id PHC string. CPU-heavy: call from a blocking thread.
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let salt = SaltString::encode_b64(&random_bytes(16)).map_err(|e| PasswordError::Hashing(e.to_string()))?;
+    use argon2::password_hash::PasswordHasher;
     argon2()?
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password_with_salt(password.as_bytes(), &random_bytes(16))
         .map(|h| h.to_string())
         .map_err(|e| PasswordError::Hashing(e.to_string()))
 }
@@ -88,7 +87,8 @@ pub fn verify_password(password: &str, hash: &str) -> Result<bool, PasswordError
         return bcrypt::verify(password, hash).map_err(|_| PasswordError::UnsupportedHash);
     }
     if hash.starts_with("$argon2") {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        use argon2::password_hash::PasswordVerifier;
+        use argon2::password_hash::phc::PasswordHash;
         let parsed = PasswordHash::new(hash).map_err(|_| PasswordError::UnsupportedHash)?;
         // Verification uses the parameters recorded in the hash itself.
         return Ok(argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());

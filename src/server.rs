@@ -123,14 +123,15 @@ async fn tls_config(config: &Config) -> anyhow::Result<axum_server::tls_rustls::
         anyhow::bail!("web.https needs web.tlsCert and web.tlsKey");
     };
     let certs = rustls_pki_types_certs(&tokio::fs::read(cert).await.with_context(|| format!("reading {}", cert.display()))?)?;
+    use rustls::pki_types::pem::PemObject;
     let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&tokio::fs::read(key).await.with_context(|| format!("reading {}", key.display()))?)
         .context("parsing web.tlsKey")?;
     let versions: Vec<&'static rustls::SupportedProtocolVersion> = match config.web.tls_min_version {
-        Some(TlsVersion::Tls13) => vec![&rustls::version::TLS13],
+        Some(TlsVersion::V1_3) => vec![&rustls::version::TLS13],
         _ => vec![&rustls::version::TLS12, &rustls::version::TLS13],
     };
     let versions: Vec<_> = match config.web.tls_max_version {
-        Some(TlsVersion::Tls12) => versions.into_iter().filter(|v| v.version == rustls::ProtocolVersion::TLSv1_2).collect(),
+        Some(TlsVersion::V1_2) => versions.into_iter().filter(|v| v.version == rustls::ProtocolVersion::TLSv1_2).collect(),
         _ => versions,
     };
     let server = rustls::ServerConfig::builder_with_protocol_versions(&versions)

@@ -24,6 +24,9 @@ pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
+/// Grants the token endpoint implements; `oauth2.grantTypes` selects among them.
+pub const IMPLEMENTED_GRANTS: &[&str] = &[GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN];
+
 /// Refresh token rules (`expiry.refreshTokens`), in seconds.
 #[derive(Debug, Clone)]
 pub struct RefreshSettings {

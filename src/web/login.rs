@@ -146,10 +146,10 @@ pub async fn password_post(
     headers: HeaderMap,
     Path(connector): Path<String>,
     Query(query): Query<StateQuery>,
-    form: Option<axum::Form<PasswordForm>>,
+    form: Result<axum::Form<PasswordForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let result = async {
-        let axum::Form(form) = form.ok_or_else(|| page_error("Invalid request", "The login form could not be read."))?;
+        let axum::Form(form) = form.map_err(|_| page_error("Invalid request", "The login form could not be read."))?;
         if !csrf_valid(&session, &form.csrf_token).await {
             return Err(page_error("Session expired", "Your login form expired. Please go back and try again."));
         }
@@ -259,10 +259,10 @@ pub async fn approval_post(
     State(app): State<AppState>,
     session: Session,
     headers: HeaderMap,
-    form: Option<axum::Form<ApprovalForm>>,
+    form: Result<axum::Form<ApprovalForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let result = async {
-        let axum::Form(form) = form.ok_or_else(|| page_error("Invalid request", "The approval form could not be read."))?;
+        let axum::Form(form) = form.map_err(|_| page_error("Invalid request", "The approval form could not be read."))?;
         if !csrf_valid(&session, &form.csrf_token).await {
             return Err(page_error("Session expired", "Your approval form expired. Please go back and try again."));
         }

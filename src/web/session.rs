@@ -71,7 +71,7 @@ impl SessionStore for StorageSessionStore {
 const CSRF_KEY: &str = "csrf";
 
 /// The session's CSRF token, created on first use.
-pub async fn csrf_token(session: &Session) -> Result<String> {
+pub async fn csrf_token(session: &Session) -> std::result::Result<String, tower_sessions::session::Error> {
     if let Some(token) = session.get::<String>(CSRF_KEY).await? {
         return Ok(token);
     }
