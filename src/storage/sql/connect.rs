@@ -254,7 +254,9 @@ pub(super) async fn open_memory() -> Result<(AnyPool, AnyConnection)> {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let url = format!("sqlite://{name}?mode=memory&cache=shared");
+    // The `file:` form makes SQLite open the name as a URI, which is what lets every
+    // connection find the same shared-cache database by name.
+    let url = format!("sqlite:file:{name}?mode=memory&cache=shared");
     let options = AnyConnectOptions::from_str(&url).map_err(backend_error)?;
     let keeper = AnyConnection::connect_with(&options)
         .await

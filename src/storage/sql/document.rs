@@ -15,39 +15,25 @@ use sqlx::{AnyPool, AssertSqlSafe, Row};
 /// A table whose rows hold a JSON record in `data`, addressed by one text key column.
 ///
 /// `table` and `key` are compile-time constants of this module tree, never user input: that is
-/// what makes the `format!`ted SQL below safe.
+/// what makes the SQL built from them below safe.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct DocTable {
-    pub table: &'static str,
-    pub key: &'static str,
+    table: &'static str,
+    key: &'static str,
 }
 
-pub(super) const CLIENTS: DocTable = DocTable {
-    table: "clients",
-    key: "id",
-};
-pub(super) const CONNECTORS: DocTable = DocTable {
-    table: "connectors",
-    key: "id",
-};
-pub(super) const PASSWORDS: DocTable = DocTable {
-    table: "passwords",
-    key: "email",
-};
-pub(super) const AUTH_REQUESTS: DocTable = DocTable {
-    table: "auth_requests",
-    key: "id",
-};
-pub(super) const DEVICE_REQUESTS: DocTable = DocTable {
-    table: "device_requests",
-    key: "user_code",
-};
-pub(super) const DEVICE_TOKENS: DocTable = DocTable {
-    table: "device_tokens",
-    key: "device_code",
-};
+pub(super) const CLIENTS: DocTable = DocTable::new("clients", "id");
+pub(super) const CONNECTORS: DocTable = DocTable::new("connectors", "id");
+pub(super) const PASSWORDS: DocTable = DocTable::new("passwords", "email");
+pub(super) const AUTH_REQUESTS: DocTable = DocTable::new("auth_requests", "id");
+pub(super) const DEVICE_REQUESTS: DocTable = DocTable::new("device_requests", "user_code");
+pub(super) const DEVICE_TOKENS: DocTable = DocTable::new("device_tokens", "device_code");
 
 impl DocTable {
+    const fn new(table: &'static str, key: &'static str) -> Self {
+        Self { table, key }
+    }
+
     fn sql(&self, template: &str) -> AssertSqlSafe<String> {
         AssertSqlSafe(
             template

@@ -141,3 +141,46 @@ fn backend_error(error: impl std::fmt::Display) -> StorageError {
 fn changed(done: &sqlx::any::AnyQueryResult) -> bool {
     done.rows_affected() > 0
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::storage::{Client, ClientStore};
+    use sqlx::Row;
+
+    async fn pragma(storage: &SqlStorage, name: &'static str) -> String {
+        let sql = AssertSqlSafe(format!("PRAGMA {name}"));
+        let row = sqlx::query(sql).fetch_one(&storage.pool).await.unwrap();
+        row.try_get::<String, _>(0)
+            .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_use_wal_busy_timeout_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let storage = SqlStorage::open_sqlite(path.to_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(pragma(&storage, "journal_mode").await, "wal");
+        assert_eq!(pragma(&storage, "busy_timeout").await, "5000");
+        assert_eq!(pragma(&storage, "foreign_keys").await, "1");
+    }
+
+    /// The pool may close its connection (errors, cancellation); the keeper keeps the data.
+    #[tokio::test]
+    async fn memory_database_survives_its_pool_connection() {
+        let storage = SqlStorage::open_memory().await.unwrap();
+        let client = Client {
+            id: "app".into(),
+            ..Client::default()
+        };
+        storage.create_client(&client).await.unwrap();
+        let connection = storage.pool.acquire().await.unwrap();
+        connection.close().await.unwrap();
+        assert_eq!(storage.get_client("app").await.unwrap(), Some(client));
+    }
+}
