@@ -10,5 +10,6 @@
 //!
 //! Dependency direction: web → (flow, oauth2) → (connector, signer, storage) → (types, crypto, clock).
 
+pub mod config;
 pub mod storage;
 pub mod types;
