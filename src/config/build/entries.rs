@@ -1,0 +1,174 @@
+//! Building the list entries: `staticClients[]`, `staticPasswords[]` and `connectors[]`,
+//! including the environment lookups Dex does for them (`idEnv`, `secretEnv`,
+//! `hashFromEnv`) and `$VAR` expansion in connector configs.
+
+use url::Url;
+
+use super::{Report, expand_config, non_empty, parse_list};
+use crate::config::env::EnvLookup;
+use crate::config::hash::normalise_hash;
+use crate::config::raw;
+use crate::config::{
+    ConnectorConfig, GrantType, RefreshTokenLifetime, StaticClient, StaticPassword,
+};
+use crate::types::Secret;
+
+/// Resolves a `value` / `valueEnv` pair (Dex's `id`/`idEnv`, `secret`/`secretEnv`).
+fn value_or_env(
+    value: String,
+    env_name: String,
+    path: &str,
+    key: &str,
+    env: EnvLookup<'_>,
+    report: &mut Report,
+) -> String {
+    let env_name = env_name.trim();
+    if env_name.is_empty() {
+        return value;
+    }
+    if !value.is_empty() {
+        report.problem(
+            format!("{path}.{key}Env"),
+            format!("`{key}` and `{key}Env` are exclusive; keep only one"),
+        );
+        return value;
+    }
+    match env(env_name) {
+        Some(v) if !v.is_empty() => v,
+        _ => {
+            report.problem(
+                format!("{path}.{key}Env"),
+                format!("environment variable {env_name} is not set or empty; export it or set `{key}` directly"),
+            );
+            String::new()
+        }
+    }
+}
+
+pub(super) fn build_client(
+    c: raw::Client,
+    path: &str,
+    env: EnvLookup<'_>,
+    report: &mut Report,
+) -> StaticClient {
+    report.unsupported(&format!("{path}.mfaChain"), c.mfa_chain.as_ref());
+    report.unsupported(&format!("{path}.ssoSharedWith"), c.sso_shared_with.as_ref());
+    let id = value_or_env(c.id, c.id_env, path, "id", env, report);
+    let secret = value_or_env(c.secret, c.secret_env, path, "secret", env, report);
+    let refresh_token_lifetime = match c.refresh_token_lifetime.trim() {
+        "" | "standalone" => RefreshTokenLifetime::Standalone,
+        "session" => RefreshTokenLifetime::Session,
+        other => {
+            report.problem(
+                format!("{path}.refreshTokenLifetime"),
+                format!("unknown value {other:?}; use standalone (the default) or session"),
+            );
+            RefreshTokenLifetime::Standalone
+        }
+    };
+    let backchannel_logout_uri = non_empty(c.backchannel_logout_uri).and_then(|uri| {
+        match Url::parse(&uri) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.fragment().is_none() => Some(url),
+            _ => {
+                report.problem(
+                    format!("{path}.backchannelLogoutURI"),
+                    format!("{uri:?} is not an absolute http(s) URL without fragment; write e.g. https://app.example.com/backchannel-logout"),
+                );
+                None
+            }
+        }
+    });
+    StaticClient {
+        id,
+        secret: non_empty(secret).map(Secret::new),
+        redirect_uris: c.redirect_uris,
+        post_logout_redirect_uris: c.post_logout_redirect_uris,
+        backchannel_logout_uri,
+        refresh_token_lifetime,
+        trusted_peers: c.trusted_peers,
+        public: c.public,
+        name: c.name,
+        logo_url: non_empty(c.logo_url),
+        allowed_connectors: c.allowed_connectors,
+        client_credentials_groups: c
+            .client_credentials_claims
+            .map(|c| c.groups)
+            .unwrap_or_default(),
+    }
+}
+
+pub(super) fn build_password(
+    p: raw::Password,
+    path: &str,
+    env: EnvLookup<'_>,
+    report: &mut Report,
+) -> StaticPassword {
+    let env_name = p.hash_from_env.trim();
+    let (hash_text, hash_path) = if !p.hash.trim().is_empty() {
+        if !env_name.is_empty() {
+            report.warn(
+                &format!("{path}.hashFromEnv"),
+                "ignored because `hash` is set (as in Dex); remove one of them",
+            );
+        }
+        (Some(p.hash), format!("{path}.hash"))
+    } else if !env_name.is_empty() {
+        let value = env(env_name).filter(|v| !v.trim().is_empty());
+        if value.is_none() {
+            report.problem(
+                format!("{path}.hashFromEnv"),
+                format!("environment variable {env_name} is not set or empty; export the hash in it or set `hash`"),
+            );
+        }
+        (value, format!("{path}.hashFromEnv"))
+    } else {
+        report.problem(
+            format!("{path}.hash"),
+            "no password hash; set `hash` (bcrypt or argon2id) or `hashFromEnv`; generate one with `tessera hash-password`",
+        );
+        (None, String::new())
+    };
+    let hash = hash_text
+        .map(|text| {
+            normalise_hash(&text).unwrap_or_else(|message| {
+                report.problem(hash_path, message);
+                String::new()
+            })
+        })
+        .unwrap_or_default();
+    StaticPassword {
+        email: p.email.trim().to_lowercase(),
+        hash: Secret::new(hash),
+        username: p.username,
+        user_id: p.user_id,
+        name: p.name,
+        preferred_username: p.preferred_username,
+        email_verified: p.email_verified,
+        groups: p.groups,
+    }
+}
+
+pub(super) fn build_connector(
+    c: raw::Connector,
+    path: &str,
+    env: EnvLookup<'_>,
+    expand: bool,
+    report: &mut Report,
+) -> ConnectorConfig {
+    let config = expand_config(c.config, &format!("{path}.config"), env, expand, report);
+    let grant_types = parse_list(
+        &c.grant_types,
+        &format!("{path}.grantTypes"),
+        |g| GrantType::parse(g).filter(|g| *g != GrantType::ClientCredentials),
+        "use authorization_code, implicit, password, refresh_token, \
+         urn:ietf:params:oauth:grant-type:device_code or urn:ietf:params:oauth:grant-type:token-exchange",
+        report,
+    );
+    ConnectorConfig {
+        kind: c.kind,
+        id: c.id,
+        name: c.name,
+        config,
+        grant_types,
+    }
+}

@@ -1,0 +1,203 @@
+//! Files that must not load: every problem reported, each with its path and a fix.
+
+use super::*;
+
+#[test]
+fn unknown_key_names_key_path_and_line() {
+    let yaml = format!("{MINIMAL}oauth2:\n  responseTypes: [code]\n  skipAprovalScreen: true\n");
+    let problems = problems(&yaml);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = &problems[0];
+    assert_eq!(p.path, "oauth2.skipAprovalScreen");
+    assert!(
+        p.message.contains("unknown field `skipAprovalScreen`"),
+        "{}",
+        p.message
+    );
+    assert!(p.message.contains("line 9"), "{}", p.message);
+    assert!(p.message.contains("config.example.yaml"), "{}", p.message);
+}
+
+#[test]
+fn unknown_top_level_key_is_an_error() {
+    let problems = problems(&format!("{MINIMAL}enablePasswordDb: true\n"));
+    assert!(
+        problems[0]
+            .message
+            .contains("unknown field `enablePasswordDb`"),
+        "{problems:?}"
+    );
+    assert!(problems[0].message.contains("line 7"), "{problems:?}");
+}
+
+#[test]
+fn unknown_key_inside_storage_config_names_its_path() {
+    let problems = problems(
+        "issuer: https://a.example\nstorage:\n  type: postgres\n  config:\n    hots: db\nweb:\n  http: :5556\n",
+    );
+    assert!(
+        has(&problems, "storage.config.hots", "unknown field `hots`"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_together() {
+    let yaml = r#"
+issuer: ftp://auth.example.com/x?q=1
+storage:
+  type: sqlite3
+  config: {}
+web:
+  https: 0.0.0.0:5554
+  tlsMinVersion: "1.3"
+  tlsMaxVersion: "1.2"
+telemetry:
+  http: nowhere
+expiry:
+  idTokens: 1d
+logger:
+  level: loud
+oauth2:
+  responseTypes: [code, tokn]
+  passwordConnector: ldap
+  pkce:
+    codeChallengeMethodsSupported: [S512]
+signer:
+  config:
+    algorithm: HS256
+staticClients:
+- id: app
+  name: App
+  redirectURIs: ['https://app.example.com/cb#frag', 'relative/cb']
+- id: app
+  name: App again
+  public: true
+  secret: oops
+- name: No id
+  secret: s
+staticPasswords:
+- email: a@example.com
+  hash: not-a-hash
+- email: A@example.com
+  hash: "$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFPm1leZck7Mc8T4W"
+  userID: u1
+connectors:
+- type: github
+  id: gh
+  name: GitHub
+- type: github
+  id: gh
+  name: GitHub again
+- type: gitbub
+  id: a/b
+  name: Slash
+"#;
+    let p = problems(yaml);
+    let expect = [
+        ("issuer", "absolute http(s) URL"),
+        ("issuer", "query or fragment"),
+        ("storage.config.file", "needs a file"),
+        ("web.tlsCert", "no certificate"),
+        ("web.tlsKey", "no private key"),
+        ("web.tlsMinVersion", "greater than tlsMaxVersion"),
+        ("telemetry.http", "not host:port"),
+        ("expiry.idTokens", "unknown unit"),
+        ("logger.level", "unknown log level"),
+        ("oauth2.responseTypes[1]", "\"tokn\""),
+        ("oauth2.passwordConnector", "names no connector"),
+        (
+            "oauth2.pkce.codeChallengeMethodsSupported[0]",
+            "S256 or plain",
+        ),
+        ("signer.config.algorithm", "RS256"),
+        ("staticClients[0].secret", "needs a secret"),
+        ("staticClients[0].redirectURIs[0]", "fragment"),
+        ("staticClients[0].redirectURIs[1]", "not an absolute URI"),
+        ("staticClients[1].id", "duplicate client id"),
+        (
+            "staticClients[1].secret",
+            "public client must not have a secret",
+        ),
+        ("staticClients[2].id", "missing client id"),
+        ("staticPasswords", "enablePasswordDB: true"),
+        ("staticPasswords[0].hash", "unrecognised password hash"),
+        ("staticPasswords[0].userID", "missing"),
+        ("staticPasswords[1].email", "duplicate email"),
+        ("connectors[1].id", "duplicate connector id"),
+        ("connectors[2].id", "contains '/'"),
+        ("connectors[2].type", "unknown connector type"),
+    ];
+    for (path, needle) in expect {
+        assert!(
+            has(&p, path, needle),
+            "no problem at {path} containing {needle:?} in:\n{}",
+            ConfigError {
+                problems: p.clone()
+            }
+        );
+    }
+    assert_eq!(
+        p.len(),
+        expect.len(),
+        "unexpected extra problems:\n{}",
+        ConfigError {
+            problems: p.clone()
+        }
+    );
+    // Display prints one per line as `path: message`.
+    let text = ConfigError { problems: p }.to_string();
+    assert_eq!(text.lines().count(), expect.len());
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("staticClients[1].id: duplicate client id"))
+    );
+}
+
+#[test]
+fn missing_listeners_and_unsupported_storage_are_reported() {
+    let p = problems(
+        "issuer: https://a.example\nstorage:\n  type: etcd\n  config:\n    endpoints: [http://e:2379]\n",
+    );
+    assert!(
+        has(
+            &p,
+            "storage.type",
+            "not supported by Tessera; use one of: memory, sqlite3, postgres"
+        ),
+        "{p:?}"
+    );
+    assert!(has(&p, "web", "no address to listen on"), "{p:?}");
+    let p = problems("issuer: https://a.example\nstorage:\n  type: redis\nweb: {http: ':1'}\n");
+    assert!(
+        has(&p, "storage.type", "unknown storage type \"redis\""),
+        "{p:?}"
+    );
+    let p = problems(
+        "issuer: https://a.example\nstorage:\n  type: memory\nweb: {http: ':1'}\nsigner: {type: vault}\n",
+    );
+    assert!(
+        has(&p, "signer.type", "vault signer is not supported"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn local_password_connector_needs_the_password_db() {
+    let p = problems(&format!("{MINIMAL}oauth2: {{passwordConnector: local}}\n"));
+    assert!(
+        has(&p, "oauth2.passwordConnector", "enablePasswordDB: true"),
+        "{p:?}"
+    );
+    ok(&format!(
+        "{MINIMAL}enablePasswordDB: true\noauth2: {{passwordConnector: local}}\n"
+    ));
+}
+
+#[test]
+fn missing_file_and_missing_issuer() {
+    let err = load_file(std::path::Path::new("/nonexistent/tessera.yaml")).unwrap_err();
+    assert!(err.problems[0].message.contains("cannot read"), "{err}");
+    let p = problems("storage: {type: memory}\nweb: {http: ':1'}\n");
+    assert!(p[0].message.contains("missing field `issuer`"), "{p:?}");
+}
