@@ -23,6 +23,12 @@ pub fn parse(yaml: &str) -> Result<File, ConfigError> {
         };
         let inner = err.into_inner();
         let mut message = inner.to_string();
+        // serde_norway prefixes its own path ("oauth2: unknown field ..."); ours is fuller.
+        if let Some((prefix, rest)) = message.split_once(": ")
+            && path.starts_with(prefix)
+        {
+            message = rest.to_owned();
+        }
         if message.contains("unknown field") {
             message.push_str(
                 "; check the spelling and indentation (config.example.yaml lists every supported key)",

@@ -550,3 +550,9 @@ staticClients:
             .contains(&GrantType::Implicit)
     );
 }
+
+#[test]
+fn example_admin_password_is_password() {
+    let c = ok(EXAMPLE).config;
+    assert!(bcrypt::verify("password", c.static_passwords[0].hash.expose()).unwrap());
+}

@@ -10,7 +10,7 @@ fn unknown_key_names_key_path_and_line() {
     let p = &problems[0];
     assert_eq!(p.path, "oauth2.skipAprovalScreen");
     assert!(
-        p.message.contains("unknown field `skipAprovalScreen`"),
+        p.message.starts_with("unknown field `skipAprovalScreen`"),
         "{}",
         p.message
     );
@@ -200,4 +200,21 @@ fn missing_file_and_missing_issuer() {
     assert!(err.problems[0].message.contains("cannot read"), "{err}");
     let p = problems("storage: {type: memory}\nweb: {http: ':1'}\n");
     assert!(p[0].message.contains("missing field `issuer`"), "{p:?}");
+}
+
+#[test]
+fn typo_inside_a_list_entry_names_its_index() {
+    let yaml =
+        format!("{MINIMAL}staticClients:\n- id: a\n  name: A\n  redirectUris: [https://a/cb]\n");
+    let p = problems(&yaml);
+    assert_eq!(p[0].path, "staticClients[0].redirectUris", "{p:?}");
+    assert!(
+        p[0].message.starts_with("unknown field `redirectUris`"),
+        "{p:?}"
+    );
+    assert!(p[0].message.contains("line 10 column 3"), "{p:?}");
+    assert!(
+        p[0].message.contains("redirectURIs"),
+        "the message lists the right spelling: {p:?}"
+    );
 }
