@@ -64,7 +64,8 @@ impl App {
         let passwords = Passwords::new(config.static_passwords.iter().map(static_password).collect(), storage.clone());
         let parallelism = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let hasher = PasswordHasher::new(parallelism).context("preparing the password hasher")?;
-        let connectors = open_connectors(config, passwords, hasher);
+        let stored = storage.list_connectors().await.context("listing stored connectors")?;
+        let connectors = open_connectors(config, &stored, passwords, hasher);
         let ui = Ui::new(config);
         Ok(Arc::new(App { settings, storage, signer, clients, connectors, clock, ui }))
     }
@@ -200,7 +201,8 @@ fn static_password(p: &crate::config::StaticPassword) -> Password {
 
 /// Opens every configured connector. One that fails to open is logged and skipped, so the
 /// others keep working (Dex's `continue_on_connector_failure`).
-fn open_connectors(config: &Config, passwords: Passwords, hasher: PasswordHasher) -> Registry {
+/// Connectors from the config come first and win over stored ones with the same id.
+fn open_connectors(config: &Config, stored: &[crate::storage::Connector], passwords: Passwords, hasher: PasswordHasher) -> Registry {
     let mut opened = Vec::new();
     if config.enable_password_db {
         let local = Arc::new(connector::local::LocalPasswords::new(passwords, hasher));
@@ -213,7 +215,18 @@ fn open_connectors(config: &Config, passwords: Passwords, hasher: PasswordHasher
             grant_types: Vec::new(),
         });
     }
-    for c in &config.connectors {
+    let from_storage = stored
+        .iter()
+        .filter(|s| !config.connectors.iter().any(|c| c.id == s.id) && s.id != connector::local::ID)
+        .map(|s| ConnectorConfig {
+            kind: s.kind.clone(),
+            id: s.id.clone(),
+            name: s.name.clone(),
+            config: s.config.clone(),
+            grant_types: s.grant_types.iter().filter_map(|g| crate::config::GrantType::parse(g)).collect(),
+        })
+        .collect::<Vec<_>>();
+    for c in config.connectors.iter().chain(from_storage.iter()) {
         match open_connector(c) {
             Ok(Some(connector)) => opened.push(connector),
             Ok(None) => tracing::warn!(id = %c.id, kind = %c.kind, "connector type not supported yet; skipped"),
