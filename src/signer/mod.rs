@@ -23,6 +23,9 @@ pub use keys::SigningAlgorithm;
 pub enum SignerError {
     #[error("no signing key is loaded")]
     NoKey,
+    /// The token names a key we do not hold (yet: another replica may have just rotated).
+    #[error("unknown signing key")]
+    UnknownKey,
     #[error("signing failed: {0}")]
     Sign(String),
     #[error("token is not a valid JWT signed by us: {0}")]
@@ -41,6 +44,7 @@ pub struct Jwks {
     pub max_age: i64,
 }
 
+#[async_trait::async_trait]
 pub trait Signer: Send + Sync {
     /// Signs `claims` with the current key; the header carries `alg`, `kid` and `typ: JWT`.
     fn sign(&self, claims: &Value) -> Result<String, SignerError>;
@@ -50,7 +54,24 @@ pub trait Signer: Send + Sync {
     fn jwks(&self, now: UnixTime) -> Jwks;
     /// The algorithm of the current key, as written in JWT headers (`RS256`, `ES256`).
     fn algorithm(&self) -> &'static str;
+    /// Re-reads the keys from storage, at most every few seconds however often it is called;
+    /// for a token signed by a key another replica just rotated in.
+    async fn reload(&self) -> Result<(), SignerError>;
 }
+
+/// Like [`Signer::verify`], but an unknown `kid` triggers one (rate-limited) reload first.
+pub async fn verify_fresh(signer: &dyn Signer, token: &str) -> Result<serde_json::Map<String, Value>, SignerError> {
+    match signer.verify(token) {
+        Err(SignerError::UnknownKey) => {
+            signer.reload().await?;
+            signer.verify(token)
+        }
+        other => other,
+    }
+}
+
+/// The least time between two reloads triggered by unknown keys.
+const RELOAD_INTERVAL: i64 = 5;
 
 /// Settings for [`LocalSigner`].
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +99,7 @@ pub struct LocalSigner {
     clock: Arc<dyn Clock>,
     settings: SignerSettings,
     cache: RwLock<Option<Arc<KeyCache>>>,
+    last_reload: std::sync::atomic::AtomicI64,
 }
 
 impl LocalSigner {
@@ -87,7 +109,13 @@ impl LocalSigner {
         clock: Arc<dyn Clock>,
         settings: SignerSettings,
     ) -> Result<Arc<Self>, SignerError> {
-        let signer = Arc::new(Self { storage, clock, settings, cache: RwLock::new(None) });
+        let signer = Arc::new(Self {
+            storage,
+            clock,
+            settings,
+            cache: RwLock::new(None),
+            last_reload: std::sync::atomic::AtomicI64::new(0),
+        });
         signer.rotate_if_due().await?;
         Ok(signer)
     }
@@ -161,6 +189,7 @@ fn build_cache(keys: &Keys) -> Result<KeyCache, SignerError> {
     })
 }
 
+#[async_trait::async_trait]
 impl Signer for LocalSigner {
     fn sign(&self, claims: &Value) -> Result<String, SignerError> {
         let cache = self.current().ok_or(SignerError::NoKey)?;
@@ -173,7 +202,7 @@ impl Signer for LocalSigner {
         let cache = self.current().ok_or(SignerError::NoKey)?;
         let header = jsonwebtoken::decode_header(token).map_err(|e| SignerError::Invalid(e.to_string()))?;
         let kid = header.kid.ok_or_else(|| SignerError::Invalid("no kid".into()))?;
-        let (key, alg) = cache.decoding.get(&kid).ok_or_else(|| SignerError::Invalid("unknown kid".into()))?;
+        let (key, alg) = cache.decoding.get(&kid).ok_or(SignerError::UnknownKey)?;
         // The algorithm comes from our key, never from the token header (no alg confusion).
         let mut validation = Validation::new(*alg);
         validation.validate_exp = false;
@@ -193,5 +222,84 @@ impl Signer for LocalSigner {
 
     fn algorithm(&self) -> &'static str {
         self.current().map(|c| c.algorithm.name()).unwrap_or(self.settings.algorithm.name())
+    }
+
+    async fn reload(&self) -> Result<(), SignerError> {
+        use std::sync::atomic::Ordering;
+        let now = self.clock.now();
+        let last = self.last_reload.load(Ordering::Relaxed);
+        if now - last < RELOAD_INTERVAL
+            || self.last_reload.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
+        {
+            return Ok(());
+        }
+        let keys = self.storage.get_keys().await?;
+        self.load(&keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::storage::sql::SqlStorage;
+    use serde_json::json;
+
+    async fn signer(storage: Arc<dyn Storage>, clock: Arc<FixedClock>, algorithm: SigningAlgorithm) -> Arc<LocalSigner> {
+        let settings = SignerSettings { algorithm, rotation_period: 3600, token_lifetime: 600 };
+        LocalSigner::start(storage, clock, settings).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn signs_verifies_and_keeps_old_keys_after_rotation() {
+        let storage: Arc<dyn Storage> = Arc::new(SqlStorage::open_memory().await.unwrap());
+        let clock = Arc::new(FixedClock::new(1_000));
+        let signer = signer(storage.clone(), clock.clone(), SigningAlgorithm::Rs256).await;
+        let token = signer.sign(&json!({"sub": "u"})).unwrap();
+        assert_eq!(signer.verify(&token).unwrap()["sub"], "u");
+        assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::RS256);
+
+        clock.advance(3600);
+        signer.rotate_if_due().await.unwrap();
+        let jwks: Value = serde_json::from_slice(&signer.jwks(clock.now()).json).unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+        assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k.get("d").is_none() && k["use"] == "sig"));
+        // A token signed before the rotation still verifies; new tokens use the new key.
+        assert!(signer.verify(&token).is_ok());
+        let newer = signer.sign(&json!({"sub": "u"})).unwrap();
+        assert_ne!(jsonwebtoken::decode_header(&newer).unwrap().kid, jsonwebtoken::decode_header(&token).unwrap().kid);
+    }
+
+    #[tokio::test]
+    async fn a_second_replica_adopts_the_first_ones_keys() {
+        let storage: Arc<dyn Storage> = Arc::new(SqlStorage::open_memory().await.unwrap());
+        let clock = Arc::new(FixedClock::new(1_000));
+        let a = signer(storage.clone(), clock.clone(), SigningAlgorithm::Es256).await;
+        let b = signer(storage.clone(), clock.clone(), SigningAlgorithm::Es256).await;
+        assert_eq!(a.jwks(1_000).json, b.jwks(1_000).json);
+        // A rotates; B learns the new key when it meets a token signed with it.
+        clock.advance(3600);
+        a.rotate_if_due().await.unwrap();
+        let token = a.sign(&json!({"sub": "u"})).unwrap();
+        assert!(matches!(b.verify(&token), Err(SignerError::UnknownKey)));
+        assert!(verify_fresh(b.as_ref(), &token).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn tokens_from_elsewhere_are_rejected() {
+        let storage: Arc<dyn Storage> = Arc::new(SqlStorage::open_memory().await.unwrap());
+        let clock = Arc::new(FixedClock::new(1_000));
+        let ours = signer(storage, clock.clone(), SigningAlgorithm::Rs256).await;
+        let other_storage: Arc<dyn Storage> = Arc::new(SqlStorage::open_memory().await.unwrap());
+        let theirs = signer(other_storage, clock, SigningAlgorithm::Rs256).await;
+        let forged = theirs.sign(&json!({"sub": "u"})).unwrap();
+        assert!(ours.verify(&forged).is_err());
+        assert!(ours.verify("not.a.jwt").is_err());
+        // alg=none with one of our kids is refused: the algorithm comes from our key.
+        let kid = jsonwebtoken::decode_header(&ours.sign(&json!({})).unwrap()).unwrap().kid.unwrap();
+        let header = crate::crypto::base64url(format!(r#"{{"alg":"none","kid":"{kid}"}}"#).as_bytes());
+        let body = crate::crypto::base64url(br#"{"sub":"admin"}"#);
+        assert!(ours.verify(&format!("{header}.{body}.")).is_err());
     }
 }
