@@ -37,7 +37,7 @@ pub enum Completion {
 
 /// What the approval step shows, or its outcome when no screen is needed.
 pub enum Approval {
-    Show { client: Client, scopes: Vec<String>, req: String, hmac: String },
+    Show { client: Box<Client>, scopes: Vec<String>, req: String, hmac: String },
     Done(Completion),
 }
 
@@ -235,7 +235,7 @@ pub async fn approval(app: &App, req: &str, hmac: &str) -> Result<Approval, Auth
         return Ok(Approval::Done(finish(app, req).await?));
     }
     let client = app.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
-    Ok(Approval::Show { client, scopes: request.scopes.clone(), req: req.to_string(), hmac: hmac.to_string() })
+    Ok(Approval::Show { client: Box::new(client), scopes: request.scopes.clone(), req: req.to_string(), hmac: hmac.to_string() })
 }
 
 /// Step 4, POST: the user approved or declined.

@@ -43,12 +43,17 @@ pub fn validate(scopes: &[String]) -> Result<(), OAuthError> {
     let unknown: Vec<&str> = scopes
         .iter()
         .map(String::as_str)
-        .filter(|s| !SUPPORTED.contains(s) && !(s.starts_with(CROSS_CLIENT_PREFIX) && s.len() > CROSS_CLIENT_PREFIX.len()))
+        .filter(|s| !is_known(s))
         .collect();
     if !unknown.is_empty() {
         return Err(OAuthError::invalid_scope(format!("Unrecognized scope(s) {unknown:?}")));
     }
     Ok(())
+}
+
+fn is_known(scope: &str) -> bool {
+    let cross_client = scope.strip_prefix(CROSS_CLIENT_PREFIX).is_some_and(|peer| !peer.is_empty());
+    SUPPORTED.contains(&scope) || cross_client
 }
 
 /// The `aud` and `azp` of tokens for `client_id` with these scopes (as Dex): the client
