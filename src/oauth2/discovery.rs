@@ -10,6 +10,14 @@ pub struct ProviderMetadata {
     pub token_endpoint: String,
     pub jwks_uri: String,
     pub userinfo_endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
     pub response_types_supported: Vec<String>,
     pub grant_types_supported: Vec<String>,
     pub subject_types_supported: Vec<&'static str>,
@@ -18,6 +26,10 @@ pub struct ProviderMetadata {
     pub scopes_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_supported: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_supported: Option<bool>,
 }
 
 pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetadata {
@@ -39,6 +51,10 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
         token_endpoint: settings.endpoint("/token"),
         jwks_uri: settings.endpoint("/keys"),
         userinfo_endpoint: settings.endpoint("/userinfo"),
+        device_authorization_endpoint: None,
+        introspection_endpoint: None,
+        revocation_endpoint: None,
+        end_session_endpoint: None,
         response_types_supported: response_types,
         grant_types_supported: grant_types,
         subject_types_supported: vec!["public"],
@@ -50,5 +66,7 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
             "iss", "sub", "aud", "iat", "exp", "email", "email_verified", "locale", "name", "preferred_username",
             "at_hash", "groups", "federated_claims",
         ],
+        backchannel_logout_supported: None,
+        backchannel_logout_session_supported: None,
     }
 }

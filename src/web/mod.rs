@@ -42,8 +42,12 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[
         .with_same_site(SameSite::Lax)
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(app.ui.session_idle.as_secs() as i64)));
 
+    // Browser pages: they share the session (CSRF tokens, single sign-on).
     let pages = Router::new()
+        .route("/auth", get(login::auth_get).post(login::auth_get))
+        .route("/auth/{connector}", get(login::connector_get))
         .route("/auth/{connector}/login", get(login::password_get).post(login::password_post))
+        .route("/callback", get(login::callback_get))
         .route("/approval", get(login::approval_get).post(login::approval_post))
         .layer(sessions);
 
@@ -64,9 +68,6 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[
     }
 
     let routes = Router::new()
-        .route("/auth", get(login::auth_get).post(login::auth_get))
-        .route("/auth/{connector}", get(login::connector_get))
-        .route("/callback", get(login::callback_get))
         .route("/healthz", get(telemetry::ready_get))
         .route("/static/{file}", get(asset_get))
         .route("/theme/{file}", get(asset_get))
