@@ -25,6 +25,9 @@ pub struct App {
     pub connectors: Registry,
     pub clock: Arc<dyn Clock>,
     pub ui: Ui,
+    pub sessions: crate::sso::Settings,
+    /// For outgoing calls (back-channel logout): short timeouts, no redirects.
+    pub http: reqwest::Client,
 }
 
 pub type AppState = Arc<App>;
@@ -67,7 +70,16 @@ impl App {
         let stored = storage.list_connectors().await.context("listing stored connectors")?;
         let connectors = open_connectors(config, &stored, passwords, hasher);
         let ui = Ui::new(config);
-        Ok(Arc::new(App { settings, storage, signer, clients, connectors, clock, ui }))
+        let sessions = crate::sso::Settings {
+            absolute_lifetime: secs(config.sessions.absolute_lifetime),
+            idle_lifetime: secs(config.sessions.valid_if_not_used_for),
+        };
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Arc::new(App { settings, storage, signer, clients, connectors, clock, ui, sessions, http }))
     }
 
     /// Key rotation and garbage collection, until the process ends.

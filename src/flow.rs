@@ -1,11 +1,13 @@
 //! The browser login, as a state machine over a persisted [`AuthRequest`]:
 //!
-//! 1. `/auth` validates the request and picks a connector (or shows the chooser); nothing is
-//!    stored yet, so health checks and abandoned choosers leave no rows behind.
+//! 1. `/auth` validates the request. A live single sign-on session (see `sso`) skips the
+//!    login; otherwise it picks a connector (or shows the chooser) and stores nothing yet, so
+//!    health checks and abandoned choosers leave no rows behind.
 //! 2. `/auth/{connector}` validates again and stores the auth request; a password connector
 //!    shows its form, a redirect connector sends the user upstream with the request id as `state`.
-//! 3. The form post or `/callback` turns an identity into a logged-in auth request and sends
-//!    the user to `/approval?req=…&hmac=…`; the HMAC binds approval to whoever logged in.
+//! 3. The form post or `/callback` turns an identity into a logged-in auth request, opens a
+//!    single sign-on session, and sends the user to `/approval?req=…&hmac=…`; the HMAC binds
+//!    approval to whoever logged in.
 //! 4. Approval (or `skipApprovalScreen`) consumes the request atomically and answers the
 //!    client: a code, tokens in the fragment (implicit/hybrid), or the out-of-band page.
 
@@ -16,7 +18,8 @@ use crate::oauth2::OAuthError;
 use crate::oauth2::authorize::{self, AuthorizeError, AuthorizeParams, ErrorRedirect, connectors_for, uses_fragment, with_params};
 use crate::oauth2::redirect::OOB_URI;
 use crate::oauth2::tokens::{TokenContext, mint, mint_id_token};
-use crate::storage::{AuthCode, AuthRequest, Client};
+use crate::sso;
+use crate::storage::{AuthCode, AuthRequest, AuthSession, Client};
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::Arc;
@@ -25,6 +28,8 @@ use std::sync::Arc;
 pub enum Start {
     Redirect(String),
     Chooser { client_name: String, connectors: Vec<(Arc<Opened>, String)> },
+    /// `prompt=none` with a live session: answered without any page.
+    Done(Completion),
 }
 
 /// How the flow answers the client in the end.
@@ -41,9 +46,16 @@ pub enum Approval {
     Done(Completion),
 }
 
+/// A login that succeeded: where the browser goes next, and the new single sign-on session
+/// id to keep in its session cookie.
+pub struct LoggedIn {
+    pub next: String,
+    pub sid: String,
+}
+
 /// The outcome of a password form submission.
 pub enum PasswordOutcome {
-    LoggedIn(String),
+    LoggedIn(LoggedIn),
     WrongPassword,
 }
 
@@ -93,11 +105,22 @@ fn params_query(p: &AuthorizeParams) -> String {
     s.finish()
 }
 
-/// Step 1: `/auth`.
-pub async fn start(app: &App, params: &AuthorizeParams) -> Result<Start, AuthorizeError> {
+/// Step 1: `/auth`. `sid` is the single sign-on session the browser holds, if any.
+pub async fn start(app: &App, params: &AuthorizeParams, sid: Option<&str>) -> Result<Start, AuthorizeError> {
     let now = app.clock.now();
     let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
     let connectors = connectors_for(&valid.client, &app.connectors);
+    let allowed: Vec<String> = connectors.iter().map(|c| c.id.clone()).collect();
+    let session = sso::current(app.storage.as_ref(), &app.sessions, sid, now).await.map_err(internal)?;
+    let mut wanted = valid.request.clone();
+    wanted.connector_id = valid.connector_id.clone().unwrap_or_default();
+    let prompt_none = valid.request.prompt.split(' ').any(|p| p == "none");
+    if let Some(session) = session.filter(|s| sso::reusable(s, &wanted, &allowed, now)) {
+        return resume(app, valid, session, prompt_none).await;
+    }
+    if prompt_none {
+        return Err(valid.error(OAuthError::new(crate::oauth2::ErrorCode::LoginRequired, "The user is not logged in.")));
+    }
     if let Some(id) = &valid.connector_id {
         return Ok(Start::Redirect(connector_url(app, id, params)));
     }
@@ -109,6 +132,34 @@ pub async fn start(app: &App, params: &AuthorizeParams) -> Result<Start, Authori
             connectors: connectors.iter().map(|c| (c.clone(), connector_url(app, &c.id, params))).collect(),
         }),
     }
+}
+
+/// A live session answers the request: the auth request is logged in from the start.
+async fn resume(app: &App, valid: authorize::Validated, session: AuthSession, prompt_none: bool) -> Result<Start, AuthorizeError> {
+    let mut request = valid.request.clone();
+    request.id = random_id();
+    request.hmac_key = random_bytes(32);
+    request.connector_id = session.connector_id.clone();
+    request.logged_in = true;
+    request.claims = session.claims.clone();
+    request.connector_data = session.connector_data.clone();
+    request.auth_time = session.auth_time;
+    request.session_id = session.id.clone();
+    if prompt_none && needs_approval(app, &request, Some(&session)) {
+        return Err(valid.error(OAuthError::new(crate::oauth2::ErrorCode::ConsentRequired, "The user has not approved this client.")));
+    }
+    app.storage.create_auth_request(&request).await.map_err(internal)?;
+    if prompt_none {
+        return Ok(Start::Done(finish(app, &request.id).await?));
+    }
+    Ok(Start::Redirect(approval_url(app, &request)))
+}
+
+/// The consent screen is needed unless the config skips it or this session already
+/// approved these scopes for this client; `prompt=consent` always asks.
+fn needs_approval(app: &App, request: &AuthRequest, session: Option<&AuthSession>) -> bool {
+    let consented = session.is_some_and(|s| sso::has_consent(s, &request.client_id, &request.scopes));
+    request.force_approval_prompt || !(app.settings.skip_approval || consented)
 }
 
 pub fn display_name(client: &Client) -> String {
@@ -181,7 +232,7 @@ pub async fn password_login(
 }
 
 /// Step 3b: a redirect connector called back with `state` = the auth request id.
-pub async fn callback(app: &App, params: &HashMap<String, String>) -> Result<String, AuthorizeError> {
+pub async fn callback(app: &App, params: &HashMap<String, String>) -> Result<LoggedIn, AuthorizeError> {
     let state = params.get("state").map(String::as_str).unwrap_or_default();
     let request = app.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
     if request.expiry <= app.clock.now() {
@@ -205,16 +256,31 @@ fn approval_hmac(request: &AuthRequest) -> String {
     base64url(&hmac_sha256(&request.hmac_key, request.id.as_bytes()))
 }
 
-async fn logged_in(app: &App, mut request: AuthRequest, identity: Identity) -> Result<String, AuthorizeError> {
+/// The connector vouched for the user: a new single sign-on session starts.
+async fn logged_in(app: &App, mut request: AuthRequest, identity: Identity) -> Result<LoggedIn, AuthorizeError> {
+    let now = app.clock.now();
     request.logged_in = true;
     request.claims = identity.claims;
     request.connector_data = identity.connector_data;
-    request.auth_time = app.clock.now();
+    request.auth_time = now;
+    let session = sso::open(app.storage.as_ref(), &app.sessions, &request, now).await.map_err(internal)?;
+    request.session_id = session.id.clone();
     if !app.storage.update_auth_request(&request).await.map_err(internal)? {
         return Err(expired());
     }
-    let hmac = approval_hmac(&request);
-    Ok(app.settings.endpoint(&format!("/approval?req={}&hmac={}", urlencode(&request.id), urlencode(&hmac))))
+    Ok(LoggedIn { next: approval_url(app, &request), sid: session.id })
+}
+
+fn approval_url(app: &App, request: &AuthRequest) -> String {
+    let hmac = approval_hmac(request);
+    app.settings.endpoint(&format!("/approval?req={}&hmac={}", urlencode(&request.id), urlencode(&hmac)))
+}
+
+async fn session_of(app: &App, request: &AuthRequest) -> Result<Option<AuthSession>, AuthorizeError> {
+    if request.session_id.is_empty() {
+        return Ok(None);
+    }
+    app.storage.get_auth_session(&request.session_id).await.map_err(internal)
 }
 
 async fn logged_in_request(app: &App, req: &str, hmac: &str) -> Result<AuthRequest, AuthorizeError> {
@@ -231,7 +297,8 @@ async fn logged_in_request(app: &App, req: &str, hmac: &str) -> Result<AuthReque
 /// Step 4, GET: the consent screen, unless it is skipped.
 pub async fn approval(app: &App, req: &str, hmac: &str) -> Result<Approval, AuthorizeError> {
     let request = logged_in_request(app, req, hmac).await?;
-    if app.settings.skip_approval && !request.force_approval_prompt {
+    let session = session_of(app, &request).await?;
+    if !needs_approval(app, &request, session.as_ref()) {
         return Ok(Approval::Done(finish(app, req).await?));
     }
     let client = app.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
@@ -242,6 +309,9 @@ pub async fn approval(app: &App, req: &str, hmac: &str) -> Result<Approval, Auth
 pub async fn decide(app: &App, req: &str, hmac: &str, approved: bool) -> Result<Completion, AuthorizeError> {
     let request = logged_in_request(app, req, hmac).await?;
     if approved {
+        sso::record(app.storage.as_ref(), &request.session_id, &request.client_id, Some(&request.scopes))
+            .await
+            .map_err(internal)?;
         return finish(app, req).await;
     }
     app.storage.delete_auth_request(req).await.map_err(internal)?;
@@ -258,6 +328,8 @@ pub async fn decide(app: &App, req: &str, hmac: &str, approved: bool) -> Result<
 async fn finish(app: &App, req: &str) -> Result<Completion, AuthorizeError> {
     let request = app.storage.take_auth_request(req).await.map_err(internal)?.ok_or_else(expired)?;
     let now = app.clock.now();
+    // The client now holds tokens from this session: it hears of the logout.
+    sso::record(app.storage.as_ref(), &request.session_id, &request.client_id, None).await.map_err(internal)?;
     let types = &request.response_types;
     let has = |t: &str| types.iter().any(|x| x == t);
     let mut params: Vec<(&str, String)> = Vec::new();
@@ -277,6 +349,7 @@ async fn finish(app: &App, req: &str) -> Result<Completion, AuthorizeError> {
             pkce: request.pkce.clone(),
             redeemed_at: None,
             issued: None,
+            session_id: request.session_id.clone(),
         };
         app.storage.create_auth_code(&code).await.map_err(internal)?;
         if request.redirect_uri == OOB_URI {
@@ -293,6 +366,7 @@ async fn finish(app: &App, req: &str) -> Result<Completion, AuthorizeError> {
         connector_id: &request.connector_id,
         nonce: &request.nonce,
         auth_time: request.auth_time,
+        session_id: &request.session_id,
         now,
         lifetime: app.settings.id_token_lifetime,
     };

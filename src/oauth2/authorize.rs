@@ -192,10 +192,6 @@ pub async fn validate(
     if prompts.contains(&"none") && prompts.len() > 1 {
         return Err(fail(&request, OAuthError::invalid_request("prompt=none cannot be combined with other values.")));
     }
-    if prompts.contains(&"none") {
-        // There is no browser session to reuse yet, so a login would need the user.
-        return Err(fail(&request, OAuthError::new(ErrorCode::LoginRequired, "The user is not logged in.")));
-    }
     request.force_approval_prompt = prompts.contains(&"consent");
     request.max_age = match params.max_age.as_deref().filter(|m| !m.is_empty()) {
         None => None,

@@ -54,7 +54,7 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
         device_authorization_endpoint: None,
         introspection_endpoint: None,
         revocation_endpoint: None,
-        end_session_endpoint: None,
+        end_session_endpoint: Some(settings.endpoint("/logout")),
         response_types_supported: response_types,
         grant_types_supported: grant_types,
         subject_types_supported: vec!["public"],
@@ -66,7 +66,7 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
             "iss", "sub", "aud", "iat", "exp", "email", "email_verified", "locale", "name", "preferred_username",
             "at_hash", "groups", "federated_claims",
         ],
-        backchannel_logout_supported: None,
-        backchannel_logout_session_supported: None,
+        backchannel_logout_supported: Some(true),
+        backchannel_logout_session_supported: Some(true),
     }
 }

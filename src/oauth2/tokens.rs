@@ -24,6 +24,8 @@ pub struct TokenContext<'a> {
     pub nonce: &'a str,
     /// When the user authenticated; 0 = unknown (not emitted).
     pub auth_time: UnixTime,
+    /// The single sign-on session (`sid`, OIDC Back-Channel Logout §2.1); empty = none.
+    pub session_id: &'a str,
     pub now: UnixTime,
     pub lifetime: i64,
 }
@@ -81,6 +83,9 @@ fn base_claims(ctx: &TokenContext<'_>, jti: &str) -> Map<String, Value> {
     }
     if ctx.auth_time > 0 {
         c.insert("auth_time".into(), json!(ctx.auth_time));
+    }
+    if !ctx.session_id.is_empty() {
+        c.insert("sid".into(), json!(ctx.session_id));
     }
     identity_claims(&mut c, ctx.scopes, ctx.claims, ctx.connector_id);
     c

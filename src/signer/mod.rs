@@ -47,7 +47,11 @@ pub struct Jwks {
 #[async_trait::async_trait]
 pub trait Signer: Send + Sync {
     /// Signs `claims` with the current key; the header carries `alg`, `kid` and `typ: JWT`.
-    fn sign(&self, claims: &Value) -> Result<String, SignerError>;
+    fn sign(&self, claims: &Value) -> Result<String, SignerError> {
+        self.sign_typed(claims, "JWT")
+    }
+    /// Signs with an explicit `typ` header (e.g. `logout+jwt`).
+    fn sign_typed(&self, claims: &Value, typ: &str) -> Result<String, SignerError>;
     /// Verifies the signature of a token we signed with any key still in the JWKS, and
     /// returns its claims. Claim checks (`exp`, `iss`, `aud`) are the caller's.
     fn verify(&self, token: &str) -> Result<serde_json::Map<String, Value>, SignerError>;
@@ -191,10 +195,11 @@ fn build_cache(keys: &Keys) -> Result<KeyCache, SignerError> {
 
 #[async_trait::async_trait]
 impl Signer for LocalSigner {
-    fn sign(&self, claims: &Value) -> Result<String, SignerError> {
+    fn sign_typed(&self, claims: &Value, typ: &str) -> Result<String, SignerError> {
         let cache = self.current().ok_or(SignerError::NoKey)?;
         let mut header = Header::new(cache.algorithm.jwt_algorithm());
         header.kid = Some(cache.kid.clone());
+        header.typ = Some(typ.to_string());
         jsonwebtoken::encode(&header, claims, &cache.encoding).map_err(|e| SignerError::Sign(e.to_string()))
     }
 

@@ -151,6 +151,18 @@ pub trait SessionStore: Send + Sync {
     async fn delete_web_session(&self, id: &str) -> Result<()>;
 }
 
+#[async_trait]
+pub trait AuthSessionStore: Send + Sync {
+    async fn create_auth_session(&self, session: &AuthSession) -> Result<()>;
+    /// The session, expired or not (the caller checks [`AuthSession::is_live`]).
+    async fn get_auth_session(&self, id: &str) -> Result<Option<AuthSession>>;
+    /// Replaces the session with the same id; `false` when it no longer exists.
+    async fn update_auth_session(&self, session: &AuthSession) -> Result<bool>;
+    async fn delete_auth_session(&self, id: &str) -> Result<bool>;
+    /// Deletes the refresh token families bound to a session; returns how many.
+    async fn delete_refresh_tokens_for_session(&self, session_id: &str) -> Result<u64>;
+}
+
 /// Everything Tessera keeps.
 #[async_trait]
 pub trait Storage:
@@ -162,9 +174,11 @@ pub trait Storage:
     + KeyStore
     + DeviceStore
     + SessionStore
+    + AuthSessionStore
 {
     /// Deletes what expired before `now`: auth requests, codes, device requests and tokens,
-    /// refresh tokens past `expires_at`, browser sessions and revoked-token entries.
+    /// refresh tokens past `expires_at`, browser and single sign-on sessions, and
+    /// revoked-token entries.
     async fn garbage_collect(&self, now: UnixTime) -> Result<GcResult>;
     /// A cheap round trip, for `/healthz/ready`.
     async fn ping(&self) -> Result<()>;

@@ -87,6 +87,9 @@ pub struct AuthRequest {
     pub pkce: Pkce,
     /// Key for the HMAC that binds the approval step to whoever completed the login.
     pub hmac_key: Vec<u8>,
+    /// The single sign-on session the login belongs to (the `sid` claim); empty until logged in.
+    #[serde(default)]
+    pub session_id: String,
 }
 
 /// An authorization code (RFC 6749 §4.1.2). Codes stay in storage after redemption until they
@@ -108,6 +111,9 @@ pub struct AuthCode {
     pub redeemed_at: Option<UnixTime>,
     /// What was issued from this code, recorded after redemption so a replay can revoke it.
     pub issued: Option<IssuedTokens>,
+    /// The single sign-on session (`sid`).
+    #[serde(default)]
+    pub session_id: String,
 }
 
 /// The tokens issued from one code, remembered for replay revocation.
@@ -153,7 +159,8 @@ pub struct RefreshToken {
     pub claims: Claims,
     pub scopes: Vec<String>,
     pub nonce: String,
-    /// The browser session it belongs to, for `refreshTokenLifetime: session`.
+    /// The single sign-on session that ends this token, for clients with
+    /// `refreshTokenLifetime: session`; empty for standalone tokens.
     pub session_id: String,
     /// When the user authenticated, carried into refreshed ID tokens.
     pub auth_time: UnixTime,
@@ -276,6 +283,41 @@ pub struct WebSession {
     pub expiry: UnixTime,
 }
 
+/// A single sign-on session: who logged in, when, and what they allowed. Its id is the `sid`
+/// claim; the browser holds it in its (separate, secret) session cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AuthSession {
+    pub id: String,
+    pub connector_id: String,
+    pub claims: Claims,
+    pub connector_data: Option<Vec<u8>>,
+    /// When the user authenticated (the `auth_time` claim).
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub last_activity: UnixTime,
+    /// `sessions.absoluteLifetime` after the login.
+    pub absolute_expiry: UnixTime,
+    /// `sessions.validIfNotUsedFor` after the last use.
+    pub idle_expiry: UnixTime,
+    /// Client id → the scopes the user approved for it in this session.
+    #[serde(default)]
+    pub consents: std::collections::BTreeMap<String, Vec<String>>,
+    /// Clients that received tokens in this session (told of logout over the back channel).
+    #[serde(default)]
+    pub clients: Vec<String>,
+}
+
+impl AuthSession {
+    /// The session ends at the earlier of its two expiries.
+    pub fn expiry(&self) -> UnixTime {
+        self.absolute_expiry.min(self.idle_expiry)
+    }
+
+    pub fn is_live(&self, now: UnixTime) -> bool {
+        now < self.expiry()
+    }
+}
+
 /// How many expired records one garbage collection removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GcResult {
@@ -286,4 +328,5 @@ pub struct GcResult {
     pub refresh_tokens: u64,
     pub web_sessions: u64,
     pub revoked_tokens: u64,
+    pub auth_sessions: u64,
 }

@@ -44,14 +44,33 @@ fn serde_urlencoded_parse<T: for<'de> Deserialize<'de>>(query: &str) -> Option<T
     axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().ok()?).ok().map(|q| q.0)
 }
 
-pub async fn auth_get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+/// The single sign-on session id this browser holds.
+pub(super) const SID_KEY: &str = "sid";
+
+pub(super) async fn browser_sid(session: &Session) -> Option<String> {
+    session.get::<String>(SID_KEY).await.ok().flatten()
+}
+
+/// Remembers a fresh login in the browser: a new cookie id (no session fixation) and the sid.
+async fn remember_login(session: &Session, sid: &str) -> Result<(), AuthorizeError> {
+    session.cycle_id().await.map_err(|_| session_failed())?;
+    session.insert(SID_KEY, sid).await.map_err(|_| session_failed())
+}
+
+pub async fn auth_get(
+    State(app): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let result = async {
         let params: AuthorizeParams = parse_query(query.as_deref())?;
-        flow::start(&app, &params).await
+        flow::start(&app, &params, browser_sid(&session).await.as_deref()).await
     }
     .await;
     match result {
         Ok(Start::Redirect(url)) => Redirect::to(&url).into_response(),
+        Ok(Start::Done(completion)) => complete(&app, completion),
         Ok(Start::Chooser { client_name, connectors }) => LoginChooserPage {
             branding: app.ui.branding.clone(),
             client_name,
@@ -154,10 +173,9 @@ pub async fn password_post(
             return Err(page_error("Session expired", "Your login form expired. Please go back and try again."));
         }
         match flow::password_login(&app, &connector, &query.state, &form.login, form.password.expose()).await? {
-            PasswordOutcome::LoggedIn(url) => {
-                // A new identity: a fresh session id prevents session fixation.
-                session.cycle_id().await.map_err(|_| session_failed())?;
-                Ok(Redirect::to(&url).into_response())
+            PasswordOutcome::LoggedIn(login) => {
+                remember_login(&session, &login.sid).await?;
+                Ok(Redirect::to(&login.next).into_response())
             }
             PasswordOutcome::WrongPassword => {
                 let error = Some("Invalid username and password.".to_string());
@@ -171,10 +189,17 @@ pub async fn password_post(
     result.unwrap_or_else(|e| fail(&app, &headers, e))
 }
 
-pub async fn callback_get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn callback_get(
+    State(app): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let result = async {
         let params: HashMap<String, String> = parse_query(query.as_deref())?;
-        flow::callback(&app, &params).await
+        let login = flow::callback(&app, &params).await?;
+        remember_login(&session, &login.sid).await?;
+        Ok(login.next)
     }
     .await;
     match result {

@@ -7,6 +7,7 @@
 pub mod errors;
 pub mod extract;
 pub mod login;
+pub mod logout;
 pub mod oauth2;
 pub mod session;
 pub mod telemetry;
@@ -49,6 +50,7 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[
         .route("/auth/{connector}/login", get(login::password_get).post(login::password_post))
         .route("/callback", get(login::callback_get))
         .route("/approval", get(login::approval_get).post(login::approval_post))
+        .route("/logout", get(logout::logout_handler).post(logout::logout_handler))
         .layer(sessions);
 
     let mut api = Router::new()

@@ -39,6 +39,7 @@ pub async fn exchange(ctx: &GrantContext<'_>, client: &Client, request: &TokenRe
         connector_id: &code.connector_id,
         nonce: &code.nonce,
         auth_time: code.auth_time,
+        session_id: &code.session_id,
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };

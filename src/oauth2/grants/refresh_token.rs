@@ -37,7 +37,9 @@ pub async fn create_family(ctx: &GrantContext<'_>, client: &Client, code: &AuthC
         claims: code.claims.clone(),
         scopes: code.scopes.clone(),
         nonce: code.nonce.clone(),
-        session_id: String::new(),
+        // Bound to the single sign-on session only for `refreshTokenLifetime: session`: then
+        // the token ends with the session (logout or expiry).
+        session_id: if client.refresh_token_lifetime == "session" { code.session_id.clone() } else { String::new() },
         auth_time: code.auth_time,
     };
     ctx.storage.create_refresh_token(&record).await?;
@@ -73,6 +75,10 @@ pub async fn refresh(ctx: &GrantContext<'_>, client: &Client, request: &TokenReq
         ctx.storage.delete_refresh_token(&token.id).await?;
         return Err(OAuthError::invalid_grant("Refresh token expired."));
     }
+    if !token.session_id.is_empty() && !session_is_live(ctx, &token.session_id).await? {
+        ctx.storage.delete_refresh_token(&token.id).await?;
+        return Err(OAuthError::invalid_grant("The login session of this refresh token has ended."));
+    }
     let granted = requested_scopes(&token, request.scope.as_deref())?;
     let identity = refresh_identity(ctx, &token).await?;
     let current_secret = advance_secret(ctx, &token, &secret, &identity).await?;
@@ -85,11 +91,16 @@ pub async fn refresh(ctx: &GrantContext<'_>, client: &Client, request: &TokenReq
         connector_id: &token.connector_id,
         nonce: &token.nonce,
         auth_time: token.auth_time,
+        session_id: &token.session_id,
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };
     let minted = mint(ctx.signer, &token_ctx, None)?;
     Ok(TokenResponse::new(minted, ctx.now, Some(format_token(&token.id, &current_secret)), &granted))
+}
+
+async fn session_is_live(ctx: &GrantContext<'_>, sid: &str) -> Result<bool, OAuthError> {
+    Ok(ctx.storage.get_auth_session(sid).await?.is_some_and(|s| s.is_live(ctx.now)))
 }
 
 fn is_expired(ctx: &GrantContext<'_>, token: &RefreshToken) -> bool {

@@ -363,6 +363,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
             .await
             .unwrap();
         s.revoke_access_token(id, expiry).await.unwrap();
+        s.create_auth_session(&auth_session(id, expiry)).await.unwrap();
     }
     s.create_refresh_token(&refresh_token("forever", "alice", None))
         .await
@@ -380,6 +381,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         refresh_tokens: 1,
         web_sessions: 1,
         revoked_tokens: 1,
+        auth_sessions: 1,
     };
     assert_eq!(removed, one_each);
     assert_eq!(
@@ -402,6 +404,33 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
     assert!(s.load_web_session("live", NOW).await.unwrap().is_some());
     assert!(!s.is_access_token_revoked("dead").await.unwrap());
     assert!(s.is_access_token_revoked("live").await.unwrap());
+    assert!(s.get_auth_session("dead").await.unwrap().is_none());
+    assert!(s.get_auth_session("live").await.unwrap().is_some());
     assert!(s.get_client("app").await.unwrap().is_some());
     assert_eq!(s.get_keys().await.unwrap().version, 1);
+}
+
+pub(super) async fn auth_sessions_crud(s: Store) {
+    let session = auth_session("sid-1", NOW + 60);
+    s.create_auth_session(&session).await.unwrap();
+    assert_already_exists(s.create_auth_session(&session).await);
+    assert_eq!(s.get_auth_session("sid-1").await.unwrap(), Some(session.clone()));
+
+    let touched = AuthSession { idle_expiry: NOW + 90, clients: vec!["app".into(), "other".into()], ..session };
+    assert!(s.update_auth_session(&touched).await.unwrap());
+    assert_eq!(s.get_auth_session("sid-1").await.unwrap(), Some(touched));
+    assert!(!s.update_auth_session(&auth_session("missing", NOW)).await.unwrap());
+
+    // Refresh tokens bound to the session go with it; standalone ones (empty id) never do.
+    s.create_refresh_token(&refresh_token("bound", "alice", None)).await.unwrap();
+    let standalone = RefreshToken { session_id: String::new(), ..refresh_token("standalone", "alice", None) };
+    s.create_refresh_token(&standalone).await.unwrap();
+    assert_eq!(s.delete_refresh_tokens_for_session("").await.unwrap(), 0);
+    assert_eq!(s.delete_refresh_tokens_for_session("session-1").await.unwrap(), 1);
+    assert!(s.get_refresh_token("bound").await.unwrap().is_none());
+    assert!(s.get_refresh_token("standalone").await.unwrap().is_some());
+
+    assert!(s.delete_auth_session("sid-1").await.unwrap());
+    assert!(!s.delete_auth_session("sid-1").await.unwrap());
+    assert_eq!(s.get_auth_session("sid-1").await.unwrap(), None);
 }

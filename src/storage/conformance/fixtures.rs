@@ -185,3 +185,19 @@ pub(super) fn assert_already_exists<T: std::fmt::Debug>(result: Result<T>) {
         "expected AlreadyExists, got {result:?}"
     );
 }
+
+pub(super) fn auth_session(id: &str, expiry: UnixTime) -> AuthSession {
+    AuthSession {
+        id: id.into(),
+        connector_id: "ldap".into(),
+        claims: claims("alice"),
+        connector_data: Some(vec![7, 8]),
+        auth_time: NOW - 10,
+        created_at: NOW - 10,
+        last_activity: NOW,
+        absolute_expiry: expiry + 100,
+        idle_expiry: expiry,
+        consents: [("app".to_string(), vec!["openid".to_string(), "email".to_string()])].into_iter().collect(),
+        clients: vec!["app".into()],
+    }
+}

@@ -65,6 +65,7 @@ conformance_suite!(
     device_token_cas_concurrently,
     web_sessions,
     garbage_collect_removes_only_expired,
+    auth_sessions_crud,
 );
 
 // Backend-specific behaviour

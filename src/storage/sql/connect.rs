@@ -29,22 +29,30 @@ pub(super) enum Dialect {
 
 /// Embedded migrations, in order: `(version, description, sql)`. Every schema change adds one
 /// file to *both* directories and one line to *both* lists.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/migrations/sqlite/0001_init.sql"
-    )),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/migrations/postgres/0001_init.sql"
-    )),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0001_init.sql")),
+    ),
+    (
+        2,
+        "auth sessions",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0002_auth_sessions.sql")),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0001_init.sql")),
+    ),
+    (
+        2,
+        "auth sessions",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0002_auth_sessions.sql")),
+    ),
+];
 
 /// SQLite's own timeout for waiting on another writer (SQLITE_BUSY).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -29,6 +29,7 @@ mod connect;
 mod document;
 mod keys;
 mod sessions;
+mod sso;
 mod tokens;
 
 pub use connect::PostgresOptions;
@@ -119,6 +120,7 @@ impl Storage for SqlStorage {
                 .await?,
             web_sessions: self.delete_expired("web_sessions", "expiry", now).await?,
             revoked_tokens: self.delete_expired("revoked_tokens", "expiry", now).await?,
+            auth_sessions: self.delete_expired("auth_sessions", "expiry", now).await?,
         })
     }
 

@@ -65,8 +65,8 @@ impl RefreshStore for SqlStorage {
     async fn create_refresh_token(&self, token: &RefreshToken) -> Result<()> {
         sqlx::query(
             "INSERT INTO refresh_tokens (id, user_id, connector_id, expires_at, token_hash, obsolete_hash, \
-             rotation_salt, rotated_at, last_used, claims, connector_data, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             rotation_salt, rotated_at, last_used, claims, connector_data, data, session_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&token.id)
         .bind(&token.claims.user_id)
@@ -80,6 +80,7 @@ impl RefreshStore for SqlStorage {
         .bind(to_json(&token.claims)?)
         .bind(token.connector_data.clone())
         .bind(to_json(&RefreshDocument::from(token))?)
+        .bind(&token.session_id)
         .execute(&self.pool)
         .await
         .map_err(insert_error)?;

@@ -1,0 +1,117 @@
+//! `/logout` (RP-Initiated Logout 1.0): GET or POST from the relying party, and the POST of
+//! our own confirmation page (recognised by its CSRF token).
+
+use super::errors::PageError;
+use super::login::{SID_KEY, browser_sid};
+use super::session::{csrf_token, csrf_valid};
+use super::templates::{LoggedOutPage, LogoutPage};
+use crate::app::{App, AppState};
+use crate::logout::{self, LogoutParams};
+use crate::oauth2::authorize::AuthorizeError;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+/// The request's fields, from the query (GET) or the form body (POST); `csrf_token` only
+/// when our confirmation page is submitted.
+#[derive(Debug, Default)]
+struct LogoutForm {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+    csrf_token: Option<String>,
+}
+
+fn parse(raw: &[u8]) -> Result<LogoutForm, AuthorizeError> {
+    let invalid = || AuthorizeError::Page {
+        title: "Invalid request".into(),
+        message: "The logout request's parameters could not be read.".into(),
+    };
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(raw).into_owned().collect();
+    let mut form = LogoutForm::default();
+    for (name, value) in fields {
+        let slot = match name.as_str() {
+            "id_token_hint" => &mut form.id_token_hint,
+            "post_logout_redirect_uri" => &mut form.post_logout_redirect_uri,
+            "state" => &mut form.state,
+            "client_id" => &mut form.client_id,
+            "csrf_token" => &mut form.csrf_token,
+            _ => continue,
+        };
+        if slot.replace(value).is_some() {
+            return Err(invalid()); // a repeated parameter is ambiguous (RFC 6749 §3.1)
+        }
+    }
+    Ok(form)
+}
+
+pub async fn logout_handler(
+    State(app): State<AppState>,
+    session: Session,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let raw = if method == Method::POST { body.to_vec() } else { query.unwrap_or_default().into_bytes() };
+    let result = run(&app, &session, &raw).await;
+    result.unwrap_or_else(|error| {
+        let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        PageError { ui: &app.ui, error, request_id }.into_response()
+    })
+}
+
+async fn run(app: &App, session: &Session, raw: &[u8]) -> Result<Response, AuthorizeError> {
+    let form = parse(raw)?;
+    let confirmed = match form.csrf_token.as_deref() {
+        // Our own confirmation page was submitted: it must carry this session's token.
+        Some(token) if csrf_valid(session, token).await => true,
+        Some(_) => {
+            return Err(AuthorizeError::Page {
+                title: "Session expired".into(),
+                message: "The logout form expired. Please try again.".into(),
+            });
+        }
+        None => false,
+    };
+    let params = LogoutParams {
+        id_token_hint: form.id_token_hint,
+        post_logout_redirect_uri: form.post_logout_redirect_uri,
+        state: form.state,
+        client_id: form.client_id,
+    };
+    let checked = logout::check(app, params).await?;
+    let sid = browser_sid(session).await;
+    if !confirmed && !logout::may_skip_confirmation(&checked, sid.as_deref()) {
+        return confirmation_page(app, session, &checked.params).await;
+    }
+    if let Some(sid) = sid.as_deref().or(checked.hint_sid.as_deref()) {
+        logout::end_session(app, sid).await?;
+    }
+    let _ = session.remove::<String>(SID_KEY).await;
+    let _ = session.cycle_id().await;
+    Ok(match checked.redirect {
+        Some(url) => Redirect::to(&url).into_response(),
+        None => LoggedOutPage { branding: app.ui.branding.clone() }.into_response(),
+    })
+}
+
+async fn confirmation_page(app: &App, session: &Session, params: &LogoutParams) -> Result<Response, AuthorizeError> {
+    let csrf = csrf_token(session).await.map_err(|_| AuthorizeError::Page {
+        title: "Something went wrong".into(),
+        message: "Your browser session could not be saved. Please try again.".into(),
+    })?;
+    let hidden: Vec<(String, String)> = [
+        ("id_token_hint", &params.id_token_hint),
+        ("post_logout_redirect_uri", &params.post_logout_redirect_uri),
+        ("state", &params.state),
+        ("client_id", &params.client_id),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
+    .collect();
+    Ok(LogoutPage { branding: app.ui.branding.clone(), post_url: app.settings.endpoint("/logout"), csrf_token: csrf, hidden }
+        .into_response())
+}
