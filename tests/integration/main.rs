@@ -1,1 +1,8 @@
+//! Tessera's integration tests: one binary, one module per topic. Every test starts its own
+//! server (real listener, own database) and drives it over HTTP with real clients.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod code_flow;
