@@ -8,3 +8,4 @@ mod common;
 mod browser;
 mod code_flow;
 mod refresh;
+mod sessions;
