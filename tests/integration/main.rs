@@ -7,5 +7,6 @@ mod common;
 
 mod browser;
 mod code_flow;
+mod kubectl;
 mod refresh;
 mod sessions;
