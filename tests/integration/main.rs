@@ -8,5 +8,6 @@ mod common;
 mod browser;
 mod code_flow;
 mod kubectl;
+mod operations;
 mod refresh;
 mod sessions;
