@@ -171,7 +171,10 @@ async fn advance_secret(
 async fn reuse_within_interval(ctx: &GrantContext<'_>, token: &RefreshToken, secret: &[u8]) -> Result<Vec<u8>, OAuthError> {
     let presented_hash = sha256(secret);
     let is_previous = token.obsolete_hash.as_deref().is_some_and(|h| constant_time_eq(h, &presented_hash));
-    if is_previous && ctx.now - token.rotated_at <= ctx.settings.refresh.reuse_interval {
+    // An interval of 0 disables reuse (as in Dex); without this check, time in whole seconds
+    // would still allow reuse within the second of the rotation.
+    let interval = ctx.settings.refresh.reuse_interval;
+    if is_previous && interval > 0 && ctx.now - token.rotated_at <= interval {
         let current = hmac_sha256(secret, &token.rotation_salt);
         if constant_time_eq(&sha256(&current), &token.token_hash) {
             ctx.storage.touch_refresh_token(&token.id, ctx.now).await?;
