@@ -6,3 +6,4 @@
 mod common;
 
 mod code_flow;
+mod refresh;
