@@ -6,10 +6,12 @@
 mod common;
 
 mod authorize;
+mod cli;
 mod code_flow;
 mod codes;
 mod keys;
 mod login_ui;
 mod refresh;
+mod replicas;
 mod robustness;
 mod token_errors;
