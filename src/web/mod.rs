@@ -85,6 +85,9 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[
     let request_id = HeaderName::from_static("x-request-id");
     router
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        // A declared Content-Length over the limit is a 413 before any handler runs;
+        // otherwise the extractors' rejection would turn it into a 400 invalid_request.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -5,9 +5,17 @@
 
 mod common;
 
+mod authorize;
 mod browser;
+mod cli;
 mod code_flow;
+mod codes;
+mod keys;
 mod kubectl;
+mod login_ui;
 mod operations;
 mod refresh;
+mod replicas;
+mod robustness;
 mod sessions;
+mod token_errors;

@@ -50,6 +50,7 @@ pub(super) fn auth_request(id: &str, expiry: UnixTime) -> AuthRequest {
         connector_data: Some(vec![0, 1, 2, 255]),
         pkce: pkce(),
         hmac_key: vec![9; 32],
+        session_id: "sid-1".into(),
         ..AuthRequest::default()
     }
 }
@@ -69,6 +70,7 @@ pub(super) fn auth_code(id: &str, expiry: UnixTime) -> AuthCode {
         pkce: pkce(),
         redeemed_at: None,
         issued: None,
+        session_id: "sid-1".into(),
     }
 }
 
