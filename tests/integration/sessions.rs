@@ -29,7 +29,16 @@ fn code_of(url: &Url) -> String {
 
 #[tokio::test]
 async fn a_second_client_reuses_the_session() {
-    let server = TestServer::start().await;
+    second_client_reuses_the_session(Store::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_client_reuses_the_session_on_postgres() {
+    second_client_reuses_the_session(Store::Postgres).await;
+}
+
+async fn second_client_reuses_the_session(store: Store) {
+    let server = TestServer::builder().store(store).start().await;
     let browser = browser();
     let first = login_with_password(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[]), ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let first_tokens = redeem_for(&server, (CLIENT_ID, CLIENT_SECRET), REDIRECT_URI, &code_of(&first)).await;
@@ -116,7 +125,17 @@ async fn max_age_and_session_lifetime() {
 
 #[tokio::test]
 async fn logout_with_a_hint_ends_the_session_and_bound_refresh_tokens() {
+    logout_with_a_hint(Store::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_with_a_hint_on_postgres() {
+    logout_with_a_hint(Store::Postgres).await;
+}
+
+async fn logout_with_a_hint(store: Store) {
     let server = TestServer::builder()
+        .store(store)
         .yaml_with(|yaml| {
             let clients = yaml["staticClients"].as_sequence_mut().unwrap();
             for client in clients.iter_mut() {
