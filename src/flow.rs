@@ -97,7 +97,7 @@ fn params_query(p: &AuthorizeParams) -> String {
 pub async fn start(app: &App, params: &AuthorizeParams) -> Result<Start, AuthorizeError> {
     let now = app.clock.now();
     let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
-    let connectors = connectors_for(&valid.client, &app.connectors);
+    let connectors = connectors_for(&valid.client, &app.connectors, valid.grant_type);
     if let Some(id) = &valid.connector_id {
         return Ok(Start::Redirect(connector_url(app, id, params)));
     }
@@ -119,7 +119,8 @@ pub fn display_name(client: &Client) -> String {
 pub async fn begin(app: &App, connector_id: &str, params: &AuthorizeParams) -> Result<String, AuthorizeError> {
     let now = app.clock.now();
     let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
-    let Some(connector) = connectors_for(&valid.client, &app.connectors).into_iter().find(|c| c.id == connector_id) else {
+    let allowed = connectors_for(&valid.client, &app.connectors, valid.grant_type);
+    let Some(connector) = allowed.into_iter().find(|c| c.id == connector_id) else {
         return Err(valid.error(OAuthError::invalid_request("Connector ID does not match a valid connector.")));
     };
     let mut request = valid.request;
