@@ -5,5 +5,7 @@
 
 mod common;
 
+mod authorize;
 mod code_flow;
+mod codes;
 mod refresh;
