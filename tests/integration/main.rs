@@ -8,4 +8,6 @@ mod common;
 mod authorize;
 mod code_flow;
 mod codes;
+mod login_ui;
 mod refresh;
+mod token_errors;
