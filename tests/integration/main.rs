@@ -8,6 +8,8 @@ mod common;
 mod authorize;
 mod code_flow;
 mod codes;
+mod keys;
 mod login_ui;
 mod refresh;
+mod robustness;
 mod token_errors;
