@@ -9,6 +9,7 @@ mod authorize;
 mod browser;
 mod code_flow;
 mod codes;
+mod device;
 mod keys;
 mod login_ui;
 mod refresh;
