@@ -349,8 +349,10 @@ async fn device_code_belongs_to_its_client() {
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     poll(&server, KUBECTL_ID, "", &[]).await.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
-    // The wrong clients did not use the code up.
-    let tokens = poll(&server, KUBECTL_ID, &device, &[]).await;
+    // The wrong clients did not use the code up. Go's oauth2 package (kubelogin) sends a
+    // public client as HTTP Basic with an empty secret.
+    let form = [("grant_type", DEVICE_GRANT), ("device_code", device.as_str())];
+    let tokens = server.token(Some((KUBECTL_ID, "")), &form).await;
     assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
     server.stop().await;
 }
