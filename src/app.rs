@@ -172,6 +172,7 @@ fn settings(config: &Config) -> Settings {
         id_token_lifetime: secs(expiry.id_tokens),
         auth_request_lifetime: secs(expiry.auth_requests),
         auth_code_lifetime: secs(expiry.auth_codes),
+        device_request_lifetime: secs(expiry.device_requests),
         refresh: RefreshSettings {
             reuse_interval: secs(refresh.reuse_interval),
             valid_if_not_used_for: refresh.valid_if_not_used_for.map(secs).filter(|s| *s > 0),
@@ -276,5 +277,17 @@ impl App {
     /// The algorithm tokens are signed with now, for discovery.
     pub fn signer_algorithm(&self) -> &'static str {
         crate::signer::Signer::algorithm(self.signer.as_ref())
+    }
+
+    /// What the token grants need, with `now` read from the clock once.
+    pub fn grant_context(&self) -> crate::oauth2::grants::GrantContext<'_> {
+        crate::oauth2::grants::GrantContext {
+            settings: &self.settings,
+            clients: &self.clients,
+            storage: self.storage.as_ref(),
+            signer: self.signer.as_ref(),
+            connectors: &self.connectors,
+            now: self.clock.now(),
+        }
     }
 }

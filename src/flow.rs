@@ -109,7 +109,7 @@ fn params_query(p: &AuthorizeParams) -> String {
 pub async fn start(app: &App, params: &AuthorizeParams, sid: Option<&str>) -> Result<Start, AuthorizeError> {
     let now = app.clock.now();
     let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
-    let connectors = connectors_for(&valid.client, &app.connectors);
+    let connectors = connectors_for(&valid.client, &app.connectors, valid.grant_type);
     let allowed: Vec<String> = connectors.iter().map(|c| c.id.clone()).collect();
     let session = sso::current(app.storage.as_ref(), &app.sessions, sid, now).await.map_err(internal)?;
     let mut wanted = valid.request.clone();
@@ -170,7 +170,8 @@ pub fn display_name(client: &Client) -> String {
 pub async fn begin(app: &App, connector_id: &str, params: &AuthorizeParams) -> Result<String, AuthorizeError> {
     let now = app.clock.now();
     let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
-    let Some(connector) = connectors_for(&valid.client, &app.connectors).into_iter().find(|c| c.id == connector_id) else {
+    let allowed = connectors_for(&valid.client, &app.connectors, valid.grant_type);
+    let Some(connector) = allowed.into_iter().find(|c| c.id == connector_id) else {
         return Err(valid.error(OAuthError::invalid_request("Connector ID does not match a valid connector.")));
     };
     let mut request = valid.request;

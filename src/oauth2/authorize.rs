@@ -6,7 +6,7 @@
 //! client as `error`, `error_description` and `state`.
 
 use super::error::{ErrorCode, OAuthError};
-use super::{GRANT_AUTHORIZATION_CODE, Settings, pkce, redirect, scopes};
+use super::{GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, Settings, pkce, redirect, scopes};
 use crate::connector::{Opened, Registry};
 use crate::overlay::Clients;
 use crate::storage::{AuthRequest, Client, Pkce};
@@ -84,6 +84,9 @@ pub struct Validated {
     pub request: AuthRequest,
     /// `connector_id` from the request, checked.
     pub connector_id: Option<String>,
+    /// The grant this login serves, for connectors' `grantTypes`: the device code grant when
+    /// it ends at the device callback (as Dex), else the authorization code grant.
+    pub grant_type: &'static str,
 }
 
 impl Validated {
@@ -110,14 +113,14 @@ fn page(title: &str, message: impl Into<String>) -> AuthorizeError {
     AuthorizeError::Page { title: title.into(), message: message.into() }
 }
 
-/// The connectors a client may log in with (its `allowedConnectors`, and the connectors'
-/// own `grantTypes`), in config order.
-pub fn connectors_for(client: &Client, registry: &Registry) -> Vec<Arc<Opened>> {
+/// The connectors a client may log in with for `grant_type` (its `allowedConnectors`, and
+/// the connectors' own `grantTypes`), in config order.
+pub fn connectors_for(client: &Client, registry: &Registry, grant_type: &str) -> Vec<Arc<Opened>> {
     registry
         .all()
         .iter()
         .filter(|c| client.allowed_connectors.is_empty() || client.allowed_connectors.contains(&c.id))
-        .filter(|c| c.allows_grant(GRANT_AUTHORIZATION_CODE))
+        .filter(|c| c.allows_grant(grant_type))
         .cloned()
         .collect()
 }
@@ -155,6 +158,8 @@ pub async fn validate(
         ));
     }
 
+    let device = redirect_uri == settings.device_callback_uri();
+    let grant_type = if device { GRANT_DEVICE_CODE } else { GRANT_AUTHORIZATION_CODE };
     let state = params.state.clone().unwrap_or_default();
     let response_types: Vec<String> = scopes::parse(params.response_type.as_deref().unwrap_or_default());
     let mut request = AuthRequest {
@@ -206,13 +211,13 @@ pub async fn validate(
     let connector_id = match params.connector_id.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(id) => {
-            if !connectors_for(&client, connectors).iter().any(|c| c.id == id) {
+            if !connectors_for(&client, connectors, grant_type).iter().any(|c| c.id == id) {
                 return Err(fail(&request, OAuthError::invalid_request("Connector ID does not match a valid connector.")));
             }
             Some(id.to_string())
         }
     };
-    Ok(Validated { client, request, connector_id })
+    Ok(Validated { client, request, connector_id, grant_type })
 }
 
 fn check_response_types(types: &[String], settings: &Settings) -> Result<(), OAuthError> {
@@ -235,7 +240,7 @@ fn check_response_types(types: &[String], settings: &Settings) -> Result<(), OAu
 
 /// `audience:server:client_id:X` is allowed when X is the client itself or lists the client
 /// among its `trustedPeers` (Dex's rule).
-async fn check_cross_client_trust(requested: &[String], client: &Client, clients: &Clients) -> Result<(), OAuthError> {
+pub async fn check_cross_client_trust(requested: &[String], client: &Client, clients: &Clients) -> Result<(), OAuthError> {
     for peer_id in scopes::cross_client_peers(requested) {
         if peer_id == client.id {
             continue;
@@ -249,24 +254,13 @@ async fn check_cross_client_trust(requested: &[String], client: &Client, clients
 }
 
 fn check_pkce(params: &AuthorizeParams, settings: &Settings, response_types: &[String]) -> Result<Pkce, OAuthError> {
-    let challenge = params.code_challenge.clone().unwrap_or_default();
-    let method = params.code_challenge_method.clone().unwrap_or_default();
-    if challenge.is_empty() {
-        if !method.is_empty() {
-            return Err(OAuthError::invalid_request("code_challenge_method without code_challenge."));
-        }
-        if settings.pkce_enforce && response_types.iter().any(|t| t == "code") {
-            return Err(OAuthError::invalid_request("PKCE is required: send code_challenge and code_challenge_method."));
-        }
-        return Ok(Pkce::default());
+    let challenge = params.code_challenge.as_deref();
+    let method = params.code_challenge_method.as_deref();
+    match pkce::parse_challenge(challenge, method, &settings.pkce_methods)? {
+        Some(pkce) => Ok(pkce),
+        None if settings.pkce_enforce && response_types.iter().any(|t| t == "code") => Err(
+            OAuthError::invalid_request("PKCE is required: send code_challenge and code_challenge_method."),
+        ),
+        None => Ok(Pkce::default()),
     }
-    // RFC 7636 §4.3: the method defaults to plain.
-    let method = if method.is_empty() { pkce::PLAIN.to_string() } else { method };
-    if !settings.pkce_methods.contains(&method) {
-        return Err(OAuthError::invalid_request(format!("Unsupported PKCE challenge method {method:?}.")));
-    }
-    if !pkce::is_valid_challenge(&challenge) {
-        return Err(OAuthError::invalid_request("code_challenge must be 43 to 128 unreserved characters."));
-    }
-    Ok(Pkce { code_challenge: challenge, code_challenge_method: method })
 }

@@ -1,6 +1,6 @@
 //! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3), with the fields Dex publishes.
 
-use super::{GRANT_AUTHORIZATION_CODE, GRANT_IMPLICIT, Settings, scopes};
+use super::{GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_IMPLICIT, Settings, scopes};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -51,7 +51,9 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
         token_endpoint: settings.endpoint("/token"),
         jwks_uri: settings.endpoint("/keys"),
         userinfo_endpoint: settings.endpoint("/userinfo"),
-        device_authorization_endpoint: None,
+        device_authorization_endpoint: settings
+            .grant_enabled(GRANT_DEVICE_CODE)
+            .then(|| settings.endpoint("/device/code")),
         introspection_endpoint: None,
         revocation_endpoint: None,
         end_session_endpoint: Some(settings.endpoint("/logout")),

@@ -1,5 +1,6 @@
-//! OAuth2 errors as values: RFC 6749 §5.2 / §4.1.2.1 codes, OIDC Core §3.1.2.6 codes and
-//! RFC 6750 §3.1 for bearer tokens. `web::errors` is the one place they become HTTP.
+//! OAuth2 errors as values: RFC 6749 §5.2 / §4.1.2.1 codes, OIDC Core §3.1.2.6 codes,
+//! RFC 6750 §3.1 for bearer tokens and RFC 8628 §3.5 for device polling. `web::errors` is the
+//! one place they become HTTP.
 
 use std::fmt;
 
@@ -19,6 +20,12 @@ pub enum ErrorCode {
     ConsentRequired,
     InteractionRequired,
     InvalidToken,
+    /// RFC 8628 §3.5: the user has not finished yet; poll again.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled too fast; the interval grew by 5 seconds.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired; start again.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -38,6 +45,9 @@ impl ErrorCode {
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
             Self::InvalidToken => "invalid_token",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 

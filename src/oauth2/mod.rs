@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod grants;
@@ -25,7 +26,7 @@ pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_cod
 pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 /// Grants the token endpoint implements; `oauth2.grantTypes` selects among them.
-pub const IMPLEMENTED_GRANTS: &[&str] = &[GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN];
+pub const IMPLEMENTED_GRANTS: &[&str] = &[GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE];
 
 /// Refresh token rules (`expiry.refreshTokens`), in seconds.
 #[derive(Debug, Clone)]
@@ -54,6 +55,8 @@ pub struct Settings {
     pub id_token_lifetime: i64,
     pub auth_request_lifetime: i64,
     pub auth_code_lifetime: i64,
+    /// How long a device code and its user code stay valid (`expiry.deviceRequests`).
+    pub device_request_lifetime: i64,
     pub refresh: RefreshSettings,
 }
 

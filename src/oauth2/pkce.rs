@@ -1,5 +1,6 @@
 //! PKCE (RFC 7636): checking a `code_verifier` against the stored challenge.
 
+use super::error::OAuthError;
 use crate::crypto::{base64url, constant_time_eq, sha256};
 use crate::storage::Pkce;
 
@@ -15,6 +16,32 @@ pub fn is_valid_verifier(verifier: &str) -> bool {
 /// A challenge has the same syntax as a verifier (an S256 challenge is 43 characters).
 pub fn is_valid_challenge(challenge: &str) -> bool {
     is_valid_verifier(challenge)
+}
+
+/// The challenge a request carries (`/auth` or the device authorization request), checked
+/// against the configured methods; `None` when it carries none.
+pub fn parse_challenge(
+    challenge: Option<&str>,
+    method: Option<&str>,
+    supported: &[String],
+) -> Result<Option<Pkce>, OAuthError> {
+    let challenge = challenge.unwrap_or_default();
+    let method = method.unwrap_or_default();
+    if challenge.is_empty() {
+        if !method.is_empty() {
+            return Err(OAuthError::invalid_request("code_challenge_method without code_challenge."));
+        }
+        return Ok(None);
+    }
+    // RFC 7636 §4.3: the method defaults to plain.
+    let method = if method.is_empty() { PLAIN } else { method };
+    if !supported.iter().any(|m| m == method) {
+        return Err(OAuthError::invalid_request(format!("Unsupported PKCE challenge method {method:?}.")));
+    }
+    if !is_valid_challenge(challenge) {
+        return Err(OAuthError::invalid_request("code_challenge must be 43 to 128 unreserved characters."));
+    }
+    Ok(Some(Pkce { code_challenge: challenge.to_string(), code_challenge_method: method.to_string() }))
 }
 
 /// Whether `verifier` answers the challenge (RFC 7636 §4.6), compared in constant time.

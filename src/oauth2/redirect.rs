@@ -5,7 +5,8 @@
 //! one whatever its port (RFC 8252 §7.3), because native apps such as kubectl's OIDC plugin
 //! listen on a port chosen at run time. A public client with no registered URIs may use any
 //! loopback URI, the out-of-band URI (the code is shown on a page) and the device-flow
-//! callback, as Dex allows.
+//! callback, as Dex allows. Any other client registers the device callback as Dex configs
+//! do, by path: `/device/callback` or the issuer's path followed by it (`/dex/device/callback`).
 
 use crate::storage::Client;
 use url::Url;
@@ -18,6 +19,11 @@ pub fn is_allowed(client: &Client, redirect_uri: &str, device_callback_uri: &str
     if client.redirect_uris.iter().any(|registered| registered == redirect_uri) {
         return true;
     }
+    if redirect_uri == device_callback_uri
+        && client.redirect_uris.iter().any(|registered| registers_device_callback(registered, device_callback_uri))
+    {
+        return true;
+    }
     if !client.public {
         return false;
     }
@@ -27,6 +33,12 @@ pub fn is_allowed(client: &Client, redirect_uri: &str, device_callback_uri: &str
         return true;
     }
     client.redirect_uris.iter().any(|registered| loopback_matches_ignoring_port(registered, redirect_uri))
+}
+
+/// A registered relative URI naming the device callback, as Dex configs write it.
+fn registers_device_callback(registered: &str, device_callback_uri: &str) -> bool {
+    let issuer_form = Url::parse(device_callback_uri).is_ok_and(|url| url.path() == registered);
+    registered == DEVICE_CALLBACK_PATH || issuer_form
 }
 
 /// `http` to a loopback host, no fragment, no user info.
@@ -69,6 +81,18 @@ mod tests {
         assert!(!is_allowed(&c, "https://app.example/cb?x=1", DEVICE));
         assert!(!is_allowed(&c, "http://localhost:8000/cb", DEVICE));
         assert!(!is_allowed(&c, OOB_URI, DEVICE));
+        assert!(!is_allowed(&c, DEVICE, DEVICE), "not registered");
+    }
+
+    #[test]
+    fn device_callback_registered_by_path() {
+        for registered in ["/dex/device/callback", "/device/callback", DEVICE] {
+            let c = client(false, &["https://app.example/cb", registered]);
+            assert!(is_allowed(&c, DEVICE, DEVICE), "{registered}");
+            assert!(!is_allowed(&c, "http://evil.example/dex/device/callback", DEVICE), "{registered}");
+        }
+        let c = client(false, &["/other/device/callback"]);
+        assert!(!is_allowed(&c, DEVICE, DEVICE));
     }
 
     #[test]

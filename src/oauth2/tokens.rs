@@ -11,7 +11,7 @@ use crate::crypto::{left_half_hash, random_id};
 use crate::signer::{Signer, SignerError};
 use crate::storage::Claims;
 use crate::types::UnixTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 /// Who the tokens are for and what they say.
@@ -111,11 +111,12 @@ pub fn identity_claims(c: &mut Map<String, Value>, granted: &[String], claims: &
     }
 }
 
-/// The token endpoint's success body (RFC 6749 §5.1, OIDC Core §3.1.3.3).
-#[derive(Debug, Serialize)]
+/// The token endpoint's success body (RFC 6749 §5.1, OIDC Core §3.1.3.3). It also
+/// deserializes: the device flow stores it until the device polls (RFC 8628 §3.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
-    pub token_type: &'static str,
+    pub token_type: String,
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
@@ -129,7 +130,7 @@ impl TokenResponse {
     pub fn new(minted: Minted, now: UnixTime, refresh_token: Option<String>, scopes: &[String]) -> Self {
         Self {
             access_token: minted.access_token,
-            token_type: "bearer",
+            token_type: "bearer".into(),
             expires_in: minted.expires_at - now,
             refresh_token,
             id_token: Some(minted.id_token),

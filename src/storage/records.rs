@@ -265,6 +265,9 @@ pub struct DeviceRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DeviceToken {
     pub device_code: String,
+    /// The client that asked for the device code; only it may poll for the tokens.
+    #[serde(default)]
+    pub client_id: String,
     /// `pending`, `complete`, `denied`.
     pub status: String,
     /// The token response JSON, once complete.

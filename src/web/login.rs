@@ -16,19 +16,19 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use tower_sessions::Session;
 
-fn request_id(headers: &HeaderMap) -> String {
+pub(super) fn request_id(headers: &HeaderMap) -> String {
     headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
 
-fn fail(app: &App, headers: &HeaderMap, error: AuthorizeError) -> Response {
+pub(super) fn fail(app: &App, headers: &HeaderMap, error: AuthorizeError) -> Response {
     PageError { ui: &app.ui, error, request_id: request_id(headers) }.into_response()
 }
 
-fn page_error(title: &str, message: &str) -> AuthorizeError {
+pub(super) fn page_error(title: &str, message: &str) -> AuthorizeError {
     AuthorizeError::Page { title: title.into(), message: message.into() }
 }
 
-fn session_failed() -> AuthorizeError {
+pub(super) fn session_failed() -> AuthorizeError {
     page_error("Something went wrong", "Your browser session could not be read or saved. Please try again.")
 }
 

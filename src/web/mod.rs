@@ -4,6 +4,7 @@
 //! Layers, outermost first: request id → trace → metrics → security headers → body limit;
 //! the login pages also get the session layer (cookies, CSRF).
 
+pub mod device;
 pub mod errors;
 pub mod extract;
 pub mod login;
@@ -19,7 +20,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -44,23 +45,38 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(app.ui.session_idle.as_secs() as i64)));
 
     // Browser pages: they share the session (CSRF tokens, single sign-on).
-    let pages = Router::new()
+    let mut pages = Router::new()
         .route("/auth", get(login::auth_get).post(login::auth_get))
         .route("/auth/{connector}", get(login::connector_get))
         .route("/auth/{connector}/login", get(login::password_get).post(login::password_post))
         .route("/callback", get(login::callback_get))
         .route("/approval", get(login::approval_get).post(login::approval_post))
-        .route("/logout", get(logout::logout_handler).post(logout::logout_handler))
-        .layer(sessions);
+        .route("/logout", get(logout::logout_handler).post(logout::logout_handler));
+    let device_flow = app.settings.grant_enabled(crate::oauth2::GRANT_DEVICE_CODE);
+    if device_flow {
+        pages = pages
+            .route("/device", get(device::device_get))
+            .route("/device/auth/verify_code", post(device::verify_code_post))
+            .route(crate::oauth2::redirect::DEVICE_CALLBACK_PATH, get(device::device_callback_get));
+    }
+    let pages = pages.layer(sessions);
 
     let mut api = Router::new()
         .route("/.well-known/openid-configuration", get(oauth2::discovery_get))
         .route("/keys", get(oauth2::keys_get))
-        .route("/token", axum::routing::post(oauth2::token_post))
+        .route("/token", post(oauth2::token_post))
         .route("/userinfo", get(oauth2::userinfo_handler).post(oauth2::userinfo_handler));
+    if device_flow {
+        api = api.route("/device/code", post(device::device_code_post));
+    }
     if !cors_origins.is_empty() {
-        let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-        let allow = if cors_origins.iter().any(|o| o == "*") { AllowOrigin::any() } else { AllowOrigin::list(origins) };
+        let origins: Vec<HeaderValue> =
+            cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        let allow = if cors_origins.iter().any(|o| o == "*") {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::list(origins)
+        };
         api = api.layer(
             CorsLayer::new()
                 .allow_origin(allow)

@@ -2,14 +2,14 @@
 
 use super::extract::{OAuthForm, bearer_token, client_credentials};
 use crate::app::AppState;
-use crate::oauth2::grants::{self, GrantContext, TokenRequest};
+use crate::oauth2::grants::{self, TokenRequest};
 use crate::oauth2::{ErrorCode, OAuthError, discovery, userinfo};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-fn no_store(mut response: Response) -> Response {
+pub(super) fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -37,15 +37,7 @@ pub async fn token_post(State(app): State<AppState>, headers: HeaderMap, form: R
     let result = async {
         let OAuthForm(request) = form?;
         let creds = client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
-        let ctx = GrantContext {
-            settings: &app.settings,
-            clients: &app.clients,
-            storage: app.storage.as_ref(),
-            signer: app.signer.as_ref(),
-            connectors: &app.connectors,
-            now: app.clock.now(),
-        };
-        grants::token(&ctx, &creds, &request).await
+        grants::token(&app.grant_context(), &creds, &request).await
     }
     .await;
     match result {

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod code_flow;
 mod codes;
+mod device;
 mod keys;
 mod kubectl;
 mod login_ui;

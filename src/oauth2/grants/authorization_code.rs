@@ -7,10 +7,24 @@ use super::{GrantContext, TokenRequest, required};
 use crate::oauth2::error::OAuthError;
 use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
 use crate::oauth2::{GRANT_REFRESH_TOKEN, pkce, scopes};
-use crate::storage::{AuthCode, Client, IssuedTokens, Redemption};
+use crate::storage::{AuthCode, Client, IssuedTokens, Pkce, Redemption};
 
 pub async fn exchange(ctx: &GrantContext<'_>, client: &Client, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let code_id = required(&request.code, "code")?;
+    let redirect_uri = request.redirect_uri.as_deref().unwrap_or_default();
+    redeem(ctx, client, code_id, redirect_uri, request.code_verifier.as_deref()).await
+}
+
+/// Redeems a code issued to `client` for `redirect_uri`, once, and mints the tokens. The
+/// client is already authenticated; the device flow's callback calls this for the codes it
+/// receives at its own redirect URI (RFC 8628 leaves that step to the server).
+pub async fn redeem(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    code_id: &str,
+    redirect_uri: &str,
+    code_verifier: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
     let code = match ctx.storage.redeem_auth_code(code_id, ctx.now).await? {
         Redemption::NotFound => return Err(OAuthError::invalid_grant("Invalid or expired code parameter.")),
         Redemption::Replayed(code) => {
@@ -26,10 +40,10 @@ pub async fn exchange(ctx: &GrantContext<'_>, client: &Client, request: &TokenRe
     if code.expiry <= ctx.now {
         return Err(OAuthError::invalid_grant("Invalid or expired code parameter."));
     }
-    if request.redirect_uri.as_deref().unwrap_or_default() != code.redirect_uri {
+    if redirect_uri != code.redirect_uri {
         return Err(OAuthError::invalid_grant("redirect_uri did not match the one of the authorization request."));
     }
-    check_pkce(&code, request.code_verifier.as_deref())?;
+    check_pkce(&code.pkce, code_verifier)?;
 
     let token_ctx = TokenContext {
         issuer: &ctx.settings.issuer,
@@ -58,12 +72,13 @@ pub async fn exchange(ctx: &GrantContext<'_>, client: &Client, request: &TokenRe
     Ok(TokenResponse::new(minted, ctx.now, refresh.map(|(_, token)| token), &code.scopes))
 }
 
-fn check_pkce(code: &AuthCode, verifier: Option<&str>) -> Result<(), OAuthError> {
-    match (code.pkce.code_challenge.is_empty(), verifier.filter(|v| !v.is_empty())) {
+/// RFC 7636 §4.6: a verifier exactly when a challenge was sent, and it must match.
+pub(super) fn check_pkce(pkce: &Pkce, verifier: Option<&str>) -> Result<(), OAuthError> {
+    match (pkce.code_challenge.is_empty(), verifier.filter(|v| !v.is_empty())) {
         (true, None) => Ok(()),
         (true, Some(_)) => Err(OAuthError::invalid_grant("No PKCE flow started; cannot check code_verifier.")),
         (false, None) => Err(OAuthError::invalid_grant("Expecting parameter code_verifier in PKCE flow.")),
-        (false, Some(v)) if pkce::verify(&code.pkce, v) => Ok(()),
+        (false, Some(v)) if pkce::verify(pkce, v) => Ok(()),
         (false, Some(_)) => Err(OAuthError::invalid_grant("Invalid code_verifier.")),
     }
 }

@@ -2,12 +2,13 @@
 //! function per grant.
 
 pub mod authorization_code;
+pub mod device_code;
 pub mod refresh_token;
 
 use super::client_auth::{ClientCredentials, authenticate};
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::TokenResponse;
-use super::{GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, Settings};
+use super::{GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, Settings};
 use crate::connector::Registry;
 use crate::overlay::Clients;
 use crate::signer::Signer;
@@ -27,6 +28,8 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+    /// RFC 8628 §3.4.
+    pub device_code: Option<Secret>,
 }
 
 /// What every grant needs.
@@ -53,17 +56,24 @@ pub async fn token(
     request: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
     let grant_type = required(&request.grant_type, "grant_type")?;
-    let known = matches!(grant_type, GRANT_AUTHORIZATION_CODE | GRANT_REFRESH_TOKEN);
+    let known = matches!(grant_type, GRANT_AUTHORIZATION_CODE | GRANT_REFRESH_TOKEN | GRANT_DEVICE_CODE);
     if !known || !ctx.settings.grant_enabled(grant_type) {
         return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, format!("Unsupported grant type {grant_type:?}.")));
     }
     let client = authenticate(ctx.clients, creds).await?;
     let result = match grant_type {
         GRANT_AUTHORIZATION_CODE => authorization_code::exchange(ctx, &client, request).await,
+        GRANT_DEVICE_CODE => device_code::poll(ctx, &client, request).await,
         _ => refresh_token::refresh(ctx, &client, request).await,
     };
-    metrics::counter!("tessera_token_issuance_total", "grant_type" => grant_type.to_string(),
-        "result" => if result.is_ok() { "ok" } else { "error" })
+    let outcome = match &result {
+        Ok(_) => "ok",
+        // A device polling before the user is done is not a failure.
+        Err(e) if matches!(e.code, ErrorCode::AuthorizationPending | ErrorCode::SlowDown) => "pending",
+        Err(_) => "error",
+    };
+    metrics::counter!("tessera_token_issuance_total",
+        "grant_type" => grant_type.to_string(), "result" => outcome)
     .increment(1);
     result
 }

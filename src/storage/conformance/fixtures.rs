@@ -164,6 +164,7 @@ pub(super) fn device_request(user_code: &str, expiry: UnixTime) -> DeviceRequest
 pub(super) fn device_token(device_code: &str, expiry: UnixTime) -> DeviceToken {
     DeviceToken {
         device_code: device_code.into(),
+        client_id: "tv".into(),
         status: "pending".into(),
         token: String::new(),
         expiry,

@@ -1,0 +1,372 @@
+//! The device authorization grant (RFC 8628), on Dex's paths:
+//!
+//! 1. The device posts `/device/code` (§3.1). [`authorize`] stores a [`DeviceRequest`] (keyed
+//!    by the user code) and a pending [`DeviceToken`] (keyed by the device code) and answers
+//!    with both codes and where the user should go (§3.2).
+//! 2. The user opens `/device` on another machine and types the user code (§3.3).
+//!    [`verify_user_code`] sends the browser into the ordinary login at `/auth`, with the
+//!    device callback as `redirect_uri` and a `state` only this server can make for this
+//!    device (an HMAC keyed by the device code).
+//! 3. The login ends at `/device/callback`. [`complete`] redeems the code through the
+//!    authorization code grant (the server is the client here) and stores the token response
+//!    in the device token (`complete`), or records that the user declined (`denied`).
+//! 4. All along the device polls `/token` (§3.4); [`poll`] decides each answer (§3.5) and
+//!    `grants::device_code` applies it.
+
+use super::authorize::{AuthorizeError, check_cross_client_trust};
+use super::client_auth::{ClientCredentials, authenticate};
+use super::error::{ErrorCode, OAuthError};
+use super::grants::GrantContext;
+use super::grants::authorization_code::redeem;
+use super::{pkce, scopes};
+use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_token};
+use crate::storage::{Client, DeviceRequest, DeviceToken, StorageError};
+use crate::types::{Secret, UnixTime};
+use serde::{Deserialize, Serialize};
+use std::fmt::Display;
+
+/// The polling interval the device starts with (§3.2 `interval`), in seconds.
+pub const INTERVAL: i64 = 5;
+/// How much the interval grows each time the device polls too fast (§3.5 `slow_down`).
+pub const SLOW_DOWN_STEP: i64 = 5;
+/// Dex's user-code alphabet: consonants only (no vowels, so no words; no look-alikes).
+pub const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+/// Letters in a user code, shown as two groups of four (`XXXX-XXXX`).
+const USER_CODE_LETTERS: usize = 8;
+
+/// Where a device flow stands; stored as a string in the device token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Waiting for the user.
+    Pending,
+    /// The user approved; the token response is stored.
+    Complete,
+    /// The user declined.
+    Denied,
+}
+
+impl DeviceStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Complete => "complete",
+            Self::Denied => "denied",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Complete, Self::Denied].into_iter().find(|status| status.as_str() == s)
+    }
+}
+
+/// A fresh user code from the CSPRNG: 8 letters of [`USER_CODE_ALPHABET`] as `XXXX-XXXX`.
+pub fn generate_user_code() -> String {
+    let mut letters = Vec::with_capacity(USER_CODE_LETTERS);
+    while letters.len() < USER_CODE_LETTERS {
+        let fresh = random_bytes(USER_CODE_LETTERS * 2).into_iter().filter_map(letter_for);
+        letters.extend(fresh.take(USER_CODE_LETTERS - letters.len()));
+    }
+    format_user_code(&letters)
+}
+
+/// Rejection sampling: of the 256 byte values the first 240 (12 × 20) map onto the alphabet,
+/// the rest are dropped, so every letter is exactly as likely (no modulo bias).
+fn letter_for(byte: u8) -> Option<char> {
+    let alphabet_len = USER_CODE_ALPHABET.len();
+    let byte = usize::from(byte);
+    (byte < 256 - 256 % alphabet_len).then(|| char::from(USER_CODE_ALPHABET[byte % alphabet_len]))
+}
+
+fn format_user_code(letters: &[char]) -> String {
+    let (first, second) = letters.split_at(USER_CODE_LETTERS / 2);
+    format!("{}-{}", first.iter().collect::<String>(), second.iter().collect::<String>())
+}
+
+/// What the user typed, as stored (`XXXX-XXXX`): case, spaces and dashes do not matter.
+/// `None` when it cannot be a user code, so no lookup is needed.
+pub fn normalize_user_code(input: &str) -> Option<String> {
+    let letters: Vec<char> =
+        input.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
+    let valid = letters.len() == USER_CODE_LETTERS
+        && letters.iter().all(|c| c.is_ascii() && USER_CODE_ALPHABET.contains(&(*c as u8)));
+    valid.then(|| format_user_code(&letters))
+}
+
+/// The device authorization request's form fields (§3.1), parsed once.
+#[derive(Debug, Default, Deserialize)]
+pub struct DeviceAuthorizationRequest {
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub scope: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// The device authorization response (§3.2).
+#[derive(Debug, Serialize)]
+pub struct DeviceAuthorizationResponse {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
+/// `/device/code`: authenticates the client like the token endpoint does, checks the scopes
+/// like `/auth` does, and starts a device flow.
+#[tracing::instrument(skip_all, fields(client_id = %creds.client_id))]
+pub async fn authorize(
+    ctx: &GrantContext<'_>,
+    creds: &ClientCredentials,
+    request: &DeviceAuthorizationRequest,
+) -> Result<DeviceAuthorizationResponse, OAuthError> {
+    let client = authenticate(ctx.clients, creds).await?;
+    // §3.1 makes `scope` optional; like Dex, no scope means `openid`.
+    let requested = scopes::parse(request.scope.as_deref().unwrap_or_default());
+    let requested = if requested.is_empty() { vec![scopes::OPENID.to_string()] } else { requested };
+    scopes::validate(&requested)?;
+    check_cross_client_trust(&requested, &client, ctx.clients).await?;
+    let challenge = request.code_challenge.as_deref();
+    let method = request.code_challenge_method.as_deref();
+    let pkce = pkce::parse_challenge(challenge, method, &ctx.settings.pkce_methods)?.unwrap_or_default();
+
+    let expiry = ctx.now + ctx.settings.device_request_lifetime;
+    let device_code = random_token(32);
+    let user_code = store_device_request(ctx, &client, &device_code, requested, expiry).await?;
+    ctx.storage
+        .create_device_token(&DeviceToken {
+            device_code: device_code.clone(),
+            client_id: client.id.clone(),
+            status: DeviceStatus::Pending.as_str().to_string(),
+            token: String::new(),
+            expiry,
+            // Never polled: the first poll is never too fast.
+            last_request: 0,
+            poll_interval_seconds: INTERVAL,
+            pkce,
+        })
+        .await?;
+
+    let verification_uri = ctx.settings.endpoint("/device");
+    let verification_uri_complete = format!("{verification_uri}?user_code={user_code}");
+    Ok(DeviceAuthorizationResponse {
+        device_code,
+        user_code,
+        verification_uri,
+        verification_uri_complete,
+        expires_in: ctx.settings.device_request_lifetime,
+        interval: INTERVAL,
+    })
+}
+
+/// Stores the request under a fresh user code; a code already in use is drawn again.
+async fn store_device_request(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    device_code: &str,
+    scopes: Vec<String>,
+    expiry: UnixTime,
+) -> Result<String, OAuthError> {
+    let mut request = DeviceRequest {
+        user_code: String::new(),
+        device_code: device_code.to_string(),
+        client_id: client.id.clone(),
+        // The client authenticated just now; its secret is not kept.
+        client_secret: Secret::default(),
+        scopes,
+        expiry,
+    };
+    for _ in 0..8 {
+        request.user_code = generate_user_code();
+        match ctx.storage.create_device_request(&request).await {
+            Ok(()) => return Ok(request.user_code),
+            Err(StorageError::AlreadyExists) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(OAuthError::server_error("no free user code after 8 attempts"))
+}
+
+/// The `state` of the login a user code starts: the user code, and an HMAC over it keyed
+/// by the device code, which never reaches the browser. Only this server can make it, so
+/// nobody can complete or deny someone else's device by guessing user codes.
+fn login_state(request: &DeviceRequest) -> String {
+    format!("{}.{}", request.user_code, state_mac(request))
+}
+
+fn state_mac(request: &DeviceRequest) -> String {
+    base64url(&hmac_sha256(request.device_code.as_bytes(), request.user_code.as_bytes()))
+}
+
+/// What entering a user code leads to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verification {
+    /// Log in: where to send the browser.
+    Login(String),
+    /// Unknown, expired or already used: ask again.
+    Invalid,
+}
+
+/// `/device/auth/verify_code`: finds the device flow of a user code and starts the login.
+pub async fn verify_user_code(ctx: &GrantContext<'_>, input: &str) -> Result<Verification, AuthorizeError> {
+    let Some(user_code) = normalize_user_code(input) else {
+        return Ok(Verification::Invalid);
+    };
+    let Some(request) = ctx.storage.get_device_request(&user_code).await.map_err(internal)? else {
+        return Ok(Verification::Invalid);
+    };
+    let token = ctx.storage.get_device_token(&request.device_code).await.map_err(internal)?;
+    let pending = token.is_some_and(|t| DeviceStatus::parse(&t.status) == Some(DeviceStatus::Pending));
+    if request.expiry <= ctx.now || !pending {
+        return Ok(Verification::Invalid);
+    }
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", &request.client_id)
+        .append_pair("redirect_uri", &ctx.settings.device_callback_uri())
+        .append_pair("response_type", "code")
+        .append_pair("scope", &request.scopes.join(" "))
+        .append_pair("state", &login_state(&request))
+        .finish();
+    Ok(Verification::Login(ctx.settings.endpoint(&format!("/auth?{query}"))))
+}
+
+/// What the login sends to `/device/callback` (the authorization response, RFC 6749 §4.1.2).
+#[derive(Debug, Default, Deserialize)]
+pub struct DeviceCallback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// How the browser side of a device flow ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The tokens wait for the device.
+    Approved { client: Box<Client> },
+    /// The user declined; the device is told `access_denied`.
+    Denied { client: Box<Client> },
+}
+
+fn page(title: &str, message: &str) -> AuthorizeError {
+    AuthorizeError::Page { title: title.into(), message: message.into() }
+}
+
+fn internal(cause: impl Display) -> AuthorizeError {
+    tracing::error!(%cause, "device flow failed");
+    page("Something went wrong", "The login service hit an internal error. Please try again.")
+}
+
+fn expired() -> AuthorizeError {
+    page("Device login expired", "This device login expired or is not valid. Start again on your device.")
+}
+
+/// `/device/callback`: the login finished (or the user declined) for the device `state`
+/// names. Redeems the code and stores the tokens for the device, exactly once.
+#[tracing::instrument(skip_all)]
+pub async fn complete(ctx: &GrantContext<'_>, callback: &DeviceCallback) -> Result<Outcome, AuthorizeError> {
+    let request = device_request_for_state(ctx, callback.state.as_deref().unwrap_or_default()).await?;
+    let mut token =
+        ctx.storage.get_device_token(&request.device_code).await.map_err(internal)?.ok_or_else(expired)?;
+    if token.expiry <= ctx.now {
+        return Err(expired());
+    }
+    if DeviceStatus::parse(&token.status) != Some(DeviceStatus::Pending) {
+        return Err(page("Device already handled", "This device login was already completed or declined."));
+    }
+    let client = ctx.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
+
+    if let Some(error) = callback.error.as_deref().filter(|e| !e.is_empty()) {
+        if error != ErrorCode::AccessDenied.as_str() {
+            let description = callback.error_description.as_deref().unwrap_or_default();
+            tracing::warn!(%error, %description, "device login failed");
+            return Err(page("Login failed", "The login did not complete. Start again on your device."));
+        }
+        token.status = DeviceStatus::Denied.as_str().to_string();
+        store_outcome(ctx, &token).await?;
+        return Ok(Outcome::Denied { client: Box::new(client) });
+    }
+
+    let code = callback.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(expired)?;
+    let response = match redeem(ctx, &client, code, &ctx.settings.device_callback_uri(), None).await {
+        Ok(response) => response,
+        Err(e) if e.code == ErrorCode::ServerError => return Err(internal(e)),
+        Err(e) => {
+            tracing::warn!(error = %e, "device callback: code refused");
+            return Err(expired());
+        }
+    };
+    token.token = serde_json::to_string(&response).map_err(internal)?;
+    token.status = DeviceStatus::Complete.as_str().to_string();
+    store_outcome(ctx, &token).await?;
+    Ok(Outcome::Approved { client: Box::new(client) })
+}
+
+/// The live device request a callback's `state` was made for.
+async fn device_request_for_state(
+    ctx: &GrantContext<'_>,
+    state: &str,
+) -> Result<DeviceRequest, AuthorizeError> {
+    let (user_code, mac) = state.split_once('.').ok_or_else(expired)?;
+    let request = ctx.storage.get_device_request(user_code).await.map_err(internal)?.ok_or_else(expired)?;
+    if !constant_time_eq(state_mac(&request).as_bytes(), mac.as_bytes()) || request.expiry <= ctx.now {
+        return Err(expired());
+    }
+    Ok(request)
+}
+
+/// Moves a pending device token to its final status; of two racing callbacks one wins.
+async fn store_outcome(ctx: &GrantContext<'_>, token: &DeviceToken) -> Result<(), AuthorizeError> {
+    if ctx.storage.update_device_token(token, DeviceStatus::Pending.as_str()).await.map_err(internal)? {
+        Ok(())
+    } else {
+        Err(page("Device already handled", "This device login was already completed or declined."))
+    }
+}
+
+/// What one poll of the token endpoint finds (§3.5).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Poll {
+    /// Hand out the stored token response (once).
+    Complete,
+    /// `access_denied`.
+    Denied,
+    /// `expired_token`.
+    Expired,
+    /// Not yet: store `next` (this poll's time and the interval the device must keep), then
+    /// answer `slow_down` when the device polled too fast, else `authorization_pending`.
+    Wait { next: DeviceToken, slow_down: bool },
+}
+
+/// Decides one poll. A poll sooner than `poll_interval_seconds` after the previous one is too
+/// fast: the interval grows by [`SLOW_DOWN_STEP`] for it and every later poll (§3.5).
+pub fn poll(token: &DeviceToken, now: UnixTime) -> Result<Poll, OAuthError> {
+    if token.expiry <= now {
+        return Ok(Poll::Expired);
+    }
+    let status = DeviceStatus::parse(&token.status).ok_or_else(|| {
+        OAuthError::server_error(format!("device token has unknown status {:?}", token.status))
+    })?;
+    match status {
+        DeviceStatus::Complete => Ok(Poll::Complete),
+        DeviceStatus::Denied => Ok(Poll::Denied),
+        DeviceStatus::Pending => {
+            let interval = token.poll_interval_seconds.max(INTERVAL);
+            let slow_down = token.last_request > 0 && now < token.last_request.saturating_add(interval);
+            let next = DeviceToken {
+                last_request: now,
+                poll_interval_seconds: if slow_down {
+                    interval.saturating_add(SLOW_DOWN_STEP)
+                } else {
+                    interval
+                },
+                ..token.clone()
+            };
+            Ok(Poll::Wait { next, slow_down })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
