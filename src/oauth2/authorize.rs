@@ -239,7 +239,7 @@ fn check_response_types(types: &[String], settings: &Settings) -> Result<(), OAu
 
 /// `audience:server:client_id:X` is allowed when X is the client itself or lists the client
 /// among its `trustedPeers` (Dex's rule).
-async fn check_cross_client_trust(requested: &[String], client: &Client, clients: &Clients) -> Result<(), OAuthError> {
+pub async fn check_cross_client_trust(requested: &[String], client: &Client, clients: &Clients) -> Result<(), OAuthError> {
     for peer_id in scopes::cross_client_peers(requested) {
         if peer_id == client.id {
             continue;

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     ConsentRequired,
     InteractionRequired,
     InvalidToken,
+    /// RFC 8693 §2.2.2: the requested audience is unknown or unwilling.
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -38,6 +40,7 @@ impl ErrorCode {
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
             Self::InvalidToken => "invalid_token",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 

@@ -55,6 +55,8 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[
         .route("/.well-known/openid-configuration", get(oauth2::discovery_get))
         .route("/keys", get(oauth2::keys_get))
         .route("/token", axum::routing::post(oauth2::token_post))
+        .route(crate::oauth2::INTROSPECTION_PATH, axum::routing::post(oauth2::introspect_post))
+        .route(crate::oauth2::REVOCATION_PATH, axum::routing::post(oauth2::revoke_post))
         .route("/userinfo", get(oauth2::userinfo_handler).post(oauth2::userinfo_handler));
     if !cors_origins.is_empty() {
         let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
