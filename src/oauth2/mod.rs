@@ -13,6 +13,8 @@ pub mod redirect;
 pub mod revocation;
 pub mod scopes;
 pub mod subject;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tokens;
 pub mod userinfo;
 
