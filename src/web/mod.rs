@@ -59,8 +59,13 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[
         .route(crate::oauth2::REVOCATION_PATH, axum::routing::post(oauth2::revoke_post))
         .route("/userinfo", get(oauth2::userinfo_handler).post(oauth2::userinfo_handler));
     if !cors_origins.is_empty() {
-        let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-        let allow = if cors_origins.iter().any(|o| o == "*") { AllowOrigin::any() } else { AllowOrigin::list(origins) };
+        let origins: Vec<HeaderValue> =
+            cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        let allow = if cors_origins.iter().any(|o| o == "*") {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::list(origins)
+        };
         api = api.layer(
             CorsLayer::new()
                 .allow_origin(allow)
@@ -85,6 +90,9 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[
     let request_id = HeaderName::from_static("x-request-id");
     router
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        // A declared Content-Length over the limit is a 413 before any handler runs;
+        // otherwise the extractors' rejection would turn it into a 400 invalid_request.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

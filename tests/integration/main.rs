@@ -1,4 +1,17 @@
-//! The integration tests: real servers on free ports, driven over HTTP.
+//! Tessera's integration tests: one binary, one module per topic. Every test starts its own
+//! server (real listener, own database) and drives it over HTTP with real clients.
+
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+mod api;
+mod authorize;
 mod browser;
+mod code_flow;
+mod codes;
+mod keys;
+mod login_ui;
+mod refresh;
+mod robustness;
+mod token_errors;

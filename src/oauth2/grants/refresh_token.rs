@@ -111,7 +111,11 @@ fn invalid() -> OAuthError {
     OAuthError::invalid_grant("Refresh token is invalid or has already been claimed by another client.")
 }
 
-pub async fn refresh(ctx: &GrantContext<'_>, client: &Client, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+pub async fn refresh(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
     let presented = request
         .refresh_token
         .as_ref()
@@ -160,18 +164,19 @@ fn requested_scopes(token: &RefreshToken, scope: Option<&str>) -> Result<Vec<Str
     let requested = scopes::parse(scope);
     let extra: Vec<&String> = requested.iter().filter(|s| !token.scopes.contains(s)).collect();
     if !extra.is_empty() {
-        return Err(OAuthError::invalid_scope(format!("Requested scopes were not granted originally: {extra:?}")));
+        return Err(OAuthError::invalid_scope(format!(
+            "Requested scopes were not granted originally: {extra:?}"
+        )));
     }
     Ok(requested)
 }
 
 /// Asks the connector whether the user may still log in, and for fresh claims.
 async fn refresh_identity(ctx: &GrantContext<'_>, token: &RefreshToken) -> Result<Identity, OAuthError> {
-    let connector = ctx
-        .connectors
-        .get(&token.connector_id)
-        .filter(|c| c.allows_grant(GRANT_REFRESH_TOKEN))
-        .ok_or_else(|| OAuthError::invalid_grant("The connector of this refresh token is no longer available."))?;
+    let connector =
+        ctx.connectors.get(&token.connector_id).filter(|c| c.allows_grant(GRANT_REFRESH_TOKEN)).ok_or_else(
+            || OAuthError::invalid_grant("The connector of this refresh token is no longer available."),
+        )?;
     let identity = Identity { claims: token.claims.clone(), connector_data: token.connector_data.clone() };
     let Some(refresher) = &connector.refresh else {
         return Ok(identity);
@@ -222,11 +227,16 @@ async fn advance_secret(
 
 /// The previous secret within `reuseInterval` yields the current one; anything else is a
 /// reuse, and the family is revoked.
-async fn reuse_within_interval(ctx: &GrantContext<'_>, token: &RefreshToken, secret: &[u8]) -> Result<Vec<u8>, OAuthError> {
+async fn reuse_within_interval(
+    ctx: &GrantContext<'_>,
+    token: &RefreshToken,
+    secret: &[u8],
+) -> Result<Vec<u8>, OAuthError> {
     let presented_hash = sha256(secret);
     let is_previous = token.obsolete_hash.as_deref().is_some_and(|h| constant_time_eq(h, &presented_hash));
+    // An interval of 0 disables reuse (as in Dex); without this check, time in whole seconds
+    // would still allow reuse within the second of the rotation.
     let interval = ctx.settings.refresh.reuse_interval;
-    // A zero interval (Dex's default) allows no reuse at all.
     if is_previous && interval > 0 && ctx.now - token.rotated_at <= interval {
         let current = hmac_sha256(secret, &token.rotation_salt);
         if constant_time_eq(&sha256(&current), &token.token_hash) {
