@@ -43,7 +43,8 @@ impl PresentedToken {
 }
 
 /// The claims Dex's introspection reports under `ext` (and we also at the top level).
-const IDENTITY_CLAIMS: &[&str] = &["email", "email_verified", "name", "preferred_username", "groups", "federated_claims"];
+const IDENTITY_CLAIMS: &[&str] =
+    &["email", "email_verified", "name", "preferred_username", "groups", "federated_claims"];
 
 /// A JWT has three dot-separated parts; our refresh tokens have two.
 pub fn is_jwt(token: &str) -> bool {
@@ -73,12 +74,16 @@ pub async fn introspect(
     }
 }
 
-async fn introspect_access_token(ctx: &GrantContext<'_>, token: &str) -> Result<Map<String, Value>, OAuthError> {
-    let claims = match verify_access_token(ctx.signer, ctx.storage, &ctx.settings.issuer, token, ctx.now).await {
-        Ok(claims) => claims,
-        Err(e) if e.code == ErrorCode::InvalidToken => return Ok(inactive()),
-        Err(e) => return Err(e),
-    };
+async fn introspect_access_token(
+    ctx: &GrantContext<'_>,
+    token: &str,
+) -> Result<Map<String, Value>, OAuthError> {
+    let claims =
+        match verify_access_token(ctx.signer, ctx.storage, &ctx.settings.issuer, token, ctx.now).await {
+            Ok(claims) => claims,
+            Err(e) if e.code == ErrorCode::InvalidToken => return Ok(inactive()),
+            Err(e) => return Err(e),
+        };
     let Some(client_id) = token_client_id(&claims).map(str::to_string) else {
         return Ok(inactive());
     };
@@ -96,21 +101,29 @@ async fn introspect_access_token(ctx: &GrantContext<'_>, token: &str) -> Result<
     if let Some(iat) = claims.get("iat") {
         out.insert("nbf".into(), iat.clone());
     }
-    let identity: Map<String, Value> =
-        claims.iter().filter(|(k, _)| IDENTITY_CLAIMS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let identity: Map<String, Value> = claims
+        .iter()
+        .filter(|(k, _)| IDENTITY_CLAIMS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let azp = claims.get("azp").cloned();
     finish(&mut out, identity, azp, "Bearer", "access_token");
     Ok(out)
 }
 
-async fn introspect_refresh_token(ctx: &GrantContext<'_>, token: &str) -> Result<Map<String, Value>, OAuthError> {
+async fn introspect_refresh_token(
+    ctx: &GrantContext<'_>,
+    token: &str,
+) -> Result<Map<String, Value>, OAuthError> {
     let Some((id, secret)) = parse_token(token) else {
         return Ok(inactive());
     };
     let Some(record) = ctx.storage.get_refresh_token(id).await? else {
         return Ok(inactive());
     };
-    if match_secret(&record, &secret) != Some(SecretMatch::Current) || is_expired(&ctx.settings.refresh, &record, ctx.now) {
+    if match_secret(&record, &secret) != Some(SecretMatch::Current)
+        || is_expired(&ctx.settings.refresh, &record, ctx.now)
+    {
         return Ok(inactive());
     }
     Ok(describe_refresh_token(&ctx.settings.issuer, &record))
@@ -136,8 +149,16 @@ fn describe_refresh_token(issuer: &str, record: &RefreshToken) -> Map<String, Va
 }
 
 /// `username`, the token type and use, and the identity claims at the top level and in `ext`.
-fn finish(out: &mut Map<String, Value>, identity: Map<String, Value>, azp: Option<Value>, token_type: &str, token_use: &str) {
-    if let Some(username) = identity.get("preferred_username").filter(|u| u.as_str().is_some_and(|u| !u.is_empty())) {
+fn finish(
+    out: &mut Map<String, Value>,
+    identity: Map<String, Value>,
+    azp: Option<Value>,
+    token_type: &str,
+    token_use: &str,
+) {
+    if let Some(username) =
+        identity.get("preferred_username").filter(|u| u.as_str().is_some_and(|u| !u.is_empty()))
+    {
         out.insert("username".into(), username.clone());
     }
     out.insert("token_type".into(), json!(token_type));

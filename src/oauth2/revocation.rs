@@ -27,7 +27,11 @@ fn other_client() -> OAuthError {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn revoke(ctx: &GrantContext<'_>, creds: &ClientCredentials, request: &PresentedToken) -> Result<(), OAuthError> {
+pub async fn revoke(
+    ctx: &GrantContext<'_>,
+    creds: &ClientCredentials,
+    request: &PresentedToken,
+) -> Result<(), OAuthError> {
     let client = authenticate(ctx.clients, creds).await?;
     let token = request.token()?;
     if is_jwt(token) {
@@ -38,16 +42,19 @@ pub async fn revoke(ctx: &GrantContext<'_>, creds: &ClientCredentials, request: 
 }
 
 async fn revoke_access_token(ctx: &GrantContext<'_>, client_id: &str, token: &str) -> Result<(), OAuthError> {
-    let claims = match verify_access_token(ctx.signer, ctx.storage, &ctx.settings.issuer, token, ctx.now).await {
-        Ok(claims) => claims,
-        // Expired, revoked, not ours: nothing to do.
-        Err(e) if e.code == ErrorCode::InvalidToken => return Ok(()),
-        Err(e) => return Err(e),
-    };
+    let claims =
+        match verify_access_token(ctx.signer, ctx.storage, &ctx.settings.issuer, token, ctx.now).await {
+            Ok(claims) => claims,
+            // Expired, revoked, not ours: nothing to do.
+            Err(e) if e.code == ErrorCode::InvalidToken => return Ok(()),
+            Err(e) => return Err(e),
+        };
     if token_client_id(&claims) != Some(client_id) {
         return Err(other_client());
     }
-    let (Some(jti), Some(exp)) = (claims.get("jti").and_then(Value::as_str), claims.get("exp").and_then(Value::as_i64)) else {
+    let (Some(jti), Some(exp)) =
+        (claims.get("jti").and_then(Value::as_str), claims.get("exp").and_then(Value::as_i64))
+    else {
         return Ok(());
     };
     ctx.storage.revoke_access_token(jti, exp).await?;
@@ -55,7 +62,11 @@ async fn revoke_access_token(ctx: &GrantContext<'_>, client_id: &str, token: &st
     Ok(())
 }
 
-async fn revoke_refresh_token(ctx: &GrantContext<'_>, client_id: &str, token: &str) -> Result<(), OAuthError> {
+async fn revoke_refresh_token(
+    ctx: &GrantContext<'_>,
+    client_id: &str,
+    token: &str,
+) -> Result<(), OAuthError> {
     let Some((id, secret)) = parse_token(token) else {
         return Ok(());
     };

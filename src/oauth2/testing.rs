@@ -42,7 +42,12 @@ pub fn settings() -> Settings {
         id_token_lifetime: 600,
         auth_request_lifetime: 600,
         auth_code_lifetime: 600,
-        refresh: RefreshSettings { reuse_interval: 0, valid_if_not_used_for: None, absolute_lifetime: None, disable_rotation: false },
+        refresh: RefreshSettings {
+            reuse_interval: 0,
+            valid_if_not_used_for: None,
+            absolute_lifetime: None,
+            disable_rotation: false,
+        },
     }
 }
 
@@ -71,9 +76,16 @@ impl World {
     pub async fn new(settings: Settings) -> Self {
         let storage: Arc<dyn Storage> = Arc::new(SqlStorage::open_memory().await.unwrap());
         let clock = Arc::new(FixedClock::new(START));
-        let signer_settings = SignerSettings { algorithm: SigningAlgorithm::Es256, rotation_period: 86_400, token_lifetime: 600 };
+        let signer_settings = SignerSettings {
+            algorithm: SigningAlgorithm::Es256,
+            rotation_period: 86_400,
+            token_lifetime: 600,
+        };
         let signer = LocalSigner::start(storage.clone(), clock, signer_settings).await.unwrap();
-        let clients = Clients::new(vec![client("app", false), client("api", false), client("cli", true)], storage.clone());
+        let clients = Clients::new(
+            vec![client("app", false), client("api", false), client("cli", true)],
+            storage.clone(),
+        );
         let mock = Arc::new(MockCallback);
         let connectors = Registry::new(vec![Opened {
             id: "mock".into(),

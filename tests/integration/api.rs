@@ -24,7 +24,12 @@ connectors:
     grantTypes: [authorization_code, refresh_token]
 "#;
 
-async fn post(server: &TestServer, path: &str, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> ApiResponse {
+async fn post(
+    server: &TestServer,
+    path: &str,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> ApiResponse {
     let mut request = api().post(server.url(path)).form(form);
     if let Some((id, secret)) = basic {
         request = request.basic_auth(id, Some(secret));
@@ -53,7 +58,14 @@ fn inactive() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_lists_the_endpoints_and_exactly_the_enabled_grants() {
     let server = TestServer::start().await;
-    let d: Value = api().get(server.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    let d: Value = api()
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(d["introspection_endpoint"], format!("{}/token/introspect", server.issuer));
     assert_eq!(d["revocation_endpoint"], format!("{}/token/revoke", server.issuer));
     // Dex's defaults: no password grant without passwordConnector, no client_credentials.
@@ -63,7 +75,14 @@ async fn discovery_lists_the_endpoints_and_exactly_the_enabled_grants() {
         .yaml("oauth2:\n  passwordConnector: local\n  grantTypes: [authorization_code, client_credentials, password]\n")
         .start()
         .await;
-    let d: Value = api().get(server.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    let d: Value = api()
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(d["grant_types_supported"], json!(["authorization_code", "client_credentials", "password"]));
 }
 
@@ -132,7 +151,10 @@ async fn introspect_and_revoke_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_rotated_and_garbage_tokens_are_inactive() {
-    let server = TestServer::builder().yaml("expiry:\n  idTokens: 10m\n  refreshTokens:\n    absoluteLifetime: 1h\n").start().await;
+    let server = TestServer::builder()
+        .yaml("expiry:\n  idTokens: 10m\n  refreshTokens:\n    absoluteLifetime: 1h\n")
+        .start()
+        .await;
     let tokens = server.login_tokens("openid offline_access").await;
     let access = tokens["access_token"].as_str().unwrap();
     let first = tokens["refresh_token"].as_str().unwrap();
@@ -145,7 +167,8 @@ async fn expired_rotated_and_garbage_tokens_are_inactive() {
     assert_eq!(introspect(&server, first).await, inactive());
     assert_eq!(introspect(&server, &second).await["active"], true);
 
-    for garbage in ["", "x", "a.b", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "..", "é.€", &"A".repeat(20_000)] {
+    for garbage in ["", "x", "a.b", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "..", "é.€", &"A".repeat(20_000)]
+    {
         assert_eq!(introspect(&server, garbage).await, inactive(), "{garbage:?}");
     }
     // The access token expires after 10 minutes, the refresh token after an hour.
@@ -167,15 +190,25 @@ async fn introspection_requires_client_authentication_unless_allowed() {
     post(&server, "/token/introspect", Some((OTHER_ID, "wrong")), &[("token", access)])
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
-    post(&server, "/token/introspect", Some((OTHER_ID, OTHER_SECRET)), &[("token_type_hint", "access_token")])
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
-    let json_body = api().post(server.url("/token/introspect")).json(&json!({"token": access})).send().await.unwrap();
+    post(
+        &server,
+        "/token/introspect",
+        Some((OTHER_ID, OTHER_SECRET)),
+        &[("token_type_hint", "access_token")],
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+    let json_body =
+        api().post(server.url("/token/introspect")).json(&json!({"token": access})).send().await.unwrap();
     ApiResponse::read(json_body).await.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
 
-    let open = TestServer::builder().yaml("oauth2:\n  introspection:\n    allowUnauthenticated: true\n").start().await;
+    let open = TestServer::builder()
+        .yaml("oauth2:\n  introspection:\n    allowUnauthenticated: true\n")
+        .start()
+        .await;
     let tokens = open.login_tokens("openid").await;
-    let r = post(&open, "/token/introspect", None, &[("token", tokens["access_token"].as_str().unwrap())]).await;
+    let r =
+        post(&open, "/token/introspect", None, &[("token", tokens["access_token"].as_str().unwrap())]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["active"], true);
 }
@@ -231,7 +264,9 @@ async fn client_credentials_is_opt_in() {
 async fn client_credentials_issues_tokens_for_the_client_itself() {
     let server = with_client_credentials().start().await;
     let basic = Some((CLIENT_ID, CLIENT_SECRET));
-    let r = server.token(basic, &[("grant_type", "client_credentials"), ("scope", "openid profile groups")]).await;
+    let r = server
+        .token(basic, &[("grant_type", "client_credentials"), ("scope", "openid profile groups")])
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.json.get("refresh_token").is_none());
     assert_eq!(r.json["scope"], "openid profile groups");
@@ -261,7 +296,12 @@ async fn client_credentials_refuses_public_clients_and_other_scopes() {
         .await
         .assert_error(StatusCode::BAD_REQUEST, "unauthorized_client");
     let basic = Some((CLIENT_ID, CLIENT_SECRET));
-    for scope in ["openid offline_access", "federated:id", "openid admin", &format!("audience:server:client_id:{OTHER_ID}")] {
+    for scope in [
+        "openid offline_access",
+        "federated:id",
+        "openid admin",
+        &format!("audience:server:client_id:{OTHER_ID}"),
+    ] {
         server
             .token(basic, &[("grant_type", "client_credentials"), ("scope", scope)])
             .await
@@ -288,7 +328,9 @@ fn password_form<'a>(username: &'a str, password: &'a str, scope: &'a str) -> [(
 async fn password_grant_logs_in_through_the_password_connector() {
     let server = TestServer::builder().yaml("oauth2:\n  passwordConnector: local\n").start().await;
     let basic = Some((CLIENT_ID, CLIENT_SECRET));
-    let r = server.token(basic, &password_form(ADMIN_EMAIL, ADMIN_PASSWORD, "openid email groups offline_access")).await;
+    let r = server
+        .token(basic, &password_form(ADMIN_EMAIL, ADMIN_PASSWORD, "openid email groups offline_access"))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let id = jwt_claims(r.str("id_token"));
     assert_eq!(id["sub"], subject::encode(ADMIN_USER_ID, "local"));
@@ -338,7 +380,8 @@ async fn password_grant_failures() {
 // ---- token exchange --------------------------------------------------------------------
 
 async fn exchange(server: &TestServer, basic: (&str, &str), extra: &[(&str, &str)]) -> ApiResponse {
-    let mut form = vec![("grant_type", EXCHANGE), ("subject_token", "upstream-token"), ("subject_token_type", ACCESS)];
+    let mut form =
+        vec![("grant_type", EXCHANGE), ("subject_token", "upstream-token"), ("subject_token_type", ACCESS)];
     for (k, v) in extra {
         form.retain(|(name, _)| name != k);
         form.push((k, v));
@@ -368,7 +411,12 @@ async fn token_exchange_through_the_mock_connector() {
     let r = exchange(
         &server,
         app,
-        &[("connector_id", "mock"), ("subject_token_type", ID), ("requested_token_type", ID), ("scope", "openid profile")],
+        &[
+            ("connector_id", "mock"),
+            ("subject_token_type", ID),
+            ("requested_token_type", ID),
+            ("scope", "openid profile"),
+        ],
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -380,7 +428,12 @@ async fn token_exchange_through_the_mock_connector() {
     assert_eq!(id["name"], "Kilgore Trout");
 
     // `audience`: a client that trusts the caller, or invalid_target.
-    let r = exchange(&server, app, &[("connector_id", "mock"), ("requested_token_type", ID), ("audience", PEER_ID)]).await;
+    let r = exchange(
+        &server,
+        app,
+        &[("connector_id", "mock"), ("requested_token_type", ID), ("audience", PEER_ID)],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(jwt_claims(r.str("access_token"))["aud"], json!([PEER_ID, CLIENT_ID]));
     exchange(&server, app, &[("connector_id", "mock"), ("audience", OTHER_ID)])
@@ -406,7 +459,10 @@ async fn token_exchange_failures() {
         vec![("connector_id", "local")],                                 // cannot verify tokens
         vec![("connector_id", "mock"), ("subject_token_type", "urn:x")], // unsupported type
         vec![("connector_id", "mock"), ("subject_token", "")],           // no subject token
-        vec![("connector_id", "mock"), ("requested_token_type", "urn:ietf:params:oauth:token-type:refresh_token")],
+        vec![
+            ("connector_id", "mock"),
+            ("requested_token_type", "urn:ietf:params:oauth:token-type:refresh_token"),
+        ],
     ];
     for extra in bad_request {
         exchange(&server, app, &extra).await.assert_error(StatusCode::BAD_REQUEST, "invalid_request");

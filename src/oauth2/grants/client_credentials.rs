@@ -15,7 +15,11 @@ use crate::storage::{Claims, Client};
 /// Scopes this grant understands, besides cross-client audiences.
 const ALLOWED: &[&str] = &[OPENID, EMAIL, PROFILE, GROUPS];
 
-pub async fn issue_tokens(ctx: &GrantContext<'_>, client: &Client, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+pub async fn issue_tokens(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
     if client.public {
         return Err(OAuthError::unauthorized_client("Public clients cannot use client_credentials grant."));
     }
@@ -43,10 +47,14 @@ fn validate_scopes(requested: &[String]) -> Result<(), OAuthError> {
     for scope in requested {
         match scope.as_str() {
             OFFLINE_ACCESS => {
-                return Err(OAuthError::invalid_scope("client_credentials grant does not support offline_access scope."));
+                return Err(OAuthError::invalid_scope(
+                    "client_credentials grant does not support offline_access scope.",
+                ));
             }
             FEDERATED_ID => {
-                return Err(OAuthError::invalid_scope("client_credentials grant does not support federated:id scope."));
+                return Err(OAuthError::invalid_scope(
+                    "client_credentials grant does not support federated:id scope.",
+                ));
             }
             _ => {}
         }
@@ -85,7 +93,11 @@ mod tests {
         assert!(validate_scopes(&[]).is_ok());
         assert!(validate_scopes(&scopes::parse("audience:server:client_id:peer")).is_ok());
         for bad in ["offline_access", "federated:id", "openid admin", "audience:server:client_id:"] {
-            assert_eq!(validate_scopes(&scopes::parse(bad)).unwrap_err().code, ErrorCode::InvalidScope, "{bad}");
+            assert_eq!(
+                validate_scopes(&scopes::parse(bad)).unwrap_err().code,
+                ErrorCode::InvalidScope,
+                "{bad}"
+            );
         }
     }
 

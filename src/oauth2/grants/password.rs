@@ -18,9 +18,16 @@ use crate::oauth2::{GRANT_PASSWORD, scopes};
 use crate::storage::Client;
 
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
-pub async fn login(ctx: &GrantContext<'_>, client: &Client, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+pub async fn login(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
     let Some(connector_id) = ctx.settings.password_connector.as_deref() else {
-        return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "The password grant needs oauth2.passwordConnector."));
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "The password grant needs oauth2.passwordConnector.",
+        ));
     };
     let username = required(&request.username, "username")?;
     let password = request
@@ -36,15 +43,16 @@ pub async fn login(ctx: &GrantContext<'_>, client: &Client, request: &TokenReque
     let Login::Password(password_login) = &connector.login else {
         return Err(OAuthError::invalid_request("The password connector does not check passwords."));
     };
-    let identity = match password_login.login(Scopes::from_requested(&granted), username, password.expose()).await {
-        Ok(Some(identity)) => identity,
-        Ok(None) => return Err(OAuthError::invalid_grant("Invalid username or password.")),
-        Err(ConnectorError::Refused(reason)) => {
-            tracing::info!(%reason, connector = %connector_id, "connector refused the password grant");
-            return Err(OAuthError::invalid_grant("Invalid username or password."));
-        }
-        Err(e) => return Err(OAuthError::server_error(e)),
-    };
+    let identity =
+        match password_login.login(Scopes::from_requested(&granted), username, password.expose()).await {
+            Ok(Some(identity)) => identity,
+            Ok(None) => return Err(OAuthError::invalid_grant("Invalid username or password.")),
+            Err(ConnectorError::Refused(reason)) => {
+                tracing::info!(%reason, connector = %connector_id, "connector refused the password grant");
+                return Err(OAuthError::invalid_grant("Invalid username or password."));
+            }
+            Err(e) => return Err(OAuthError::server_error(e)),
+        };
 
     let nonce = request.nonce.as_deref().unwrap_or_default();
     let refresh_token = if should_issue(ctx.settings, Some(&connector), &granted) {

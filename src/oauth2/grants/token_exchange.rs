@@ -23,7 +23,11 @@ use crate::storage::Client;
 const KEPT: &[&str] = &[OPENID, EMAIL, PROFILE, GROUPS, FEDERATED_ID];
 
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
-pub async fn exchange(ctx: &GrantContext<'_>, client: &Client, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+pub async fn exchange(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
     let connector_id = required(&request.connector_id, "connector_id")?;
     let subject_token_type = required(&request.subject_token_type, "subject_token_type")?;
     if !matches!(subject_token_type, TOKEN_TYPE_ACCESS_TOKEN | TOKEN_TYPE_ID_TOKEN) {
@@ -46,7 +50,10 @@ pub async fn exchange(ctx: &GrantContext<'_>, client: &Client, request: &TokenRe
         Some(audience) => {
             let with_audience = granted_scopes(request.scope.as_deref(), Some(audience));
             check_cross_client_trust(&with_audience, client, ctx.clients).await.map_err(|_| {
-                OAuthError::new(ErrorCode::InvalidTarget, format!("Client can't request audience {audience:?}."))
+                OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    format!("Client can't request audience {audience:?}."),
+                )
             })?;
             with_audience
         }
@@ -117,10 +124,7 @@ mod tests {
     #[test]
     fn unknown_scopes_are_dropped_and_audience_becomes_a_peer() {
         assert_eq!(granted_scopes(Some("openid admin groups offline_access"), None), ["openid", "groups"]);
-        assert_eq!(
-            granted_scopes(Some("openid"), Some("api")),
-            ["openid", "audience:server:client_id:api"]
-        );
+        assert_eq!(granted_scopes(Some("openid"), Some("api")), ["openid", "audience:server:client_id:api"]);
         assert!(granted_scopes(None, None).is_empty());
     }
 }

@@ -19,7 +19,14 @@ fn api() -> ClientCredentials {
 async fn refresh_token(world: &World, scopes: &[&str]) -> String {
     let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
     let claims = user();
-    let origin = Origin { connector_id: "mock", claims: &claims, connector_data: &None, scopes: &scopes, nonce: "", auth_time: 0 };
+    let origin = Origin {
+        connector_id: "mock",
+        claims: &claims,
+        connector_data: &None,
+        scopes: &scopes,
+        nonce: "",
+        auth_time: 0,
+    };
     create_family(&world.ctx(), &client("app", false), origin).await.unwrap().1
 }
 
@@ -56,7 +63,19 @@ async fn expired_revoked_foreign_and_garbage_tokens_are_just_inactive() {
     world.storage.revoke_access_token(claims["jti"].as_str().unwrap(), world.now + 600).await.unwrap();
     let other = World::new(settings()).await.access_token("app", &["openid"]);
     let inactive = json!({"active": false});
-    for t in [revoked.as_str(), other.as_str(), "", "x", "a.b", "a.b.c", "....", "é.ü.€", "abc.", ".abc", "%%%.%%%"] {
+    for t in [
+        revoked.as_str(),
+        other.as_str(),
+        "",
+        "x",
+        "a.b",
+        "a.b.c",
+        "....",
+        "é.ü.€",
+        "abc.",
+        ".abc",
+        "%%%.%%%",
+    ] {
         let out = introspect(&world.ctx(), &api(), &presented(t)).await.unwrap();
         assert_eq!(Value::Object(out), inactive, "{t:?}");
     }

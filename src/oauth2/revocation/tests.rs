@@ -6,17 +6,32 @@ use crate::oauth2::testing::{ISSUER, World, client, settings, user};
 use crate::types::Secret;
 
 fn creds(id: &str) -> ClientCredentials {
-    ClientCredentials { client_id: id.into(), client_secret: Some(Secret::new(format!("{id}-secret"))), basic: false }
+    ClientCredentials {
+        client_id: id.into(),
+        client_secret: Some(Secret::new(format!("{id}-secret"))),
+        basic: false,
+    }
 }
 
 fn presented(token: &str) -> PresentedToken {
-    PresentedToken { token: Some(Secret::new(token)), token_type_hint: Some("refresh_token".into()), ..Default::default() }
+    PresentedToken {
+        token: Some(Secret::new(token)),
+        token_type_hint: Some("refresh_token".into()),
+        ..Default::default()
+    }
 }
 
 async fn refresh_token(world: &World) -> String {
     let scopes = vec!["openid".to_string(), "offline_access".to_string()];
     let claims = user();
-    let origin = Origin { connector_id: "mock", claims: &claims, connector_data: &None, scopes: &scopes, nonce: "", auth_time: 0 };
+    let origin = Origin {
+        connector_id: "mock",
+        claims: &claims,
+        connector_data: &None,
+        scopes: &scopes,
+        nonce: "",
+        auth_time: 0,
+    };
     create_family(&world.ctx(), &client("app", false), origin).await.unwrap().1
 }
 
@@ -80,7 +95,8 @@ async fn the_client_must_authenticate() {
     let world = World::new(settings()).await;
     let token = world.access_token("app", &["openid"]);
     let anonymous = ClientCredentials::default();
-    let wrong = ClientCredentials { client_id: "app".into(), client_secret: Some(Secret::new("nope")), basic: true };
+    let wrong =
+        ClientCredentials { client_id: "app".into(), client_secret: Some(Secret::new("nope")), basic: true };
     for c in [anonymous, wrong] {
         let e = revoke(&world.ctx(), &c, &presented(&token)).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidClient);
