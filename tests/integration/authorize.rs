@@ -311,3 +311,28 @@ async fn cross_client_audience_needs_trust() {
     assert_eq!(query_param(&location, "error").as_deref(), Some("invalid_scope"));
     assert_eq!(query_param(&location, "state").as_deref(), Some("xyz"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn always_show_login_screen_shows_the_chooser_for_one_connector() {
+    let server = TestServer::builder().config(|c| c.oauth2.always_show_login_screen = true).start().await;
+    let page = navigate(&browser(), &server.auth_url(&params(&[]))).await.page();
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.url.path().ends_with("/login"), "{}", page.url);
+    assert_eq!(html::links(&page.url, &page.body, "a.choice").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_connectors_limit_what_a_client_may_use() {
+    let server = TestServer::builder()
+        .yaml(MOCK_CONNECTOR)
+        .config(|c| {
+            let client = c.static_clients.iter_mut().find(|c| c.id == CLIENT_ID).unwrap();
+            client.allowed_connectors = vec!["mock".into()];
+        })
+        .start()
+        .await;
+    // One allowed connector: no chooser, straight to the mock login.
+    let page = navigate(&browser(), &server.auth_url(&params(&[]))).await.page();
+    assert!(page.url.path().ends_with("/approval"), "{}", page.url);
+    assert_client_error(&server, &[("connector_id", "local")], "invalid_request").await;
+}

@@ -74,9 +74,16 @@ pub struct Builder {
     config: Vec<ConfigPatch>,
     issuer: Option<String>,
     shared_database: Option<Arc<ScratchDatabase>>,
+    listener: Option<tokio::net::TcpListener>,
 }
 
 impl Builder {
+    /// Serves on an already bound listener (to know the address before starting).
+    pub fn listener(mut self, listener: tokio::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
     pub fn store(mut self, store: Store) -> Self {
         self.store = store;
         self
@@ -87,12 +94,6 @@ impl Builder {
     pub fn yaml(mut self, snippet: &str) -> Self {
         let patch: serde_norway::Value = serde_norway::from_str(snippet).unwrap();
         self.yaml.push(Box::new(move |base| merge(base, patch)));
-        self
-    }
-
-    /// Edits the YAML tree directly.
-    pub fn yaml_with(mut self, f: impl FnOnce(&mut serde_norway::Value) + 'static) -> Self {
-        self.yaml.push(Box::new(f));
         self
     }
 
@@ -117,7 +118,10 @@ impl Builder {
 
     pub async fn start(self) -> TestServer {
         install_crypto_provider();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = match self.listener {
+            Some(listener) => listener,
+            None => tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        };
         let addr = listener.local_addr().unwrap();
         let base_url = format!("http://{addr}");
         let issuer = self.issuer.unwrap_or_else(|| format!("{base_url}/dex"));
@@ -155,9 +159,8 @@ impl Builder {
             base_url: format!("{base_url}/dex"),
             addr,
             clock,
-            config,
             running: Some(running),
-            database,
+            _database: database,
             _dir: dir,
         }
     }
@@ -231,9 +234,8 @@ pub struct TestServer {
     pub base_url: String,
     pub addr: SocketAddr,
     pub clock: Arc<OffsetClock>,
-    pub config: Config,
     running: Option<Running>,
-    database: Option<Arc<ScratchDatabase>>,
+    _database: Option<Arc<ScratchDatabase>>,
     _dir: tempfile::TempDir,
 }
 
@@ -245,6 +247,7 @@ impl TestServer {
             config: Vec::new(),
             issuer: None,
             shared_database: None,
+            listener: None,
         }
     }
 
@@ -254,10 +257,6 @@ impl TestServer {
 
     pub fn running(&self) -> &Running {
         self.running.as_ref().unwrap()
-    }
-
-    pub fn database(&self) -> Option<Arc<ScratchDatabase>> {
-        self.database.clone()
     }
 
     /// `path` under the server's own address (e.g. `/token`).

@@ -1,0 +1,66 @@
+//! Two replicas on one PostgreSQL database behind one issuer URL: whatever one starts, the
+//! other can finish, and they sign with the same key.
+
+use crate::common::*;
+use reqwest::StatusCode;
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_share_logins_tokens_and_keys() {
+    let database = Arc::new(ScratchDatabase::create().await);
+    let listener_a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener_b = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/dex", listener_a.local_addr().unwrap());
+    // Both start at once on an empty database: exactly one signing key must come out.
+    let (a, b) = tokio::join!(
+        TestServer::builder().shared_postgres(database.clone()).issuer(&issuer).listener(listener_a).start(),
+        TestServer::builder().shared_postgres(database.clone()).issuer(&issuer).listener(listener_b).start(),
+    );
+    assert_ne!(a.base_url, b.base_url);
+
+    let (jwks_a, jwks_b) = (a.jwks().await, b.jwks().await);
+    assert_eq!(jwks_a["keys"].as_array().unwrap().len(), 1, "{jwks_a}");
+    assert_eq!(jwks_a, jwks_b);
+    // One successful swap in storage: the loser adopted the winner's key.
+    assert_eq!(database.scalar("SELECT version FROM keys").await, 1);
+
+    // The login starts on A; the password form is posted to B (sessions are shared; the
+    // cookie jar sends the session cookie to both ports of 127.0.0.1).
+    let browser = browser();
+    let page = navigate(&browser, &a.code_auth_url(CLIENT_ID, REDIRECT_URI, "openid email offline_access"))
+        .await
+        .page();
+    let mut form = page.form();
+    form.action.set_port(Some(b.addr.port())).unwrap();
+    // B accepts the login and sends the browser to the approval page at the issuer (A).
+    let to_issuer =
+        submit(&browser, &form, &[("login", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await.client();
+    assert!(to_issuer.as_str().starts_with(&format!("{issuer}/approval")), "{to_issuer}");
+    let approval = navigate(&browser, &to_issuer).await.page();
+    let done = approve(&browser, &approval).await.client();
+    let code = query_param(&done, "code").unwrap();
+
+    // The code from A redeems on B, the refresh token works on B, the tokens on A.
+    let tokens = b.redeem(&code).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    assert_eq!(jwt_claims(tokens.str("id_token"))["iss"], issuer);
+    let refreshed = b.refresh(tokens.str("refresh_token")).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
+    assert_eq!(a.userinfo(refreshed.str("access_token")).await.status, StatusCode::OK);
+    a.redeem(&code).await.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    // The replay on A revoked what B issued from the code, everywhere.
+    b.userinfo(tokens.str("access_token")).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    b.refresh(refreshed.str("refresh_token")).await.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+
+    // Rotation on A is adopted by B.
+    a.advance(6 * 3600 + 1);
+    b.advance(6 * 3600 + 1);
+    a.running().app.signer.rotate_if_due().await.unwrap();
+    b.running().app.signer.rotate_if_due().await.unwrap();
+    let (jwks_a, jwks_b) = (a.jwks().await, b.jwks().await);
+    assert_eq!(jwks_a["keys"].as_array().unwrap().len(), 2, "{jwks_a}");
+    assert_eq!(jwks_a, jwks_b);
+    assert_eq!(database.scalar("SELECT version FROM keys").await, 2);
+    a.stop().await;
+    b.stop().await;
+}
