@@ -167,6 +167,8 @@ fn settings(config: &Config) -> Settings {
             .collect(),
         skip_approval: config.oauth2.skip_approval_screen,
         always_show_login: config.oauth2.always_show_login_screen,
+        password_connector: config.oauth2.password_connector.clone(),
+        introspection_allow_unauthenticated: config.oauth2.introspection.allow_unauthenticated,
         pkce_enforce: config.oauth2.pkce.enforce,
         pkce_methods: config.oauth2.pkce.code_challenge_methods_supported.iter().map(|m| m.as_str().to_string()).collect(),
         id_token_lifetime: secs(expiry.id_tokens),
@@ -225,6 +227,7 @@ fn open_connectors(config: &Config, stored: &[crate::storage::Connector], passwo
             kind: "local".into(),
             login: Login::Password(local.clone()),
             refresh: Some(local),
+            token_identity: None,
             grant_types: Vec::new(),
         });
     }
@@ -250,9 +253,11 @@ fn open_connectors(config: &Config, stored: &[crate::storage::Connector], passwo
 }
 
 fn open_connector(c: &ConnectorConfig) -> Result<Option<Opened>, connector::ConnectorError> {
+    let mut token_identity: Option<Arc<dyn connector::TokenIdentity>> = None;
     let (login, refresh): (Login, Option<Arc<dyn connector::Refresh>>) = match c.kind.as_str() {
         "mockCallback" => {
             let mock = Arc::new(connector::mock::MockCallback);
+            token_identity = Some(mock.clone());
             (Login::Redirect(mock.clone()), Some(mock))
         }
         "mockPassword" => {
@@ -269,6 +274,7 @@ fn open_connector(c: &ConnectorConfig) -> Result<Option<Opened>, connector::Conn
         kind: c.kind.clone(),
         login,
         refresh,
+        token_identity,
         grant_types: c.grant_types.iter().map(|g| g.as_str().to_string()).collect(),
     }))
 }

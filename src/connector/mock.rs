@@ -1,8 +1,9 @@
 //! Dex's test connectors, with the same identity Dex's return: `mockCallback` logs the user
 //! in without asking anything (a redirect straight back to `/callback`), `mockPassword`
 //! accepts one configured username and password. For development and tests only.
+//! Like Dex's, `mockCallback` also vouches for any subject token in a token exchange.
 
-use super::{ConnectorError, Identity, PasswordLogin, RedirectLogin, Refresh, Scopes};
+use super::{ConnectorError, Identity, PasswordLogin, RedirectLogin, Refresh, Scopes, TokenIdentity};
 use crate::crypto::constant_time_eq;
 use crate::storage::Claims;
 use async_trait::async_trait;
@@ -43,6 +44,14 @@ impl RedirectLogin for MockCallback {
 impl Refresh for MockCallback {
     async fn refresh(&self, _scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError> {
         Ok(identity)
+    }
+}
+
+#[async_trait]
+impl TokenIdentity for MockCallback {
+    /// Any token of any type is Kilgore Trout's (Dex's mock does the same).
+    async fn token_identity(&self, _subject_token_type: &str, _subject_token: &str) -> Result<Identity, ConnectorError> {
+        Ok(kilgore_trout())
     }
 }
 

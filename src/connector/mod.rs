@@ -2,7 +2,8 @@
 //!
 //! One small trait per login style, as in Dex: [`PasswordLogin`] (Tessera shows a form) and
 //! [`RedirectLogin`] (the user is sent to the provider and comes back to `/callback`), plus
-//! an optional [`Refresh`] to re-check the user when a refresh token is used. An opened
+//! an optional [`Refresh`] to re-check the user when a refresh token is used, and an optional
+//! [`TokenIdentity`] to vouch for a token the upstream issued (RFC 8693 token exchange). An opened
 //! connector is an [`Opened`] whose `login` says which style it is, so the login handler's
 //! `match` is exhaustive. [`Registry`] holds every opened connector in config order.
 
@@ -68,6 +69,15 @@ pub trait Refresh: Send + Sync {
     async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError>;
 }
 
+/// Token exchange (RFC 8693): the connector verifies a token its upstream issued.
+#[async_trait]
+pub trait TokenIdentity: Send + Sync {
+    /// The identity behind `subject_token`, a token of `subject_token_type`
+    /// (`urn:ietf:params:oauth:token-type:id_token` or `…:access_token`). `Refused` when the
+    /// token is not valid for this connector; `Upstream` when it could not be checked.
+    async fn token_identity(&self, subject_token_type: &str, subject_token: &str) -> Result<Identity, ConnectorError>;
+}
+
 pub enum Login {
     Password(Arc<dyn PasswordLogin>),
     Redirect(Arc<dyn RedirectLogin>),
@@ -80,6 +90,7 @@ pub struct Opened {
     pub kind: String,
     pub login: Login,
     pub refresh: Option<Arc<dyn Refresh>>,
+    pub token_identity: Option<Arc<dyn TokenIdentity>>,
     /// Grants this connector may be used for; empty = all (Dex's `connectors[].grantTypes`).
     pub grant_types: Vec<String>,
 }

@@ -1,6 +1,6 @@
 //! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3), with the fields Dex publishes.
 
-use super::{GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_IMPLICIT, Settings, scopes};
+use super::{GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_IMPLICIT, INTROSPECTION_PATH, REVOCATION_PATH, Settings, scopes};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -54,8 +54,8 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
         device_authorization_endpoint: settings
             .grant_enabled(GRANT_DEVICE_CODE)
             .then(|| settings.endpoint("/device/code")),
-        introspection_endpoint: None,
-        revocation_endpoint: None,
+        introspection_endpoint: Some(settings.endpoint(INTROSPECTION_PATH)),
+        revocation_endpoint: Some(settings.endpoint(REVOCATION_PATH)),
         end_session_endpoint: Some(settings.endpoint("/logout")),
         response_types_supported: response_types,
         grant_types_supported: grant_types,

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     SlowDown,
     /// RFC 8628 §3.5: the device code expired; start again.
     ExpiredToken,
+    /// RFC 8693 §2.2.2: the requested audience is unknown or unwilling.
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -48,6 +50,7 @@ impl ErrorCode {
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 

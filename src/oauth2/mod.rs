@@ -8,10 +8,14 @@ pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod grants;
+pub mod introspection;
 pub mod pkce;
 pub mod redirect;
+pub mod revocation;
 pub mod scopes;
 pub mod subject;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tokens;
 pub mod userinfo;
 
@@ -26,7 +30,22 @@ pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_cod
 pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 /// Grants the token endpoint implements; `oauth2.grantTypes` selects among them.
-pub const IMPLEMENTED_GRANTS: &[&str] = &[GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE];
+pub const IMPLEMENTED_GRANTS: &[&str] = &[
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_REFRESH_TOKEN,
+    GRANT_DEVICE_CODE,
+    GRANT_CLIENT_CREDENTIALS,
+    GRANT_PASSWORD,
+    GRANT_TOKEN_EXCHANGE,
+];
+
+/// RFC 8693 §3 token type identifiers.
+pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub const TOKEN_TYPE_ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+
+/// Paths of the API endpoints below the issuer (Dex's, where Dex has them).
+pub const INTROSPECTION_PATH: &str = "/token/introspect";
+pub const REVOCATION_PATH: &str = "/token/revoke";
 
 /// Refresh token rules (`expiry.refreshTokens`), in seconds.
 #[derive(Debug, Clone)]
@@ -50,6 +69,10 @@ pub struct Settings {
     pub grant_types: Vec<String>,
     pub skip_approval: bool,
     pub always_show_login: bool,
+    /// `oauth2.passwordConnector`: the connector the password grant logs users in with.
+    pub password_connector: Option<String>,
+    /// `oauth2.introspection.allowUnauthenticated`: introspection without client auth.
+    pub introspection_allow_unauthenticated: bool,
     pub pkce_enforce: bool,
     pub pkce_methods: Vec<String>,
     pub id_token_lifetime: i64,

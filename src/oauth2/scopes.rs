@@ -52,8 +52,12 @@ pub fn validate(scopes: &[String]) -> Result<(), OAuthError> {
 }
 
 fn is_known(scope: &str) -> bool {
-    let cross_client = scope.strip_prefix(CROSS_CLIENT_PREFIX).is_some_and(|peer| !peer.is_empty());
-    SUPPORTED.contains(&scope) || cross_client
+    SUPPORTED.contains(&scope) || is_cross_client(scope)
+}
+
+/// `audience:server:client_id:X` with a non-empty X.
+pub fn is_cross_client(scope: &str) -> bool {
+    scope.strip_prefix(CROSS_CLIENT_PREFIX).is_some_and(|peer| !peer.is_empty())
 }
 
 /// The `aud` and `azp` of tokens for `client_id` with these scopes (as Dex): the client

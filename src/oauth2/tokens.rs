@@ -39,22 +39,37 @@ pub struct Minted {
     pub expires_at: UnixTime,
 }
 
-/// Signs an access token and an ID token. `code` (hybrid flow) adds `c_hash`.
-pub fn mint(signer: &dyn Signer, ctx: &TokenContext<'_>, code: Option<&str>) -> Result<Minted, SignerError> {
-    let access_token_id = random_id();
-    let mut access = base_claims(ctx, &access_token_id);
+/// A signed access token alone.
+pub struct AccessToken {
+    pub token: String,
+    /// Its `jti`, for revocation.
+    pub id: String,
+    pub expires_at: UnixTime,
+}
+
+/// Signs an access token: the identity claims of an ID token, `aud` the client alone, and
+/// `scope` (RFC 9068 §2.2.3, space-separated) so introspection can report what was granted.
+pub fn mint_access_token(signer: &dyn Signer, ctx: &TokenContext<'_>) -> Result<AccessToken, SignerError> {
+    let id = random_id();
+    let mut access = base_claims(ctx, &id);
     access.insert("aud".into(), json!(ctx.client_id));
+    access.insert("scope".into(), json!(ctx.scopes.join(" ")));
     access.remove("azp");
     access.remove("nonce");
-    let access_token = signer.sign(&Value::Object(access))?;
+    let token = signer.sign(&Value::Object(access))?;
+    Ok(AccessToken { token, id, expires_at: ctx.now + ctx.lifetime })
+}
 
+/// Signs an access token and an ID token. `code` (hybrid flow) adds `c_hash`.
+pub fn mint(signer: &dyn Signer, ctx: &TokenContext<'_>, code: Option<&str>) -> Result<Minted, SignerError> {
+    let access = mint_access_token(signer, ctx)?;
     let mut id = base_claims(ctx, &random_id());
-    id.insert("at_hash".into(), json!(left_half_hash(&access_token)));
+    id.insert("at_hash".into(), json!(left_half_hash(&access.token)));
     if let Some(code) = code {
         id.insert("c_hash".into(), json!(left_half_hash(code)));
     }
     let id_token = signer.sign(&Value::Object(id))?;
-    Ok(Minted { access_token, access_token_id, id_token, expires_at: ctx.now + ctx.lifetime })
+    Ok(Minted { access_token: access.token, access_token_id: access.id, id_token, expires_at: access.expires_at })
 }
 
 /// Signs an ID token alone (implicit `response_type=id_token`).
@@ -124,6 +139,9 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// RFC 8693 §2.2.1: what the token exchange issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
 }
 
 impl TokenResponse {
@@ -135,6 +153,20 @@ impl TokenResponse {
             refresh_token,
             id_token: Some(minted.id_token),
             scope: Some(scopes.join(" ")),
+            issued_token_type: None,
+        }
+    }
+
+    /// An access token without an ID token (no `openid` scope).
+    pub fn access_only(access: AccessToken, now: UnixTime, scopes: &[String]) -> Self {
+        Self {
+            access_token: access.token,
+            token_type: "bearer".into(),
+            expires_in: access.expires_at - now,
+            refresh_token: None,
+            id_token: None,
+            scope: Some(scopes.join(" ")),
+            issued_token_type: None,
         }
     }
 }

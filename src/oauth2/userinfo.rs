@@ -39,6 +39,19 @@ pub async fn verify_access_token(
     Ok(claims)
 }
 
+/// The client an access token was issued to: `azp` when present (several audiences), else
+/// the audience (our access tokens have the client alone as `aud`).
+pub fn token_client_id(claims: &Map<String, Value>) -> Option<&str> {
+    if let Some(azp) = claims.get("azp").and_then(Value::as_str) {
+        return Some(azp);
+    }
+    match claims.get("aud")? {
+        Value::String(aud) => Some(aud),
+        Value::Array(auds) if auds.len() == 1 => auds[0].as_str(),
+        _ => None,
+    }
+}
+
 pub async fn userinfo(
     signer: &dyn Signer,
     storage: &dyn Storage,

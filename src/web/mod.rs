@@ -65,6 +65,8 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[
         .route("/.well-known/openid-configuration", get(oauth2::discovery_get))
         .route("/keys", get(oauth2::keys_get))
         .route("/token", post(oauth2::token_post))
+        .route(crate::oauth2::INTROSPECTION_PATH, post(oauth2::introspect_post))
+        .route(crate::oauth2::REVOCATION_PATH, post(oauth2::revoke_post))
         .route("/userinfo", get(oauth2::userinfo_handler).post(oauth2::userinfo_handler));
     if device_flow {
         api = api.route("/device/code", post(device::device_code_post));

@@ -1,9 +1,11 @@
-//! API endpoints: discovery, JWKS, token, userinfo. Thin: extract, call the domain, map.
+//! API endpoints: discovery, JWKS, token, userinfo, introspection, revocation. Thin:
+//! extract, call the domain, map.
 
 use super::extract::{OAuthForm, bearer_token, client_credentials};
 use crate::app::AppState;
 use crate::oauth2::grants::{self, TokenRequest};
-use crate::oauth2::{ErrorCode, OAuthError, discovery, userinfo};
+use crate::oauth2::introspection::{self, PresentedToken};
+use crate::oauth2::{ErrorCode, OAuthError, discovery, revocation, userinfo};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +44,42 @@ pub async fn token_post(State(app): State<AppState>, headers: HeaderMap, form: R
     .await;
     match result {
         Ok(body) => no_store(Json(body).into_response()),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// RFC 7662 §2.
+pub async fn introspect_post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    form: Result<OAuthForm<PresentedToken>, OAuthError>,
+) -> Response {
+    let result = async {
+        let OAuthForm(request) = form?;
+        let creds = client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
+        introspection::introspect(&app.grant_context(), &creds, &request).await
+    }
+    .await;
+    match result {
+        Ok(body) => no_store(Json(body).into_response()),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// RFC 7009 §2: success is an empty 200.
+pub async fn revoke_post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    form: Result<OAuthForm<PresentedToken>, OAuthError>,
+) -> Response {
+    let result = async {
+        let OAuthForm(request) = form?;
+        let creds = client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
+        revocation::revoke(&app.grant_context(), &creds, &request).await
+    }
+    .await;
+    match result {
+        Ok(()) => no_store(axum::http::StatusCode::OK.into_response()),
         Err(e) => e.into_response(),
     }
 }

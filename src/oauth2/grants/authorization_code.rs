@@ -2,11 +2,11 @@
 //! was issued to, with the same `redirect_uri` and the PKCE verifier (RFC 7636 §4.6). A
 //! replayed code is refused and the tokens first issued from it are revoked (§4.1.2).
 
-use super::refresh_token::create_family;
+use super::refresh_token::{create_family, should_issue};
 use super::{GrantContext, TokenRequest, required};
 use crate::oauth2::error::OAuthError;
 use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
-use crate::oauth2::{GRANT_REFRESH_TOKEN, pkce, scopes};
+use crate::oauth2::pkce;
 use crate::storage::{AuthCode, Client, IssuedTokens, Pkce, Redemption};
 
 pub async fn exchange(ctx: &GrantContext<'_>, client: &Client, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
@@ -59,9 +59,12 @@ pub async fn redeem(
     };
     let minted = mint(ctx.signer, &token_ctx, None)?;
 
-    let wants_refresh = scopes::has(&code.scopes, scopes::OFFLINE_ACCESS) && ctx.settings.grant_enabled(GRANT_REFRESH_TOKEN);
-    let can_refresh = ctx.connectors.get(&code.connector_id).is_some_and(|c| c.refresh.is_some());
-    let refresh = if wants_refresh && can_refresh { Some(create_family(ctx, client, &code).await?) } else { None };
+    let connector = ctx.connectors.get(&code.connector_id).map(|c| c.as_ref());
+    let refresh = if should_issue(ctx.settings, connector, &code.scopes) {
+        Some(create_family(ctx, client, (&code).into()).await?)
+    } else {
+        None
+    };
 
     let issued = IssuedTokens {
         access_token_id: minted.access_token_id.clone(),

@@ -2,19 +2,26 @@
 //! function per grant.
 
 pub mod authorization_code;
+pub mod client_credentials;
 pub mod device_code;
+pub mod password;
 pub mod refresh_token;
+pub mod token_exchange;
 
 use super::client_auth::{ClientCredentials, authenticate};
 use super::error::{ErrorCode, OAuthError};
-use super::tokens::TokenResponse;
-use super::{GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, Settings};
-use crate::connector::Registry;
+use super::tokens::{TokenContext, TokenResponse, mint, mint_access_token};
+use super::{
+    GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_PASSWORD, GRANT_REFRESH_TOKEN,
+    GRANT_TOKEN_EXCHANGE, Settings, scopes,
+};
+use crate::connector::{Opened, Registry};
 use crate::overlay::Clients;
 use crate::signer::Signer;
-use crate::storage::Storage;
+use crate::storage::{Client, Storage};
 use crate::types::{Secret, UnixTime};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// The token request's form fields, parsed once. Client credentials are extracted
 /// separately (header or body) into [`ClientCredentials`].
@@ -30,6 +37,18 @@ pub struct TokenRequest {
     pub client_secret: Option<Secret>,
     /// RFC 8628 §3.4.
     pub device_code: Option<Secret>,
+    /// `password` grant (RFC 6749 §4.3.2).
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// Dex's extension: put into the ID token of the password grant.
+    pub nonce: Option<String>,
+    /// Dex's extension to RFC 8693: the connector that verifies the subject token.
+    pub connector_id: Option<String>,
+    /// Token exchange (RFC 8693 §2.1).
+    pub subject_token: Option<Secret>,
+    pub subject_token_type: Option<String>,
+    pub requested_token_type: Option<String>,
+    pub audience: Option<String>,
 }
 
 /// What every grant needs.
@@ -56,7 +75,15 @@ pub async fn token(
     request: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
     let grant_type = required(&request.grant_type, "grant_type")?;
-    let known = matches!(grant_type, GRANT_AUTHORIZATION_CODE | GRANT_REFRESH_TOKEN | GRANT_DEVICE_CODE);
+    let known = matches!(
+        grant_type,
+        GRANT_AUTHORIZATION_CODE
+            | GRANT_REFRESH_TOKEN
+            | GRANT_DEVICE_CODE
+            | GRANT_CLIENT_CREDENTIALS
+            | GRANT_PASSWORD
+            | GRANT_TOKEN_EXCHANGE
+    );
     if !known || !ctx.settings.grant_enabled(grant_type) {
         return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, format!("Unsupported grant type {grant_type:?}.")));
     }
@@ -64,6 +91,9 @@ pub async fn token(
     let result = match grant_type {
         GRANT_AUTHORIZATION_CODE => authorization_code::exchange(ctx, &client, request).await,
         GRANT_DEVICE_CODE => device_code::poll(ctx, &client, request).await,
+        GRANT_CLIENT_CREDENTIALS => client_credentials::issue_tokens(ctx, &client, request).await,
+        GRANT_PASSWORD => password::login(ctx, &client, request).await,
+        GRANT_TOKEN_EXCHANGE => token_exchange::exchange(ctx, &client, request).await,
         _ => refresh_token::refresh(ctx, &client, request).await,
     };
     let outcome = match &result {
@@ -76,4 +106,33 @@ pub async fn token(
         "grant_type" => grant_type.to_string(), "result" => outcome)
     .increment(1);
     result
+}
+
+/// The connector a grant names, if the client may use it and it allows the grant (Dex's
+/// connector-authorization rule, with Dex's error codes).
+pub fn resolve_connector(ctx: &GrantContext<'_>, client: &Client, connector_id: &str, grant_type: &str) -> Result<Arc<Opened>, OAuthError> {
+    if !client.allowed_connectors.is_empty() && !client.allowed_connectors.iter().any(|c| c == connector_id) {
+        return Err(OAuthError::invalid_grant("Connector not allowed for this client."));
+    }
+    let connector = ctx
+        .connectors
+        .get(connector_id)
+        .ok_or_else(|| OAuthError::invalid_request("Requested connector does not exist."))?;
+    if !connector.allows_grant(grant_type) {
+        return Err(OAuthError::invalid_request("Requested connector does not support this grant type."));
+    }
+    Ok(connector.clone())
+}
+
+/// The standard token response (as Dex's `Issue`): an access token, an ID token when
+/// `openid` was granted, and the refresh token the grant created, if any.
+pub fn issue(ctx: &GrantContext<'_>, token_ctx: &TokenContext<'_>, refresh_token: Option<String>) -> Result<TokenResponse, OAuthError> {
+    if scopes::has(token_ctx.scopes, scopes::OPENID) {
+        let minted = mint(ctx.signer, token_ctx, None)?;
+        return Ok(TokenResponse::new(minted, ctx.now, refresh_token, token_ctx.scopes));
+    }
+    let access = mint_access_token(ctx.signer, token_ctx)?;
+    let mut response = TokenResponse::access_only(access, ctx.now, token_ctx.scopes);
+    response.refresh_token = refresh_token;
+    Ok(response)
 }

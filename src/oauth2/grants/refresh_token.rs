@@ -8,22 +8,53 @@
 //! after the interval, is a reuse: the whole token family is revoked.
 
 use super::{GrantContext, TokenRequest};
-use crate::connector::{ConnectorError, Identity, Scopes};
+use crate::connector::{ConnectorError, Identity, Opened, Scopes};
 use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_id, sha256};
-use crate::oauth2::GRANT_REFRESH_TOKEN;
 use crate::oauth2::error::OAuthError;
-use crate::oauth2::scopes;
 use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
-use crate::storage::{AuthCode, Client, RefreshRotation, RefreshToken};
+use crate::oauth2::{GRANT_REFRESH_TOKEN, RefreshSettings, Settings, scopes};
+use crate::storage::{AuthCode, Claims, Client, RefreshRotation, RefreshToken};
+use crate::types::UnixTime;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// Creates a new token family for a code just redeemed; returns its id and the token.
-pub async fn create_family(
-    ctx: &GrantContext<'_>,
-    client: &Client,
-    code: &AuthCode,
-) -> Result<(String, String), OAuthError> {
+/// The login a new token family continues: a redeemed code, or a password grant.
+pub struct Origin<'a> {
+    pub connector_id: &'a str,
+    pub claims: &'a Claims,
+    pub connector_data: &'a Option<Vec<u8>>,
+    pub scopes: &'a [String],
+    pub nonce: &'a str,
+    pub auth_time: UnixTime,
+    /// The single sign-on session, if the login had one (the password grant has none).
+    pub session_id: &'a str,
+}
+
+impl<'a> From<&'a AuthCode> for Origin<'a> {
+    fn from(code: &'a AuthCode) -> Self {
+        Self {
+            connector_id: &code.connector_id,
+            claims: &code.claims,
+            connector_data: &code.connector_data,
+            scopes: &code.scopes,
+            nonce: &code.nonce,
+            auth_time: code.auth_time,
+            session_id: &code.session_id,
+        }
+    }
+}
+
+/// Whether a grant issues a refresh token (as Dex): `offline_access` was granted, the
+/// `refresh_token` grant is enabled, and the connector can refresh and allows that grant.
+/// A refresh token is never mandatory (RFC 6749 §1.5).
+pub fn should_issue(settings: &Settings, connector: Option<&Opened>, granted: &[String]) -> bool {
+    scopes::has(granted, scopes::OFFLINE_ACCESS)
+        && settings.grant_enabled(GRANT_REFRESH_TOKEN)
+        && connector.is_some_and(|c| c.refresh.is_some() && c.allows_grant(GRANT_REFRESH_TOKEN))
+}
+
+/// Creates a new token family; returns its id and the token.
+pub async fn create_family(ctx: &GrantContext<'_>, client: &Client, origin: Origin<'_>) -> Result<(String, String), OAuthError> {
     let id = random_id();
     let secret = random_bytes(32);
     let record = RefreshToken {
@@ -36,15 +67,15 @@ pub async fn create_family(
         last_used: ctx.now,
         expires_at: ctx.settings.refresh.absolute_lifetime.map(|l| ctx.now + l),
         client_id: client.id.clone(),
-        connector_id: code.connector_id.clone(),
-        connector_data: code.connector_data.clone(),
-        claims: code.claims.clone(),
-        scopes: code.scopes.clone(),
-        nonce: code.nonce.clone(),
+        connector_id: origin.connector_id.to_string(),
+        connector_data: origin.connector_data.clone(),
+        claims: origin.claims.clone(),
+        scopes: origin.scopes.to_vec(),
+        nonce: origin.nonce.to_string(),
         // Bound to the single sign-on session only for `refreshTokenLifetime: session`: then
         // the token ends with the session (logout or expiry).
-        session_id: if client.refresh_token_lifetime == "session" { code.session_id.clone() } else { String::new() },
-        auth_time: code.auth_time,
+        session_id: if client.refresh_token_lifetime == "session" { origin.session_id.to_string() } else { String::new() },
+        auth_time: origin.auth_time,
     };
     ctx.storage.create_refresh_token(&record).await?;
     Ok((id.clone(), format_token(&id, &secret)))
@@ -54,10 +85,31 @@ fn format_token(id: &str, secret: &[u8]) -> String {
     format!("{id}.{}", base64url(secret))
 }
 
-fn parse_token(token: &str) -> Option<(&str, Vec<u8>)> {
+/// Splits `{id}.{secret}`; `None` when the token cannot be one of ours.
+pub fn parse_token(token: &str) -> Option<(&str, Vec<u8>)> {
     let (id, secret) = token.split_once('.')?;
     let secret = URL_SAFE_NO_PAD.decode(secret).ok()?;
     (!id.is_empty() && secret.len() == 32).then_some((id, secret))
+}
+
+/// Which of a family's secrets a presented one is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretMatch {
+    Current,
+    /// The secret replaced by the last rotation.
+    Previous,
+}
+
+/// Compares a presented secret with the family's hashes, in constant time.
+pub fn match_secret(token: &RefreshToken, secret: &[u8]) -> Option<SecretMatch> {
+    let presented = sha256(secret);
+    if constant_time_eq(&presented, &token.token_hash) {
+        Some(SecretMatch::Current)
+    } else if token.obsolete_hash.as_deref().is_some_and(|h| constant_time_eq(h, &presented)) {
+        Some(SecretMatch::Previous)
+    } else {
+        None
+    }
 }
 
 fn invalid() -> OAuthError {
@@ -79,7 +131,7 @@ pub async fn refresh(
     if token.client_id != client.id {
         return Err(invalid());
     }
-    if is_expired(ctx, &token) {
+    if is_expired(&ctx.settings.refresh, &token, ctx.now) {
         ctx.storage.delete_refresh_token(&token.id).await?;
         return Err(OAuthError::invalid_grant("Refresh token expired."));
     }
@@ -111,10 +163,10 @@ async fn session_is_live(ctx: &GrantContext<'_>, sid: &str) -> Result<bool, OAut
     Ok(ctx.storage.get_auth_session(sid).await?.is_some_and(|s| s.is_live(ctx.now)))
 }
 
-fn is_expired(ctx: &GrantContext<'_>, token: &RefreshToken) -> bool {
-    let absolute = token.expires_at.is_some_and(|at| at <= ctx.now);
-    let idle =
-        ctx.settings.refresh.valid_if_not_used_for.is_some_and(|idle| token.last_used + idle <= ctx.now);
+/// `expiry.refreshTokens`: past its absolute lifetime, or unused for too long.
+pub fn is_expired(policy: &RefreshSettings, token: &RefreshToken, now: UnixTime) -> bool {
+    let absolute = token.expires_at.is_some_and(|at| at <= now);
+    let idle = policy.valid_if_not_used_for.is_some_and(|idle| token.last_used + idle <= now);
     absolute || idle
 }
 

@@ -1,0 +1,85 @@
+//! The resource owner password credentials grant (RFC 6749 §4.3), as Dex serves it: the
+//! client sends the user's `username` and `password`, which the connector named by
+//! `oauth2.passwordConnector` checks. The grant exists only when that setting names a
+//! connector.
+//!
+//! A wrong username and a wrong password give the same `invalid_grant` (RFC 6749 §5.2; Dex
+//! answers `access_denied`), and the password connectors take the same time for both, so the
+//! answer does not tell which users exist. `offline_access` adds a refresh token when the
+//! connector can refresh (the same rule as the authorization code grant).
+
+use super::refresh_token::{Origin, create_family, should_issue};
+use super::{GrantContext, TokenRequest, issue, required, resolve_connector};
+use crate::connector::{ConnectorError, Login, Scopes};
+use crate::oauth2::authorize::check_cross_client_trust;
+use crate::oauth2::error::{ErrorCode, OAuthError};
+use crate::oauth2::tokens::{TokenContext, TokenResponse};
+use crate::oauth2::{GRANT_PASSWORD, scopes};
+use crate::storage::Client;
+
+#[tracing::instrument(skip_all, fields(client_id = %client.id))]
+pub async fn login(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let Some(connector_id) = ctx.settings.password_connector.as_deref() else {
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "The password grant needs oauth2.passwordConnector.",
+        ));
+    };
+    let username = required(&request.username, "username")?;
+    let password = request
+        .password
+        .as_ref()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("Required parameter \"password\" is missing."))?;
+    let granted = scopes::parse(request.scope.as_deref().unwrap_or_default());
+    scopes::validate(&granted)?;
+    check_cross_client_trust(&granted, client, ctx.clients).await?;
+
+    let connector = resolve_connector(ctx, client, connector_id, GRANT_PASSWORD)?;
+    let Login::Password(password_login) = &connector.login else {
+        return Err(OAuthError::invalid_request("The password connector does not check passwords."));
+    };
+    let identity =
+        match password_login.login(Scopes::from_requested(&granted), username, password.expose()).await {
+            Ok(Some(identity)) => identity,
+            Ok(None) => return Err(OAuthError::invalid_grant("Invalid username or password.")),
+            Err(ConnectorError::Refused(reason)) => {
+                tracing::info!(%reason, connector = %connector_id, "connector refused the password grant");
+                return Err(OAuthError::invalid_grant("Invalid username or password."));
+            }
+            Err(e) => return Err(OAuthError::server_error(e)),
+        };
+
+    let nonce = request.nonce.as_deref().unwrap_or_default();
+    let refresh_token = if should_issue(ctx.settings, Some(&connector), &granted) {
+        let origin = Origin {
+            connector_id,
+            claims: &identity.claims,
+            connector_data: &identity.connector_data,
+            scopes: &granted,
+            nonce,
+            auth_time: ctx.now,
+            session_id: "",
+        };
+        Some(create_family(ctx, client, origin).await?.1)
+    } else {
+        None
+    };
+    let token_ctx = TokenContext {
+        issuer: &ctx.settings.issuer,
+        client_id: &client.id,
+        scopes: &granted,
+        claims: &identity.claims,
+        connector_id,
+        nonce,
+        auth_time: ctx.now,
+
+        session_id: "",        now: ctx.now,
+        lifetime: ctx.settings.id_token_lifetime,
+    };
+    issue(ctx, &token_ctx, refresh_token)
+}

@@ -1,0 +1,89 @@
+//! Token revocation (RFC 7009) at `{issuer}/token/revoke` (Dex has none: dexidp/dex#1778).
+//!
+//! The client authenticates (§2.1; a public client by its `client_id`). Then:
+//! - a refresh token (current or previous secret) ends its whole family;
+//! - an access token is remembered as revoked until its `exp`, so `/userinfo` and
+//!   introspection refuse it from now on;
+//! - a token that is unknown, malformed, expired or already revoked changes nothing and is
+//!   answered 200 like a success (§2.2: the client cannot act on the difference);
+//! - a valid token issued to *another* client is refused (§2.1) with `invalid_grant`, the
+//!   RFC 6749 §5.2 code for a grant "issued to another client" (the caller did authenticate,
+//!   so `invalid_client` would be wrong), and is left alone.
+//!
+//! `token_type_hint` is only a hint (§2.1); the token's shape decides, as in introspection.
+//! Access tokens issued from a revoked refresh token stay valid until they expire: they are
+//! short-lived, and which ones they are is not recorded.
+
+use super::client_auth::{ClientCredentials, authenticate};
+use super::error::{ErrorCode, OAuthError};
+use super::grants::GrantContext;
+use super::grants::refresh_token::{match_secret, parse_token};
+use super::introspection::{PresentedToken, is_jwt};
+use super::userinfo::{token_client_id, verify_access_token};
+use serde_json::Value;
+
+fn other_client() -> OAuthError {
+    OAuthError::invalid_grant("The token was issued to another client.")
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn revoke(
+    ctx: &GrantContext<'_>,
+    creds: &ClientCredentials,
+    request: &PresentedToken,
+) -> Result<(), OAuthError> {
+    let client = authenticate(ctx.clients, creds).await?;
+    let token = request.token()?;
+    if is_jwt(token) {
+        revoke_access_token(ctx, &client.id, token).await
+    } else {
+        revoke_refresh_token(ctx, &client.id, token).await
+    }
+}
+
+async fn revoke_access_token(ctx: &GrantContext<'_>, client_id: &str, token: &str) -> Result<(), OAuthError> {
+    let claims =
+        match verify_access_token(ctx.signer, ctx.storage, &ctx.settings.issuer, token, ctx.now).await {
+            Ok(claims) => claims,
+            // Expired, revoked, not ours: nothing to do.
+            Err(e) if e.code == ErrorCode::InvalidToken => return Ok(()),
+            Err(e) => return Err(e),
+        };
+    if token_client_id(&claims) != Some(client_id) {
+        return Err(other_client());
+    }
+    let (Some(jti), Some(exp)) =
+        (claims.get("jti").and_then(Value::as_str), claims.get("exp").and_then(Value::as_i64))
+    else {
+        return Ok(());
+    };
+    ctx.storage.revoke_access_token(jti, exp).await?;
+    tracing::info!(client_id, "access token revoked");
+    Ok(())
+}
+
+async fn revoke_refresh_token(
+    ctx: &GrantContext<'_>,
+    client_id: &str,
+    token: &str,
+) -> Result<(), OAuthError> {
+    let Some((id, secret)) = parse_token(token) else {
+        return Ok(());
+    };
+    let Some(record) = ctx.storage.get_refresh_token(id).await? else {
+        return Ok(());
+    };
+    // A wrong secret is an unknown token: knowing an id is not holding the token.
+    if match_secret(&record, &secret).is_none() {
+        return Ok(());
+    }
+    if record.client_id != client_id {
+        return Err(other_client());
+    }
+    ctx.storage.delete_refresh_token(&record.id).await?;
+    tracing::info!(client_id, "refresh token family revoked");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,111 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::oauth2::grants::refresh_token::{Origin, create_family};
+use crate::oauth2::testing::{ISSUER, World, client, settings, user};
+use crate::types::Secret;
+
+fn creds(id: &str) -> ClientCredentials {
+    ClientCredentials {
+        client_id: id.into(),
+        client_secret: Some(Secret::new(format!("{id}-secret"))),
+        basic: false,
+    }
+}
+
+fn presented(token: &str) -> PresentedToken {
+    PresentedToken {
+        token: Some(Secret::new(token)),
+        token_type_hint: Some("refresh_token".into()),
+        ..Default::default()
+    }
+}
+
+async fn refresh_token(world: &World) -> String {
+    let scopes = vec!["openid".to_string(), "offline_access".to_string()];
+    let claims = user();
+    let origin = Origin {
+        connector_id: "mock",
+        claims: &claims,
+        connector_data: &None,
+        scopes: &scopes,
+        nonce: "",
+        auth_time: 0,
+        session_id: "",
+    };
+    create_family(&world.ctx(), &client("app", false), origin).await.unwrap().1
+}
+
+async fn access_is_valid(world: &World, token: &str) -> bool {
+    verify_access_token(world.signer.as_ref(), world.storage.as_ref(), ISSUER, token, world.now).await.is_ok()
+}
+
+async fn family_exists(world: &World, token: &str) -> bool {
+    let (id, _) = token.split_once('.').unwrap();
+    world.storage.get_refresh_token(id).await.unwrap().is_some()
+}
+
+#[tokio::test]
+async fn an_access_token_is_revoked_until_it_expires() {
+    let world = World::new(settings()).await;
+    let token = world.access_token("app", &["openid"]);
+    assert!(access_is_valid(&world, &token).await);
+    // The hint is wrong on purpose: it is only a hint.
+    revoke(&world.ctx(), &creds("app"), &presented(&token)).await.unwrap();
+    assert!(!access_is_valid(&world, &token).await);
+    // Revoking again is still a success.
+    revoke(&world.ctx(), &creds("app"), &presented(&token)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refresh_token_ends_its_family() {
+    let world = World::new(settings()).await;
+    let token = refresh_token(&world).await;
+    revoke(&world.ctx(), &creds("app"), &presented(&token)).await.unwrap();
+    assert!(!family_exists(&world, &token).await);
+}
+
+#[tokio::test]
+async fn another_clients_token_is_refused_and_kept() {
+    let world = World::new(settings()).await;
+    let access = world.access_token("app", &["openid"]);
+    let refresh = refresh_token(&world).await;
+    for token in [&access, &refresh] {
+        let e = revoke(&world.ctx(), &creds("api"), &presented(token)).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidGrant);
+    }
+    assert!(access_is_valid(&world, &access).await);
+    assert!(family_exists(&world, &refresh).await);
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_tokens_are_a_success_that_changes_nothing() {
+    let world = World::new(settings()).await;
+    let refresh = refresh_token(&world).await;
+    let (id, _) = refresh.split_once('.').unwrap();
+    let wrong_secret = format!("{id}.{}", crate::crypto::base64url(&[1u8; 32]));
+    let foreign = World::new(settings()).await.access_token("app", &["openid"]);
+    for token in ["", "garbage", "a.b.c", "x.y", wrong_secret.as_str(), foreign.as_str()] {
+        revoke(&world.ctx(), &creds("app"), &presented(token)).await.unwrap();
+    }
+    assert!(family_exists(&world, &refresh).await, "a wrong secret does not revoke");
+}
+
+#[tokio::test]
+async fn the_client_must_authenticate() {
+    let world = World::new(settings()).await;
+    let token = world.access_token("app", &["openid"]);
+    let anonymous = ClientCredentials::default();
+    let wrong =
+        ClientCredentials { client_id: "app".into(), client_secret: Some(Secret::new("nope")), basic: true };
+    for c in [anonymous, wrong] {
+        let e = revoke(&world.ctx(), &c, &presented(&token)).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidClient);
+    }
+    assert!(access_is_valid(&world, &token).await);
+    // A public client revokes its own tokens by its id alone.
+    let cli = world.access_token("cli", &["openid"]);
+    let public = ClientCredentials { client_id: "cli".into(), ..Default::default() };
+    revoke(&world.ctx(), &public, &presented(&cli)).await.unwrap();
+    assert!(!access_is_valid(&world, &cli).await);
+}

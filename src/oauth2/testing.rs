@@ -1,0 +1,132 @@
+//! A small world for the protocol domain's unit tests: in-memory storage, a real signer,
+//! two confidential clients (`app`, `api`) and a public one (`cli`), the mock connectors.
+
+#![allow(clippy::unwrap_used)]
+
+use super::grants::GrantContext;
+use super::tokens::{TokenContext, mint};
+use super::{IMPLEMENTED_GRANTS, RefreshSettings, Settings};
+use crate::clock::FixedClock;
+use crate::connector::mock::MockCallback;
+use crate::connector::{Login, Opened, Registry};
+use crate::overlay::Clients;
+use crate::signer::{LocalSigner, SignerSettings, SigningAlgorithm};
+use crate::storage::sql::SqlStorage;
+use crate::storage::{Claims, Client, Storage};
+use crate::types::{Secret, UnixTime};
+use std::sync::Arc;
+
+pub const ISSUER: &str = "https://idp.example/dex";
+pub const START: UnixTime = 1_700_000_000;
+
+pub struct World {
+    pub settings: Settings,
+    pub clients: Clients,
+    pub storage: Arc<dyn Storage>,
+    pub signer: Arc<LocalSigner>,
+    pub connectors: Registry,
+    pub now: UnixTime,
+}
+
+pub fn settings() -> Settings {
+    Settings {
+        issuer: ISSUER.into(),
+        response_types: vec!["code".into()],
+        grant_types: IMPLEMENTED_GRANTS.iter().map(|g| g.to_string()).collect(),
+        skip_approval: true,
+        always_show_login: false,
+        password_connector: Some("mock-password".into()),
+        introspection_allow_unauthenticated: false,
+        pkce_enforce: false,
+        pkce_methods: vec!["S256".into()],
+        id_token_lifetime: 600,
+        auth_request_lifetime: 600,
+        auth_code_lifetime: 600,
+        device_request_lifetime: 300,
+        refresh: RefreshSettings {
+            reuse_interval: 0,
+            valid_if_not_used_for: None,
+            absolute_lifetime: None,
+            disable_rotation: false,
+        },
+    }
+}
+
+pub fn client(id: &str, public: bool) -> Client {
+    Client {
+        id: id.into(),
+        secret: if public { Secret::default() } else { Secret::new(format!("{id}-secret")) },
+        public,
+        name: id.to_uppercase(),
+        ..Default::default()
+    }
+}
+
+pub fn user() -> Claims {
+    Claims {
+        user_id: "u-1".into(),
+        username: "Jane Doe".into(),
+        preferred_username: "jane".into(),
+        email: "jane@example.com".into(),
+        email_verified: true,
+        groups: vec!["admins".into()],
+    }
+}
+
+impl World {
+    pub async fn new(settings: Settings) -> Self {
+        let storage: Arc<dyn Storage> = Arc::new(SqlStorage::open_memory().await.unwrap());
+        let clock = Arc::new(FixedClock::new(START));
+        let signer_settings = SignerSettings {
+            algorithm: SigningAlgorithm::Es256,
+            rotation_period: 86_400,
+            token_lifetime: 600,
+        };
+        let signer = LocalSigner::start(storage.clone(), clock, signer_settings).await.unwrap();
+        let clients = Clients::new(
+            vec![client("app", false), client("api", false), client("cli", true)],
+            storage.clone(),
+        );
+        let mock = Arc::new(MockCallback);
+        let connectors = Registry::new(vec![Opened {
+            id: "mock".into(),
+            name: "Mock".into(),
+            kind: "mockCallback".into(),
+            login: Login::Redirect(mock.clone()),
+            refresh: Some(mock.clone()),
+            token_identity: Some(mock),
+            grant_types: Vec::new(),
+        }]);
+        Self { settings, clients, storage, signer, connectors, now: START }
+    }
+
+    pub fn ctx(&self) -> GrantContext<'_> {
+        GrantContext {
+            settings: &self.settings,
+            clients: &self.clients,
+            storage: self.storage.as_ref(),
+            signer: self.signer.as_ref(),
+            connectors: &self.connectors,
+            now: self.now,
+        }
+    }
+
+    /// An access token (and its ID token) for the test user at `client_id`, issued now.
+    pub fn access_token(&self, client_id: &str, scopes: &[&str]) -> String {
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let claims = user();
+        let ctx = TokenContext {
+            issuer: ISSUER,
+            client_id,
+            scopes: &scopes,
+            claims: &claims,
+            connector_id: "mock",
+            nonce: "",
+            auth_time: 0,
+            session_id: "",
+            now: self.now,
+            lifetime: self.settings.id_token_lifetime,
+        };
+        mint(self.signer.as_ref(), &ctx, None).unwrap().access_token
+    }
+}
