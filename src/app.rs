@@ -45,8 +45,13 @@ impl App {
         let storage = open_storage(&config.storage).await?;
         let settings = settings(config);
         for grant in config.oauth2.effective_grant_types() {
-            if !crate::oauth2::IMPLEMENTED_GRANTS.contains(&grant.as_str()) && config.oauth2.grant_types.contains(&grant) {
-                tracing::warn!(grant = grant.as_str(), "oauth2.grantTypes names a grant Tessera does not support yet; ignored");
+            if !crate::oauth2::IMPLEMENTED_GRANTS.contains(&grant.as_str())
+                && config.oauth2.grant_types.contains(&grant)
+            {
+                tracing::warn!(
+                    grant = grant.as_str(),
+                    "oauth2.grantTypes names a grant Tessera does not support yet; ignored"
+                );
             }
         }
         let signer = LocalSigner::start(
@@ -63,8 +68,10 @@ impl App {
         )
         .await
         .context("loading signing keys")?;
-        let clients = Clients::new(config.static_clients.iter().map(static_client).collect(), storage.clone());
-        let passwords = Passwords::new(config.static_passwords.iter().map(static_password).collect(), storage.clone());
+        let clients =
+            Clients::new(config.static_clients.iter().map(static_client).collect(), storage.clone());
+        let passwords =
+            Passwords::new(config.static_passwords.iter().map(static_password).collect(), storage.clone());
         let parallelism = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let hasher = PasswordHasher::new(parallelism).context("preparing the password hasher")?;
         let stored = storage.list_connectors().await.context("listing stored connectors")?;
@@ -170,7 +177,13 @@ fn settings(config: &Config) -> Settings {
         password_connector: config.oauth2.password_connector.clone(),
         introspection_allow_unauthenticated: config.oauth2.introspection.allow_unauthenticated,
         pkce_enforce: config.oauth2.pkce.enforce,
-        pkce_methods: config.oauth2.pkce.code_challenge_methods_supported.iter().map(|m| m.as_str().to_string()).collect(),
+        pkce_methods: config
+            .oauth2
+            .pkce
+            .code_challenge_methods_supported
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
         id_token_lifetime: secs(expiry.id_tokens),
         auth_request_lifetime: secs(expiry.auth_requests),
         auth_code_lifetime: secs(expiry.auth_codes),
@@ -217,7 +230,12 @@ fn static_password(p: &crate::config::StaticPassword) -> Password {
 /// Opens every configured connector. One that fails to open is logged and skipped, so the
 /// others keep working (Dex's `continue_on_connector_failure`).
 /// Connectors from the config come first and win over stored ones with the same id.
-fn open_connectors(config: &Config, stored: &[crate::storage::Connector], passwords: Passwords, hasher: PasswordHasher) -> Registry {
+fn open_connectors(
+    config: &Config,
+    stored: &[crate::storage::Connector],
+    passwords: Passwords,
+    hasher: PasswordHasher,
+) -> Registry {
     let mut opened = Vec::new();
     if config.enable_password_db {
         let local = Arc::new(connector::local::LocalPasswords::new(passwords, hasher));
@@ -245,8 +263,12 @@ fn open_connectors(config: &Config, stored: &[crate::storage::Connector], passwo
     for c in config.connectors.iter().chain(from_storage.iter()) {
         match open_connector(c) {
             Ok(Some(connector)) => opened.push(connector),
-            Ok(None) => tracing::warn!(id = %c.id, kind = %c.kind, "connector type not supported yet; skipped"),
-            Err(e) => tracing::error!(id = %c.id, kind = %c.kind, error = %e, "connector failed to open; skipped"),
+            Ok(None) => {
+                tracing::warn!(id = %c.id, kind = %c.kind, "connector type not supported yet; skipped")
+            }
+            Err(e) => {
+                tracing::error!(id = %c.id, kind = %c.kind, error = %e, "connector failed to open; skipped")
+            }
         }
     }
     Registry::new(opened)

@@ -67,7 +67,8 @@ pub enum PasswordError {
 
 /// OWASP's argon2id recommendation (Password Storage Cheat Sheet): m=19 MiB, t=2, p=1.
 fn argon2() -> Result<argon2::Argon2<'static>, PasswordError> {
-    let params = argon2::Params::new(19 * 1024, 2, 1, None).map_err(|e| PasswordError::Hashing(e.to_string()))?;
+    let params =
+        argon2::Params::new(19 * 1024, 2, 1, None).map_err(|e| PasswordError::Hashing(e.to_string()))?;
     Ok(argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params))
 }
 
@@ -108,7 +109,10 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(limit: usize) -> Result<Self, PasswordError> {
-        Ok(Self { permits: Arc::new(Semaphore::new(limit.max(1))), dummy_hash: hash_password("tessera-dummy")?.into() })
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(limit.max(1))),
+            dummy_hash: hash_password("tessera-dummy")?.into(),
+        })
     }
 
     /// Verifies `password` against `hash`; with `hash = None` (unknown user) it does the
@@ -125,7 +129,9 @@ impl PasswordHasher {
 
     pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
         let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Task)?;
-        tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|_| PasswordError::Task)?
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|_| PasswordError::Task)?
     }
 }
 

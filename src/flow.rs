@@ -15,7 +15,9 @@ use crate::app::App;
 use crate::connector::{Identity, Login, Opened, Scopes};
 use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_id};
 use crate::oauth2::OAuthError;
-use crate::oauth2::authorize::{self, AuthorizeError, AuthorizeParams, ErrorRedirect, connectors_for, uses_fragment, with_params};
+use crate::oauth2::authorize::{
+    self, AuthorizeError, AuthorizeParams, ErrorRedirect, connectors_for, uses_fragment, with_params,
+};
 use crate::oauth2::redirect::OOB_URI;
 use crate::oauth2::tokens::{TokenContext, mint, mint_id_token};
 use crate::sso;
@@ -27,7 +29,10 @@ use std::sync::Arc;
 /// What `/auth` does next.
 pub enum Start {
     Redirect(String),
-    Chooser { client_name: String, connectors: Vec<(Arc<Opened>, String)> },
+    Chooser {
+        client_name: String,
+        connectors: Vec<(Arc<Opened>, String)>,
+    },
     /// `prompt=none` with a live session: answered without any page.
     Done(Completion),
 }
@@ -69,7 +74,10 @@ fn internal(cause: impl Display) -> AuthorizeError {
 }
 
 fn expired() -> AuthorizeError {
-    page("Login expired", "This login request expired or is not valid. Please go back to the application and start again.")
+    page(
+        "Login expired",
+        "This login request expired or is not valid. Please go back to the application and start again.",
+    )
 }
 
 fn connector_url(app: &App, connector_id: &str, params: &AuthorizeParams) -> String {
@@ -119,14 +127,17 @@ pub async fn start(app: &App, params: &AuthorizeParams, sid: Option<&str>) -> Re
         return resume(app, valid, session, prompt_none).await;
     }
     if prompt_none {
-        return Err(valid.error(OAuthError::new(crate::oauth2::ErrorCode::LoginRequired, "The user is not logged in.")));
+        return Err(valid
+            .error(OAuthError::new(crate::oauth2::ErrorCode::LoginRequired, "The user is not logged in.")));
     }
     if let Some(id) = &valid.connector_id {
         return Ok(Start::Redirect(connector_url(app, id, params)));
     }
     match connectors.as_slice() {
         [] => Err(valid.error(OAuthError::invalid_request("No connector is available for this client."))),
-        [only] if !app.settings.always_show_login => Ok(Start::Redirect(connector_url(app, &only.id, params))),
+        [only] if !app.settings.always_show_login => {
+            Ok(Start::Redirect(connector_url(app, &only.id, params)))
+        }
         _ => Ok(Start::Chooser {
             client_name: display_name(&valid.client),
             connectors: connectors.iter().map(|c| (c.clone(), connector_url(app, &c.id, params))).collect(),
@@ -135,7 +146,12 @@ pub async fn start(app: &App, params: &AuthorizeParams, sid: Option<&str>) -> Re
 }
 
 /// A live session answers the request: the auth request is logged in from the start.
-async fn resume(app: &App, valid: authorize::Validated, session: AuthSession, prompt_none: bool) -> Result<Start, AuthorizeError> {
+async fn resume(
+    app: &App,
+    valid: authorize::Validated,
+    session: AuthSession,
+    prompt_none: bool,
+) -> Result<Start, AuthorizeError> {
     let mut request = valid.request.clone();
     request.id = random_id();
     request.hmac_key = random_bytes(32);
@@ -146,7 +162,10 @@ async fn resume(app: &App, valid: authorize::Validated, session: AuthSession, pr
     request.auth_time = session.auth_time;
     request.session_id = session.id.clone();
     if prompt_none && needs_approval(app, &request, Some(&session)) {
-        return Err(valid.error(OAuthError::new(crate::oauth2::ErrorCode::ConsentRequired, "The user has not approved this client.")));
+        return Err(valid.error(OAuthError::new(
+            crate::oauth2::ErrorCode::ConsentRequired,
+            "The user has not approved this client.",
+        )));
     }
     app.storage.create_auth_request(&request).await.map_err(internal)?;
     if prompt_none {
@@ -167,12 +186,18 @@ pub fn display_name(client: &Client) -> String {
 }
 
 /// Step 2: `/auth/{connector}`. Returns where to send the browser.
-pub async fn begin(app: &App, connector_id: &str, params: &AuthorizeParams) -> Result<String, AuthorizeError> {
+pub async fn begin(
+    app: &App,
+    connector_id: &str,
+    params: &AuthorizeParams,
+) -> Result<String, AuthorizeError> {
     let now = app.clock.now();
     let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
     let allowed = connectors_for(&valid.client, &app.connectors, valid.grant_type);
     let Some(connector) = allowed.into_iter().find(|c| c.id == connector_id) else {
-        return Err(valid.error(OAuthError::invalid_request("Connector ID does not match a valid connector.")));
+        return Err(
+            valid.error(OAuthError::invalid_request("Connector ID does not match a valid connector."))
+        );
     };
     let mut request = valid.request;
     request.id = random_id();
@@ -182,7 +207,11 @@ pub async fn begin(app: &App, connector_id: &str, params: &AuthorizeParams) -> R
     match &connector.login {
         Login::Password(_) => Ok(password_url(app, connector_id, &request.id)),
         Login::Redirect(upstream) => upstream
-            .login_url(Scopes::from_requested(&request.scopes), &app.settings.endpoint("/callback"), &request.id)
+            .login_url(
+                Scopes::from_requested(&request.scopes),
+                &app.settings.endpoint("/callback"),
+                &request.id,
+            )
             .await
             .map_err(internal),
     }
@@ -222,7 +251,10 @@ pub async fn password_login(
     let Some(Login::Password(connector)) = app.connectors.get(connector_id).map(|c| &c.login) else {
         return Err(page("Not found", "This connector does not log in with a password."));
     };
-    let identity = connector.login(Scopes::from_requested(&request.scopes), username, password).await.map_err(internal)?;
+    let identity = connector
+        .login(Scopes::from_requested(&request.scopes), username, password)
+        .await
+        .map_err(internal)?;
     metrics::counter!("tessera_logins_total", "connector" => connector_id.to_string(),
         "result" => if identity.is_some() { "ok" } else { "invalid" })
     .increment(1);
@@ -258,7 +290,11 @@ fn approval_hmac(request: &AuthRequest) -> String {
 }
 
 /// The connector vouched for the user: a new single sign-on session starts.
-async fn logged_in(app: &App, mut request: AuthRequest, identity: Identity) -> Result<LoggedIn, AuthorizeError> {
+async fn logged_in(
+    app: &App,
+    mut request: AuthRequest,
+    identity: Identity,
+) -> Result<LoggedIn, AuthorizeError> {
     let now = app.clock.now();
     request.logged_in = true;
     request.claims = identity.claims;
@@ -303,7 +339,12 @@ pub async fn approval(app: &App, req: &str, hmac: &str) -> Result<Approval, Auth
         return Ok(Approval::Done(finish(app, req).await?));
     }
     let client = app.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
-    Ok(Approval::Show { client: Box::new(client), scopes: request.scopes.clone(), req: req.to_string(), hmac: hmac.to_string() })
+    Ok(Approval::Show {
+        client: Box::new(client),
+        scopes: request.scopes.clone(),
+        req: req.to_string(),
+        hmac: hmac.to_string(),
+    })
 }
 
 /// Step 4, POST: the user approved or declined.
@@ -330,7 +371,9 @@ async fn finish(app: &App, req: &str) -> Result<Completion, AuthorizeError> {
     let request = app.storage.take_auth_request(req).await.map_err(internal)?.ok_or_else(expired)?;
     let now = app.clock.now();
     // The client now holds tokens from this session: it hears of the logout.
-    sso::record(app.storage.as_ref(), &request.session_id, &request.client_id, None).await.map_err(internal)?;
+    sso::record(app.storage.as_ref(), &request.session_id, &request.client_id, None)
+        .await
+        .map_err(internal)?;
     let types = &request.response_types;
     let has = |t: &str| types.iter().any(|x| x == t);
     let mut params: Vec<(&str, String)> = Vec::new();
@@ -380,7 +423,10 @@ async fn finish(app: &App, req: &str) -> Result<Completion, AuthorizeError> {
             params.push(("id_token", minted.id_token));
         }
     } else if has("id_token") {
-        params.push(("id_token", mint_id_token(app.signer.as_ref(), &ctx, code_id.as_deref()).map_err(internal)?));
+        params.push((
+            "id_token",
+            mint_id_token(app.signer.as_ref(), &ctx, code_id.as_deref()).map_err(internal)?,
+        ));
     }
     params.push(("state", request.state.clone()));
     let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();

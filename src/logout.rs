@@ -49,8 +49,15 @@ pub async fn check(app: &App, params: LogoutParams) -> Result<Checked, Authorize
     let hint = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
         None => None,
         Some(token) => match verify_fresh(app.signer.as_ref(), token).await {
-            Ok(claims) if claims.get("iss").and_then(Value::as_str) == Some(app.settings.issuer.as_str()) => Some(claims),
-            _ => return Err(page("Invalid logout request", "The application sent an ID token hint that is not valid.")),
+            Ok(claims) if claims.get("iss").and_then(Value::as_str) == Some(app.settings.issuer.as_str()) => {
+                Some(claims)
+            }
+            _ => {
+                return Err(page(
+                    "Invalid logout request",
+                    "The application sent an ID token hint that is not valid.",
+                ));
+            }
         },
     };
     let audience: Vec<String> = match hint.as_ref().and_then(|c| c.get("aud")) {
@@ -60,10 +67,16 @@ pub async fn check(app: &App, params: LogoutParams) -> Result<Checked, Authorize
     };
     let client_id = match params.client_id.as_deref().filter(|c| !c.is_empty()) {
         Some(id) if hint.is_some() && !audience.iter().any(|a| a == id) => {
-            return Err(page("Invalid logout request", "The ID token hint was not issued to this application."));
+            return Err(page(
+                "Invalid logout request",
+                "The ID token hint was not issued to this application.",
+            ));
         }
         Some(id) => Some(id.to_string()),
-        None => hint.as_ref().and_then(|c| c.get("azp").and_then(Value::as_str).map(str::to_string)).or(audience.first().cloned()),
+        None => hint
+            .as_ref()
+            .and_then(|c| c.get("azp").and_then(Value::as_str).map(str::to_string))
+            .or(audience.first().cloned()),
     };
     let redirect = match params.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
         None => None,
@@ -130,7 +143,9 @@ pub async fn end_session(app: &App, sid: &str) -> Result<(), AuthorizeError> {
             continue;
         }
         match logout_token(app.signer.as_ref(), &app.settings.issuer, client_id, &sub, sid, now) {
-            Ok(token) => deliver(app.http.clone(), client.backchannel_logout_uri.clone(), client_id.clone(), token),
+            Ok(token) => {
+                deliver(app.http.clone(), client.backchannel_logout_uri.clone(), client_id.clone(), token)
+            }
             Err(e) => tracing::error!(error = %e, client_id, "could not sign a logout token"),
         }
     }
@@ -173,7 +188,9 @@ fn deliver(http: reqwest::Client, uri: String, client_id: String, token: String)
                     tracing::info!(client_id, "back-channel logout delivered");
                     return;
                 }
-                Ok(response) => tracing::warn!(client_id, status = %response.status(), attempt, "back-channel logout refused"),
+                Ok(response) => {
+                    tracing::warn!(client_id, status = %response.status(), attempt, "back-channel logout refused")
+                }
                 Err(e) => tracing::warn!(client_id, error = %e, attempt, "back-channel logout failed"),
             }
             tokio::time::sleep(Duration::from_secs(*delay)).await;

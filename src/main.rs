@@ -55,7 +55,8 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::HashPassword => {
             let mut input = String::new();
             std::io::stdin().read_to_string(&mut input).context("reading the password from stdin")?;
-            let password = input.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&input);
+            let password =
+                input.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&input);
             anyhow::ensure!(!password.is_empty(), "the password is empty");
             println!("{}", tessera::crypto::hash_password(password)?);
             Ok(std::process::ExitCode::SUCCESS)
@@ -114,8 +115,9 @@ fn init_logging(level: LogLevel, format: LogFormat) {
         LogLevel::Warn => "warn",
         LogLevel::Error => "error",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn,tower_sessions=warn")));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn,tower_sessions=warn"))
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         LogFormat::Json => builder.json().init(),

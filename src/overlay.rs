@@ -34,10 +34,7 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn new(fixed: Vec<Password>, storage: Arc<dyn Storage>) -> Self {
-        Self {
-            fixed: Arc::new(fixed.into_iter().map(|p| (p.email.to_lowercase(), p)).collect()),
-            storage,
-        }
+        Self { fixed: Arc::new(fixed.into_iter().map(|p| (p.email.to_lowercase(), p)).collect()), storage }
     }
 
     /// Emails compare case-insensitively.

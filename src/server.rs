@@ -15,7 +15,10 @@ use tokio::task::JoinHandle;
 /// Dex's default security headers plus a strict CSP; `web.headers` overrides each one.
 fn security_headers(config: &Config) -> SecurityHeaders {
     let mut headers: Vec<(String, String)> = vec![
-        ("Content-Security-Policy".into(), "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'".into()),
+        (
+            "Content-Security-Policy".into(),
+            "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'".into(),
+        ),
         ("X-Frame-Options".into(), "DENY".into()),
         ("X-Content-Type-Options".into(), "nosniff".into()),
         ("X-XSS-Protection".into(), "1; mode=block".into()),
@@ -88,23 +91,31 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
 
     if let Some(addr) = &config.web.http {
-        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding web.http {addr}"))?;
+        let listener =
+            std::net::TcpListener::bind(addr).with_context(|| format!("binding web.http {addr}"))?;
         tracing::info!(%addr, "listening (http)");
-        let server = axum_server::from_tcp(listener)?.handle(handle.clone()).serve(router.clone().into_make_service());
+        let server =
+            axum_server::from_tcp(listener)?.handle(handle.clone()).serve(router.clone().into_make_service());
         tasks.push(tokio::spawn(server));
     }
     if let Some(addr) = &config.web.https {
         let tls = tls_config(&config).await?;
-        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding web.https {addr}"))?;
+        let listener =
+            std::net::TcpListener::bind(addr).with_context(|| format!("binding web.https {addr}"))?;
         tracing::info!(%addr, "listening (https)");
-        let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone()).serve(router.clone().into_make_service());
+        let server = axum_server::from_tcp_rustls(listener, tls)?
+            .handle(handle.clone())
+            .serve(router.clone().into_make_service());
         tasks.push(tokio::spawn(server));
     }
     if let Some(addr) = &config.telemetry.http {
         web::telemetry::prometheus();
-        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding telemetry.http {addr}"))?;
+        let listener =
+            std::net::TcpListener::bind(addr).with_context(|| format!("binding telemetry.http {addr}"))?;
         tracing::info!(%addr, "listening (telemetry)");
-        let server = axum_server::from_tcp(listener)?.handle(handle.clone()).serve(web::telemetry::router(app.clone()).into_make_service());
+        let server = axum_server::from_tcp(listener)?
+            .handle(handle.clone())
+            .serve(web::telemetry::router(app.clone()).into_make_service());
         tasks.push(tokio::spawn(server));
     }
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, issuer = %config.issuer, "tessera started");
@@ -122,16 +133,22 @@ async fn tls_config(config: &Config) -> anyhow::Result<axum_server::tls_rustls::
     let (Some(cert), Some(key)) = (&config.web.tls_cert, &config.web.tls_key) else {
         anyhow::bail!("web.https needs web.tlsCert and web.tlsKey");
     };
-    let certs = rustls_pki_types_certs(&tokio::fs::read(cert).await.with_context(|| format!("reading {}", cert.display()))?)?;
+    let certs = rustls_pki_types_certs(
+        &tokio::fs::read(cert).await.with_context(|| format!("reading {}", cert.display()))?,
+    )?;
     use rustls::pki_types::pem::PemObject;
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&tokio::fs::read(key).await.with_context(|| format!("reading {}", key.display()))?)
-        .context("parsing web.tlsKey")?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(
+        &tokio::fs::read(key).await.with_context(|| format!("reading {}", key.display()))?,
+    )
+    .context("parsing web.tlsKey")?;
     let versions: Vec<&'static rustls::SupportedProtocolVersion> = match config.web.tls_min_version {
         Some(TlsVersion::V1_3) => vec![&rustls::version::TLS13],
         _ => vec![&rustls::version::TLS12, &rustls::version::TLS13],
     };
     let versions: Vec<_> = match config.web.tls_max_version {
-        Some(TlsVersion::V1_2) => versions.into_iter().filter(|v| v.version == rustls::ProtocolVersion::TLSv1_2).collect(),
+        Some(TlsVersion::V1_2) => {
+            versions.into_iter().filter(|v| v.version == rustls::ProtocolVersion::TLSv1_2).collect()
+        }
         _ => versions,
     };
     let server = rustls::ServerConfig::builder_with_protocol_versions(&versions)

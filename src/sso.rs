@@ -39,7 +39,12 @@ pub async fn current(
 }
 
 /// Whether a request may reuse the session instead of logging in again.
-pub fn reusable(session: &AuthSession, request: &AuthRequest, allowed_connectors: &[String], now: UnixTime) -> bool {
+pub fn reusable(
+    session: &AuthSession,
+    request: &AuthRequest,
+    allowed_connectors: &[String],
+    now: UnixTime,
+) -> bool {
     let forced_login = request.prompt.split(' ').any(|p| p == "login");
     let too_old = request.max_age.is_some_and(|max_age| now - session.auth_time > max_age);
     let connector_ok = allowed_connectors.contains(&session.connector_id)

@@ -12,10 +12,9 @@ use super::duration::{format_duration, parse_duration};
 use super::env::{self, EnvLookup};
 use super::raw::{self, DurationText};
 use super::{
-    Config, ExpiryConfig, FrontendConfig, GrantType, IntrospectionConfig, LogFormat, LogLevel,
-    LoggerConfig, OAuth2Config, PkceConfig, PkceMethod, Problem, RefreshTokenPolicy, ResponseType,
-    SecurityHeaders, SessionsConfig, SignerConfig, SigningAlgorithm, TelemetryConfig, TlsVersion,
-    WebConfig,
+    Config, ExpiryConfig, FrontendConfig, GrantType, IntrospectionConfig, LogFormat, LogLevel, LoggerConfig,
+    OAuth2Config, PkceConfig, PkceMethod, Problem, RefreshTokenPolicy, ResponseType, SecurityHeaders,
+    SessionsConfig, SignerConfig, SigningAlgorithm, TelemetryConfig, TlsVersion, WebConfig,
 };
 
 mod entries;
@@ -86,18 +85,10 @@ pub fn build(file: raw::File, env: EnvLookup<'_>, report: &mut Report) -> Option
     let expand = env::expand_enabled(env);
     let storage = build_storage(file.storage, env, expand, report);
     let web = build_web(file.web, report);
-    let telemetry = TelemetryConfig {
-        http: non_empty(file.telemetry.http),
-    };
-    report.unsupported(
-        "telemetry.enableProfiling",
-        file.telemetry.enable_profiling.as_ref(),
-    );
-    let signing_keys = file
-        .expiry
-        .signing_keys
-        .as_ref()
-        .and_then(|t| duration(report, "expiry.signingKeys", t));
+    let telemetry = TelemetryConfig { http: non_empty(file.telemetry.http) };
+    report.unsupported("telemetry.enableProfiling", file.telemetry.enable_profiling.as_ref());
+    let signing_keys =
+        file.expiry.signing_keys.as_ref().and_then(|t| duration(report, "expiry.signingKeys", t));
     let expiry = build_expiry(file.expiry, report);
     let signer = build_signer(file.signer, signing_keys, env, expand, report);
     let logger = build_logger(file.logger, report);
@@ -146,28 +137,21 @@ fn duration(report: &mut Report, path: &str, text: &DurationText) -> Option<Dura
     let parsed = match text {
         DurationText::Text(s) => parse_duration(s.trim()).map_err(|e| e.to_string()),
         DurationText::Number(n) if n.as_f64() == Some(0.0) => Ok(Duration::ZERO),
-        DurationText::Number(n) => Err(format!(
-            "{n} has no unit; write a Go duration string such as \"{n}s\" or \"{n}m\""
-        )),
+        DurationText::Number(n) => {
+            Err(format!("{n} has no unit; write a Go duration string such as \"{n}s\" or \"{n}m\""))
+        }
     };
     parsed.map_err(|message| report.problem(path, message)).ok()
 }
 
 /// A duration with a default for when it is absent (or malformed, which is reported).
-fn duration_or(
-    report: &mut Report,
-    path: &str,
-    text: Option<&DurationText>,
-    default: Duration,
-) -> Duration {
-    text.and_then(|t| duration(report, path, t))
-        .unwrap_or(default)
+fn duration_or(report: &mut Report, path: &str, text: Option<&DurationText>, default: Duration) -> Duration {
+    text.and_then(|t| duration(report, path, t)).unwrap_or(default)
 }
 
 /// A limit where 0 (or absent) means "unlimited".
 fn limit(report: &mut Report, path: &str, text: Option<&DurationText>) -> Option<Duration> {
-    text.and_then(|t| duration(report, path, t))
-        .filter(|d| !d.is_zero())
+    text.and_then(|t| duration(report, path, t)).filter(|d| !d.is_zero())
 }
 
 /// Expands `$VAR`s in a section's `config` (when enabled) and warns about unset ones.
@@ -199,7 +183,9 @@ fn expand_config(
         Some(other) => {
             report.problem(
                 path,
-                format!("expected a mapping of keys to values, found {other}; indent the keys under `config:`"),
+                format!(
+                    "expected a mapping of keys to values, found {other}; indent the keys under `config:`"
+                ),
             );
             Value::Object(serde_json::Map::new())
         }
@@ -210,15 +196,10 @@ fn expand_config(
 fn from_config<T: DeserializeOwned + Default>(value: Value, path: &str, report: &mut Report) -> T {
     serde_path_to_error::deserialize(value).unwrap_or_else(|err| {
         let inner = err.path().to_string();
-        let full = if inner == "." {
-            path.to_owned()
-        } else {
-            format!("{path}.{inner}")
-        };
+        let full = if inner == "." { path.to_owned() } else { format!("{path}.{inner}") };
         let mut message = err.into_inner().to_string();
         if message.contains("unknown field") {
-            message
-                .push_str("; check the spelling (config.example.yaml lists every supported key)");
+            message.push_str("; check the spelling (config.example.yaml lists every supported key)");
         }
         report.problem(full, message);
         T::default()
@@ -231,10 +212,7 @@ fn tls_version(report: &mut Report, path: &str, value: &str) -> Option<TlsVersio
         "1.2" => Some(TlsVersion::V1_2),
         "1.3" => Some(TlsVersion::V1_3),
         other => {
-            report.problem(
-                path,
-                format!("unsupported TLS version {other:?}; use \"1.2\" or \"1.3\""),
-            );
+            report.problem(path, format!("unsupported TLS version {other:?}; use \"1.2\" or \"1.3\""));
             None
         }
     }
@@ -271,30 +249,15 @@ fn build_expiry(expiry: raw::Expiry, report: &mut Report) -> ExpiryConfig {
     const MINUTE: Duration = Duration::from_secs(60);
     let rt = &expiry.refresh_tokens;
     ExpiryConfig {
-        id_tokens: duration_or(
-            report,
-            "expiry.idTokens",
-            expiry.id_tokens.as_ref(),
-            24 * HOUR,
-        ),
-        auth_requests: duration_or(
-            report,
-            "expiry.authRequests",
-            expiry.auth_requests.as_ref(),
-            24 * HOUR,
-        ),
+        id_tokens: duration_or(report, "expiry.idTokens", expiry.id_tokens.as_ref(), 24 * HOUR),
+        auth_requests: duration_or(report, "expiry.authRequests", expiry.auth_requests.as_ref(), 24 * HOUR),
         device_requests: duration_or(
             report,
             "expiry.deviceRequests",
             expiry.device_requests.as_ref(),
             5 * MINUTE,
         ),
-        auth_codes: duration_or(
-            report,
-            "expiry.authCodes",
-            expiry.auth_codes.as_ref(),
-            10 * MINUTE,
-        ),
+        auth_codes: duration_or(report, "expiry.authCodes", expiry.auth_codes.as_ref(), 10 * MINUTE),
         refresh_tokens: RefreshTokenPolicy {
             reuse_interval: duration_or(
                 report,
@@ -325,25 +288,17 @@ fn build_signer(
     report: &mut Report,
 ) -> SignerConfig {
     const DEFAULT_ROTATION: Duration = Duration::from_secs(6 * 3600);
-    let signer = signer.unwrap_or(raw::Signer {
-        kind: String::new(),
-        config: None,
-    });
+    let signer = signer.unwrap_or(raw::Signer { kind: String::new(), config: None });
     let config = expand_config(signer.config, "signer.config", env, expand, report);
     let local: raw::LocalSigner = match signer.kind.as_str() {
         "" | "local" => from_config(config, "signer.config", report),
         "vault" => {
-            report.problem(
-                "signer.type",
-                "Dex's vault signer is not supported by Tessera; use `type: local`",
-            );
+            report
+                .problem("signer.type", "Dex's vault signer is not supported by Tessera; use `type: local`");
             raw::LocalSigner::default()
         }
         other => {
-            report.problem(
-                "signer.type",
-                format!("unknown signer type {other:?}; use `type: local`"),
-            );
+            report.problem("signer.type", format!("unknown signer type {other:?}; use `type: local`"));
             raw::LocalSigner::default()
         }
     };
@@ -379,17 +334,12 @@ fn build_signer(
         other => {
             report.problem(
                 "signer.config.algorithm",
-                format!(
-                    "unsupported signing algorithm {other:?}; use RS256 (the default) or ES256"
-                ),
+                format!("unsupported signing algorithm {other:?}; use RS256 (the default) or ES256"),
             );
             SigningAlgorithm::RS256
         }
     };
-    SignerConfig {
-        keys_rotation_period,
-        algorithm,
-    }
+    SignerConfig { keys_rotation_period, algorithm }
 }
 
 fn build_logger(logger: raw::Logger, report: &mut Report) -> LoggerConfig {
@@ -402,10 +352,7 @@ fn build_logger(logger: raw::Logger, report: &mut Report) -> LoggerConfig {
         _ => {
             report.problem(
                 "logger.level",
-                format!(
-                    "unknown log level {:?}; use debug, info (the default), warn or error",
-                    logger.level
-                ),
+                format!("unknown log level {:?}; use debug, info (the default), warn or error", logger.level),
             );
             LogLevel::Info
         }
@@ -416,10 +363,7 @@ fn build_logger(logger: raw::Logger, report: &mut Report) -> LoggerConfig {
         _ => {
             report.problem(
                 "logger.format",
-                format!(
-                    "unknown log format {:?}; use text (the default) or json",
-                    logger.format
-                ),
+                format!("unknown log format {:?}; use text (the default) or json", logger.format),
             );
             LogFormat::Text
         }
@@ -441,10 +385,7 @@ fn parse_list<T>(
         .filter_map(|(i, v)| {
             let parsed = parse(v.trim());
             if parsed.is_none() {
-                report.problem(
-                    format!("{path}[{i}]"),
-                    format!("unknown value {v:?}; {hint}"),
-                );
+                report.problem(format!("{path}[{i}]"), format!("unknown value {v:?}; {hint}"));
             }
             parsed
         })
@@ -481,13 +422,7 @@ fn build_oauth2(oauth2: raw::OAuth2, env: EnvLookup<'_>, report: &mut Report) ->
         }
         grants
     } else {
-        parse_list(
-            &oauth2.grant_types,
-            "oauth2.grantTypes",
-            GrantType::parse,
-            GRANT_HINT,
-            report,
-        )
+        parse_list(&oauth2.grant_types, "oauth2.grantTypes", GrantType::parse, GRANT_HINT, report)
     };
     let methods = if oauth2.pkce.code_challenge_methods_supported.is_empty() {
         vec![PkceMethod::S256, PkceMethod::Plain]
@@ -510,10 +445,7 @@ fn build_oauth2(oauth2: raw::OAuth2, env: EnvLookup<'_>, report: &mut Report) ->
         skip_approval_screen: oauth2.skip_approval_screen,
         always_show_login_screen: oauth2.always_show_login_screen,
         password_connector: non_empty(oauth2.password_connector),
-        pkce: PkceConfig {
-            enforce: oauth2.pkce.enforce,
-            code_challenge_methods_supported: methods,
-        },
+        pkce: PkceConfig { enforce: oauth2.pkce.enforce, code_challenge_methods_supported: methods },
         introspection: IntrospectionConfig {
             allow_unauthenticated: oauth2.introspection.allow_unauthenticated,
         },
@@ -535,18 +467,9 @@ fn build_frontend(f: raw::Frontend, env: EnvLookup<'_>) -> FrontendConfig {
 }
 
 fn build_sessions(s: raw::Sessions, report: &mut Report) -> SessionsConfig {
-    report.unsupported(
-        "sessions.rememberMeCheckedByDefault",
-        s.remember_me_checked_by_default.as_ref(),
-    );
-    report.unsupported(
-        "sessions.cookieEncryptionKey",
-        s.cookie_encryption_key.as_ref(),
-    );
-    report.unsupported(
-        "sessions.ssoSharedWithDefault",
-        s.sso_shared_with_default.as_ref(),
-    );
+    report.unsupported("sessions.rememberMeCheckedByDefault", s.remember_me_checked_by_default.as_ref());
+    report.unsupported("sessions.cookieEncryptionKey", s.cookie_encryption_key.as_ref());
+    report.unsupported("sessions.ssoSharedWithDefault", s.sso_shared_with_default.as_ref());
     SessionsConfig {
         absolute_lifetime: duration_or(
             report,

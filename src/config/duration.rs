@@ -35,10 +35,7 @@ impl std::error::Error for DurationError {}
 
 /// Parses a Go duration string into a [`Duration`].
 pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
-    let fail = |reason| DurationError {
-        input: input.to_owned(),
-        reason,
-    };
+    let fail = |reason| DurationError { input: input.to_owned(), reason };
     let mut rest = input;
     let mut negative = false;
     if let Some(stripped) = rest.strip_prefix('-') {
@@ -89,9 +86,8 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
             _ => return Err(fail("unknown unit")),
         };
         let int_value = parse_digits(int_digits).ok_or_else(|| fail("the value is too large"))?;
-        let mut component = int_value
-            .checked_mul(unit_nanos)
-            .ok_or_else(|| fail("the value is too large"))?;
+        let mut component =
+            int_value.checked_mul(unit_nanos).ok_or_else(|| fail("the value is too large"))?;
         if !frac_digits.is_empty() {
             // Go scales the fraction in floating point; doing the same keeps results identical
             // (e.g. "0.3333333333333333333h" is exactly 20m in Go).
@@ -225,22 +221,13 @@ mod tests {
         assert_eq!(ok("3h30m"), Duration::from_secs(3 * 3600 + 30 * 60));
         assert_eq!(ok("10m30s"), Duration::from_secs(630));
         assert_eq!(ok("10.5s4m"), Duration::from_millis(4 * 60_000 + 10_500));
-        assert_eq!(
-            ok("1h2m3s4ms5us6ns"),
-            Duration::from_nanos(3_723_004_005_006)
-        );
+        assert_eq!(ok("1h2m3s4ms5us6ns"), Duration::from_nanos(3_723_004_005_006));
         assert_eq!(ok("39h9m14.425s"), Duration::from_millis(140_954_425));
         assert_eq!(ok("1.5h"), Duration::from_secs(5400));
         assert_eq!(ok("52763797000ns"), Duration::from_nanos(52_763_797_000));
         assert_eq!(ok("0.3333333333333333333h"), Duration::from_secs(1200));
-        assert_eq!(
-            ok("9223372036854775807ns"),
-            Duration::from_nanos(9_223_372_036_854_775_807)
-        );
-        assert_eq!(
-            ok("9223372036s854ms775us807ns"),
-            Duration::from_nanos(9_223_372_036_854_775_807)
-        );
+        assert_eq!(ok("9223372036854775807ns"), Duration::from_nanos(9_223_372_036_854_775_807));
+        assert_eq!(ok("9223372036s854ms775us807ns"), Duration::from_nanos(9_223_372_036_854_775_807));
         assert_eq!(ok("2160h"), Duration::from_secs(2160 * 3600));
     }
 

@@ -73,10 +73,7 @@ pub fn expand(input: &str, env: EnvLookup<'_>, missing: &mut Vec<String>) -> Str
 }
 
 fn is_shell_special(b: u8) -> bool {
-    matches!(
-        b,
-        b'*' | b'#' | b'$' | b'@' | b'!' | b'?' | b'-' | b'0'..=b'9'
-    )
+    matches!(b, b'*' | b'#' | b'$' | b'@' | b'!' | b'?' | b'-' | b'0'..=b'9')
 }
 
 fn is_name_byte(b: u8) -> bool {
@@ -104,11 +101,7 @@ fn shell_name(s: &str) -> (Option<&str>, usize) {
         return (Some(&s[..1]), 1);
     }
     let len = bytes.iter().take_while(|b| is_name_byte(**b)).count();
-    if len == 0 {
-        (None, 0)
-    } else {
-        (Some(&s[..len]), len)
-    }
+    if len == 0 { (None, 0) } else { (Some(&s[..len]), len) }
 }
 
 /// Expands every string of a config object the way Dex's `expandEnvInMap` does: strings in
@@ -164,11 +157,7 @@ mod tests {
         assert_eq!(x("$HOME/.kube/config"), "/home/dex/.kube/config");
         assert_eq!(x("${HOME}x"), "/home/dexx");
         assert_eq!(x("pre-$A_B-post"), "pre-ab-post");
-        assert_eq!(
-            x("$SECRET"),
-            "s3cr$t",
-            "expanded values are not re-expanded"
-        );
+        assert_eq!(x("$SECRET"), "s3cr$t", "expanded values are not re-expanded");
         assert_eq!(x("$1x"), "onex", "digits are one-character special names");
         assert_eq!(x("${1}"), "one");
         assert_eq!(x("no dollars"), "no dollars");
@@ -224,9 +213,6 @@ mod tests {
         };
         assert!(expand_enabled(&both));
         let garbage = |n: &str| (n == "DEX_EXPAND_ENV").then(|| "nope".to_owned());
-        assert!(
-            expand_enabled(&garbage),
-            "unparsable falls back to the default"
-        );
+        assert!(expand_enabled(&garbage), "unparsable falls back to the default");
     }
 }

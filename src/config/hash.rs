@@ -44,14 +44,9 @@ fn is_argon2id(s: &str) -> bool {
         kv.split_once('=').is_some_and(|(k, v)| {
             matches!(k, "m" | "t" | "p") && !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
         })
-    }) && ["m=", "t=", "p="]
-        .iter()
-        .all(|k| params.split(',').any(|kv| kv.starts_with(k)));
-    let b64 = |x: &str| {
-        !x.is_empty()
-            && x.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-    };
+    }) && ["m=", "t=", "p="].iter().all(|k| params.split(',').any(|kv| kv.starts_with(k)));
+    let b64 =
+        |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
     params_ok && b64(salt) && b64(hash)
 }
 
@@ -90,7 +85,8 @@ mod tests {
 
     // A public test value: bcrypt of "password", from Dex's examples.
     const BCRYPT: &str = "$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFPm1leZck7Mc8T4W";
-    const ARGON: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$x6Fp4/1RbOyQ3mNgwLT0/hXBmR4Bvd5ml6g9qVKbkqk";
+    const ARGON: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$x6Fp4/1RbOyQ3mNgwLT0/hXBmR4Bvd5ml6g9qVKbkqk";
 
     #[test]
     fn accepts_bcrypt_variants() {

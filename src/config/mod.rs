@@ -478,10 +478,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-        }
+        Self { path: path.into(), message: message.into() }
     }
 }
 
@@ -511,9 +508,7 @@ impl fmt::Display for ConfigError {
 
 impl ConfigError {
     fn single(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            problems: vec![Problem::new(path, message)],
-        }
+        Self { problems: vec![Problem::new(path, message)] }
     }
 }
 
@@ -543,12 +538,7 @@ pub fn load_str_with_env(yaml: &str, env: EnvLookup<'_>) -> Result<Loaded, Confi
         report.problems.extend(config.validate());
     }
     match config {
-        Some(config) if report.problems.is_empty() => Ok(Loaded {
-            config,
-            warnings: report.warnings,
-        }),
-        _ => Err(ConfigError {
-            problems: report.problems,
-        }),
+        Some(config) if report.problems.is_empty() => Ok(Loaded { config, warnings: report.warnings }),
+        _ => Err(ConfigError { problems: report.problems }),
     }
 }

@@ -47,10 +47,7 @@ impl ResponseType {
     /// Whether this response type returns an access token from the authorization endpoint
     /// (the implicit grant, RFC 6749 §4.2).
     pub fn includes_token(self) -> bool {
-        matches!(
-            self,
-            Self::Token | Self::CodeToken | Self::IdTokenToken | Self::CodeIdTokenToken
-        )
+        matches!(self, Self::Token | Self::CodeToken | Self::IdTokenToken | Self::CodeIdTokenToken)
     }
 }
 

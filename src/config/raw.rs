@@ -36,9 +36,7 @@ pub fn parse(yaml: &str) -> Result<File, ConfigError> {
         } else if message.contains("missing field") {
             message.push_str("; add it (see config.example.yaml)");
         }
-        ConfigError {
-            problems: vec![Problem::new(path, message)],
-        }
+        ConfigError { problems: vec![Problem::new(path, message)] }
     })
 }
 
@@ -103,15 +101,12 @@ where
     match Value::deserialize(deserializer)? {
         Value::Null => Ok(T::default()),
         Value::String(s) if s.trim().is_empty() => Ok(T::default()),
-        Value::String(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| D::Error::custom(format!("expected a whole number, got {s:?}"))),
+        Value::String(s) => {
+            s.trim().parse().map_err(|_| D::Error::custom(format!("expected a whole number, got {s:?}")))
+        }
         v @ Value::Number(_) => serde_json::from_value(v.clone())
             .map_err(|_| D::Error::custom(format!("expected a whole number in range, got {v}"))),
-        other => Err(D::Error::custom(format!(
-            "expected a whole number, got {other}"
-        ))),
+        other => Err(D::Error::custom(format!("expected a whole number, got {other}"))),
     }
 }
 
@@ -253,10 +248,7 @@ pub struct Headers {
     pub x_content_type_options: Option<String>,
     #[serde(rename = "X-XSS-Protection", alias = "xXSSProtection")]
     pub x_xss_protection: Option<String>,
-    #[serde(
-        rename = "Strict-Transport-Security",
-        alias = "strictTransportSecurity"
-    )]
+    #[serde(rename = "Strict-Transport-Security", alias = "strictTransportSecurity")]
     pub strict_transport_security: Option<String>,
 }
 
@@ -406,11 +398,7 @@ pub struct Client {
     pub secret_env: String,
     #[serde(default, rename = "redirectURIs", deserialize_with = "nullable")]
     pub redirect_uris: Vec<String>,
-    #[serde(
-        default,
-        rename = "postLogoutRedirectURIs",
-        deserialize_with = "nullable"
-    )]
+    #[serde(default, rename = "postLogoutRedirectURIs", deserialize_with = "nullable")]
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default, rename = "backchannelLogoutURI", deserialize_with = "text")]
     pub backchannel_logout_uri: String,

@@ -21,10 +21,8 @@ fn load(yaml: &str) -> Result<Loaded, ConfigError> {
 }
 
 fn load_with(yaml: &str, vars: &[(&str, &str)]) -> Result<Loaded, ConfigError> {
-    let vars: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    let vars: HashMap<String, String> =
+        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     load_str_with_env(yaml, &move |name: &str| vars.get(name).cloned())
 }
 
@@ -40,9 +38,7 @@ fn problems(yaml: &str) -> Vec<Problem> {
 }
 
 fn has(problems: &[Problem], path: &str, needle: &str) -> bool {
-    problems
-        .iter()
-        .any(|p| p.path == path && p.message.contains(needle))
+    problems.iter().any(|p| p.path == path && p.message.contains(needle))
 }
 
 /// The smallest valid file, to which tests append sections.
@@ -61,21 +57,13 @@ fn example_loads_without_problems_or_warnings() {
     let c = loaded.config;
     assert_eq!(c.issuer.as_str(), "http://127.0.0.1:5556/dex");
     assert_eq!(c.issuer_path(), "/dex");
-    assert_eq!(
-        c.storage,
-        StorageConfig::Sqlite3(SqliteConfig {
-            file: "tessera.db".into()
-        })
-    );
+    assert_eq!(c.storage, StorageConfig::Sqlite3(SqliteConfig { file: "tessera.db".into() }));
     assert_eq!(c.web.http.as_deref(), Some("127.0.0.1:5556"));
     assert_eq!(c.telemetry.http.as_deref(), Some("127.0.0.1:5558"));
     assert_eq!(c.static_clients.len(), 2);
     let app = &c.static_clients[0];
     assert_eq!(app.id, "example-app");
-    assert_eq!(
-        app.secret.as_ref().map(Secret::expose),
-        Some("ZXhhbXBsZS1hcHAtc2VjcmV0")
-    );
+    assert_eq!(app.secret.as_ref().map(Secret::expose), Some("ZXhhbXBsZS1hcHAtc2VjcmV0"));
     assert_eq!(app.redirect_uris, ["http://127.0.0.1:5555/callback"]);
     let kubectl = &c.static_clients[1];
     assert!(kubectl.public && kubectl.secret.is_none() && kubectl.redirect_uris.is_empty());
@@ -121,10 +109,7 @@ fn defaults_follow_dex() {
             GrantType::TokenExchange
         ]
     );
-    assert_eq!(
-        c.oauth2.pkce.code_challenge_methods_supported,
-        [PkceMethod::S256, PkceMethod::Plain]
-    );
+    assert_eq!(c.oauth2.pkce.code_challenge_methods_supported, [PkceMethod::S256, PkceMethod::Plain]);
     assert!(!c.oauth2.pkce.enforce && !c.oauth2.skip_approval_screen);
     assert_eq!(c.web.allowed_headers, ["Authorization"]);
     assert_eq!(c.frontend.theme, "light");
@@ -135,12 +120,7 @@ fn defaults_follow_dex() {
 
 #[test]
 fn client_credentials_default_follows_the_dex_flag() {
-    let c = load_with(
-        MINIMAL,
-        &[("DEX_CLIENT_CREDENTIAL_GRANT_ENABLED_BY_DEFAULT", "true")],
-    )
-    .unwrap()
-    .config;
+    let c = load_with(MINIMAL, &[("DEX_CLIENT_CREDENTIAL_GRANT_ENABLED_BY_DEFAULT", "true")]).unwrap().config;
     assert!(c.oauth2.grant_types.contains(&GrantType::ClientCredentials));
 }
 
@@ -260,23 +240,13 @@ fn dex_dev_config_loads_with_only_warnings() {
     let c = loaded.config;
     assert_eq!(c.logger.level, LogLevel::Debug);
     assert_eq!(c.sessions.cookie_name, "dex_session");
-    assert_eq!(
-        c.expiry.refresh_tokens.reuse_interval,
-        Duration::from_secs(3)
-    );
-    assert_eq!(
-        c.expiry.refresh_tokens.valid_if_not_used_for,
-        Some(Duration::from_secs(2160 * 3600))
-    );
+    assert_eq!(c.expiry.refresh_tokens.reuse_interval, Duration::from_secs(3));
+    assert_eq!(c.expiry.refresh_tokens.valid_if_not_used_for, Some(Duration::from_secs(2160 * 3600)));
     assert!(c.oauth2.grant_types.contains(&GrantType::ClientCredentials));
     assert_eq!(c.connectors[0].config, serde_json::json!({}));
     assert_eq!(c.connectors[1].config["clientSecret"], "secret-from-env");
     assert_eq!(c.connectors[1].config["hostedDomains"][0], "example.com");
-    assert!(
-        c.oauth2
-            .effective_grant_types()
-            .contains(&GrantType::Password)
-    );
+    assert!(c.oauth2.effective_grant_types().contains(&GrantType::Password));
 }
 
 #[test]
@@ -294,38 +264,17 @@ staticPasswords:
   userID: u1
 "
     );
-    let c = load_with(
-        &yaml,
-        &[
-            ("APP_ID", "app"),
-            ("APP_SECRET", "s3cret"),
-            ("ADMIN_HASH", BCRYPT),
-        ],
-    )
-    .unwrap()
-    .config;
+    let c = load_with(&yaml, &[("APP_ID", "app"), ("APP_SECRET", "s3cret"), ("ADMIN_HASH", BCRYPT)])
+        .unwrap()
+        .config;
     assert_eq!(c.static_clients[0].id, "app");
     assert_eq!(c.static_clients[0].secret, Some(Secret::new("s3cret")));
     assert_eq!(c.static_passwords[0].email, "admin@example.com");
     assert_eq!(c.static_passwords[0].hash.expose(), BCRYPT);
 
     let err = load_with(&yaml, &[("APP_ID", "app")]).unwrap_err();
-    assert!(
-        has(
-            &err.problems,
-            "staticClients[0].secretEnv",
-            "APP_SECRET is not set"
-        ),
-        "{err}"
-    );
-    assert!(
-        has(
-            &err.problems,
-            "staticPasswords[0].hashFromEnv",
-            "ADMIN_HASH is not set"
-        ),
-        "{err}"
-    );
+    assert!(has(&err.problems, "staticClients[0].secretEnv", "APP_SECRET is not set"), "{err}");
+    assert!(has(&err.problems, "staticPasswords[0].hashFromEnv", "ADMIN_HASH is not set"), "{err}");
 }
 
 #[test]
@@ -358,14 +307,8 @@ connectors:
         ("EXTRA_SCOPE", "groups"),
     ];
     let loaded = load_with(yaml, &env).unwrap_or_else(|e| panic!("{e}"));
-    let StorageConfig::Postgres(pg) = &loaded.config.storage else {
-        panic!("postgres expected")
-    };
-    assert_eq!(
-        (pg.host.as_str(), pg.port),
-        ("db", 6543),
-        "host:port wins over port, as in Dex"
-    );
+    let StorageConfig::Postgres(pg) = &loaded.config.storage else { panic!("postgres expected") };
+    assert_eq!((pg.host.as_str(), pg.port), ("db", 6543), "host:port wins over port, as in Dex");
     assert_eq!(pg.password.expose(), "pw");
     assert_eq!(pg.ssl.mode, PostgresSslMode::Disable);
     assert_eq!(pg.max_open_conns, 5);
@@ -373,27 +316,16 @@ connectors:
     assert_eq!(cfg["clientSecret"], "pre-x-post");
     assert_eq!(cfg["scopes"], serde_json::json!(["openid", "groups"]));
     assert_eq!(cfg["nested"]["value"], "x");
-    assert_eq!(
-        cfg["literal"], "costs ",
-        "as in Go, $5 is the (unset) variable named 5"
-    );
-    assert!(
-        loaded.warnings.iter().any(|w| w.contains("5 is not set")),
-        "{:?}",
-        loaded.warnings
-    );
+    assert_eq!(cfg["literal"], "costs ", "as in Go, $5 is the (unset) variable named 5");
+    assert!(loaded.warnings.iter().any(|w| w.contains("5 is not set")), "{:?}", loaded.warnings);
 
     // DEX_EXPAND_ENV=false turns it off; TESSERA_EXPAND_ENV takes precedence.
     let mut off = env.to_vec();
     off.push(("DEX_EXPAND_ENV", "false"));
-    let c = load_with(&yaml.replace("$PG_PORT", "5432"), &off)
-        .unwrap()
-        .config;
+    let c = load_with(&yaml.replace("$PG_PORT", "5432"), &off).unwrap().config;
     assert_eq!(c.connectors[0].config["clientSecret"], "pre-$SECRET-post");
     off.push(("TESSERA_EXPAND_ENV", "true"));
-    let c = load_with(&yaml.replace("$PG_PORT", "5432"), &off)
-        .unwrap()
-        .config;
+    let c = load_with(&yaml.replace("$PG_PORT", "5432"), &off).unwrap().config;
     assert_eq!(c.connectors[0].config["clientSecret"], "pre-x-post");
 }
 
@@ -429,25 +361,13 @@ sessions:
     assert_eq!(rt.valid_if_not_used_for, None, "0 means unlimited");
     assert_eq!(rt.absolute_lifetime, Some(Duration::from_secs(720 * 3600)));
     assert!(rt.disable_rotation);
-    assert_eq!(
-        c.signer.keys_rotation_period,
-        Duration::from_secs(12 * 3600)
-    );
+    assert_eq!(c.signer.keys_rotation_period, Duration::from_secs(12 * 3600));
     assert_eq!(c.signer.algorithm, SigningAlgorithm::ES256);
     assert_eq!(c.sessions.valid_if_not_used_for, Duration::from_secs(1800));
 
-    let p = problems(&format!(
-        "{MINIMAL}expiry:\n  idTokens: 24\nsessions:\n  validIfNotUsedFor: 48h\n"
-    ));
+    let p = problems(&format!("{MINIMAL}expiry:\n  idTokens: 24\nsessions:\n  validIfNotUsedFor: 48h\n"));
     assert!(has(&p, "expiry.idTokens", "no unit"), "{p:?}");
-    assert!(
-        has(
-            &p,
-            "sessions.validIfNotUsedFor",
-            "exceeds sessions.absoluteLifetime"
-        ),
-        "{p:?}"
-    );
+    assert!(has(&p, "sessions.validIfNotUsedFor", "exceeds sessions.absoluteLifetime"), "{p:?}");
 }
 
 #[test]
@@ -456,29 +376,19 @@ fn signing_keys_is_reconciled_with_the_signer() {
         "{MINIMAL}expiry: {{signingKeys: 2h}}\nsigner: {{type: local, config: {{keysRotationPeriod: 3h}}}}\n"
     );
     let loaded = ok(&both);
-    assert_eq!(
-        loaded.config.signer.keys_rotation_period,
-        Duration::from_secs(3 * 3600)
-    );
-    assert!(
-        loaded
-            .warnings
-            .iter()
-            .any(|w| w.contains("using signer.config.keysRotationPeriod"))
-    );
+    assert_eq!(loaded.config.signer.keys_rotation_period, Duration::from_secs(3 * 3600));
+    assert!(loaded.warnings.iter().any(|w| w.contains("using signer.config.keysRotationPeriod")));
     let only_expiry = format!("{MINIMAL}expiry: {{signingKeys: 2h}}\n");
     let loaded = ok(&only_expiry);
-    assert_eq!(
-        loaded.config.signer.keys_rotation_period,
-        Duration::from_secs(2 * 3600)
-    );
+    assert_eq!(loaded.config.signer.keys_rotation_period, Duration::from_secs(2 * 3600));
     assert!(loaded.warnings.iter().any(|w| w.contains("deprecated")));
 }
 
 #[test]
 fn hash_formats_are_normalised() {
     use base64::Engine;
-    let argon = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$x6Fp4/1RbOyQ3mNgwLT0/hXBmR4Bvd5ml6g9qVKbkqk";
+    let argon =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$x6Fp4/1RbOyQ3mNgwLT0/hXBmR4Bvd5ml6g9qVKbkqk";
     let b64 = base64::engine::general_purpose::STANDARD.encode(BCRYPT);
     let yaml = format!(
         "{MINIMAL}enablePasswordDB: true
@@ -496,10 +406,7 @@ staticPasswords:
 #[test]
 fn secrets_never_print() {
     let debug = format!("{:?}", ok(EXAMPLE).config);
-    assert!(
-        !debug.contains("ZXhhbXBsZS1hcHAtc2VjcmV0"),
-        "client secret leaked"
-    );
+    assert!(!debug.contains("ZXhhbXBsZS1hcHAtc2VjcmV0"), "client secret leaked");
     assert!(!debug.contains(BCRYPT), "password hash leaked");
     assert!(debug.contains("[redacted]"));
 }
@@ -531,24 +438,10 @@ staticClients:
     assert_eq!(c.web.tls_min_version, Some(TlsVersion::V1_2));
     assert_eq!(
         c.web.headers.pairs(),
-        [
-            ("X-Frame-Options", "DENY"),
-            ("Strict-Transport-Security", "max-age=60")
-        ]
+        [("X-Frame-Options", "DENY"), ("Strict-Transport-Security", "max-age=60")]
     );
-    assert_eq!(
-        c.oauth2.response_types,
-        [
-            ResponseType::Code,
-            ResponseType::CodeIdToken,
-            ResponseType::Token
-        ]
-    );
-    assert!(
-        c.oauth2
-            .effective_grant_types()
-            .contains(&GrantType::Implicit)
-    );
+    assert_eq!(c.oauth2.response_types, [ResponseType::Code, ResponseType::CodeIdToken, ResponseType::Token]);
+    assert!(c.oauth2.effective_grant_types().contains(&GrantType::Implicit));
 }
 
 #[test]

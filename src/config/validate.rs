@@ -54,17 +54,16 @@ impl Config {
         if !matches!(issuer.scheme(), "http" | "https") || !issuer.has_host() {
             p.add(
                 "issuer",
-                format!("{issuer} must be an absolute http(s) URL with a host, e.g. https://auth.example.com/dex"),
+                format!(
+                    "{issuer} must be an absolute http(s) URL with a host, e.g. https://auth.example.com/dex"
+                ),
             );
         }
         if issuer.query().is_some() || issuer.fragment().is_some() {
             p.add("issuer", format!("{issuer} must not have a query or fragment (OIDC Discovery §3); remove everything after the path"));
         }
         if !issuer.username().is_empty() || issuer.password().is_some() {
-            p.add(
-                "issuer",
-                "must not contain user credentials; remove the `user:password@` part",
-            );
+            p.add("issuer", "must not contain user credentials; remove the `user:password@` part");
         }
     }
 
@@ -73,7 +72,10 @@ impl Config {
             StorageConfig::Memory => {}
             StorageConfig::Sqlite3(sqlite) => {
                 if sqlite.file.trim().is_empty() {
-                    p.add("storage.config.file", "the sqlite3 storage needs a file; set e.g. `file: /var/lib/tessera/tessera.db`");
+                    p.add(
+                        "storage.config.file",
+                        "the sqlite3 storage needs a file; set e.g. `file: /var/lib/tessera/tessera.db`",
+                    );
                 }
             }
             StorageConfig::Postgres(pg) => {
@@ -87,32 +89,21 @@ impl Config {
     fn validate_listeners(&self, p: &mut Problems) {
         let web = &self.web;
         if web.http.is_none() && web.https.is_none() {
-            p.add(
-                "web",
-                "no address to listen on; set `http` (e.g. 0.0.0.0:5556) and/or `https`",
-            );
+            p.add("web", "no address to listen on; set `http` (e.g. 0.0.0.0:5556) and/or `https`");
         }
-        for (path, addr) in [
-            ("web.http", &web.http),
-            ("web.https", &web.https),
-            ("telemetry.http", &self.telemetry.http),
-        ] {
+        for (path, addr) in
+            [("web.http", &web.http), ("web.https", &web.https), ("telemetry.http", &self.telemetry.http)]
+        {
             if let Some(addr) = addr
                 && !is_listen_addr(addr)
             {
-                p.add(
-                    path,
-                    format!("{addr:?} is not host:port; write e.g. 0.0.0.0:5556 or 127.0.0.1:5556"),
-                );
+                p.add(path, format!("{addr:?} is not host:port; write e.g. 0.0.0.0:5556 or 127.0.0.1:5556"));
             }
         }
         if let Some(telemetry) = &self.telemetry.http
             && (web.http.as_ref() == Some(telemetry) || web.https.as_ref() == Some(telemetry))
         {
-            p.add(
-                "telemetry.http",
-                "must differ from web.http and web.https; pick another port",
-            );
+            p.add("telemetry.http", "must differ from web.http and web.https; pick another port");
         }
         if web.http.is_some() && web.http == web.https {
             p.add("web.https", "must differ from web.http; pick another port");
@@ -125,19 +116,13 @@ impl Config {
                 );
             }
             if web.tls_key.is_none() {
-                p.add(
-                    "web.tlsKey",
-                    "`https` is set but no private key; set `tlsKey` to a PEM key file",
-                );
+                p.add("web.tlsKey", "`https` is set but no private key; set `tlsKey` to a PEM key file");
             }
         }
         if let (Some(min), Some(max)) = (web.tls_min_version, web.tls_max_version)
             && min > max
         {
-            p.add(
-                "web.tlsMinVersion",
-                "is greater than tlsMaxVersion; lower it or raise tlsMaxVersion",
-            );
+            p.add("web.tlsMinVersion", "is greater than tlsMaxVersion; lower it or raise tlsMaxVersion");
         }
         for (i, origin) in web.allowed_origins.iter().enumerate() {
             if origin != "*" && !is_origin(origin) {
@@ -156,15 +141,9 @@ impl Config {
             ("expiry.authRequests", e.auth_requests),
             ("expiry.deviceRequests", e.device_requests),
             ("expiry.authCodes", e.auth_codes),
-            (
-                "signer.config.keysRotationPeriod",
-                self.signer.keys_rotation_period,
-            ),
+            ("signer.config.keysRotationPeriod", self.signer.keys_rotation_period),
             ("sessions.absoluteLifetime", self.sessions.absolute_lifetime),
-            (
-                "sessions.validIfNotUsedFor",
-                self.sessions.valid_if_not_used_for,
-            ),
+            ("sessions.validIfNotUsedFor", self.sessions.valid_if_not_used_for),
         ] {
             if value.is_zero() {
                 p.add(path, "must be greater than zero; write a duration such as \"10m\" or \"24h\" (or remove it for the default)");
@@ -178,16 +157,11 @@ impl Config {
             );
         }
         let cookie_ok = !s.cookie_name.is_empty()
-            && s.cookie_name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            && s.cookie_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !cookie_ok {
             p.add(
                 "sessions.cookieName",
-                format!(
-                    "{:?} is not a valid cookie name; use letters, digits, '-' and '_'",
-                    s.cookie_name
-                ),
+                format!("{:?} is not a valid cookie name; use letters, digits, '-' and '_'", s.cookie_name),
             );
         }
     }
@@ -198,18 +172,18 @@ impl Config {
         for (i, c) in self.static_clients.iter().enumerate() {
             let at = |key: &str| format!("staticClients[{i}].{key}");
             if c.id.is_empty() {
+                p.add(at("id"), "missing client id; set `id`, or `idEnv` naming a variable that holds it");
+            } else if let Some(first) = seen.insert(c.id.as_str(), i) {
                 p.add(
                     at("id"),
-                    "missing client id; set `id`, or `idEnv` naming a variable that holds it",
+                    format!(
+                        "duplicate client id {:?} (also staticClients[{first}]); client ids must be unique",
+                        c.id
+                    ),
                 );
-            } else if let Some(first) = seen.insert(c.id.as_str(), i) {
-                p.add(at("id"), format!("duplicate client id {:?} (also staticClients[{first}]); client ids must be unique", c.id));
             }
             if c.name.trim().is_empty() {
-                p.add(
-                    at("name"),
-                    "missing; set the name shown to users on the approval screen",
-                );
+                p.add(at("name"), "missing; set the name shown to users on the approval screen");
             }
             match (c.public, c.secret.is_some()) {
                 (false, false) => p.add(
@@ -234,20 +208,17 @@ impl Config {
 
     fn validate_passwords(&self, p: &mut Problems) {
         if !self.enable_password_db && !self.static_passwords.is_empty() {
-            p.add("staticPasswords", "static passwords need the password database; set `enablePasswordDB: true` or remove them");
+            p.add(
+                "staticPasswords",
+                "static passwords need the password database; set `enablePasswordDB: true` or remove them",
+            );
         }
         let mut emails: HashMap<&str, usize> = HashMap::new();
         let mut user_ids: HashMap<&str, usize> = HashMap::new();
         for (i, pw) in self.static_passwords.iter().enumerate() {
             let at = |key: &str| format!("staticPasswords[{i}].{key}");
             if !pw.email.contains('@') {
-                p.add(
-                    at("email"),
-                    format!(
-                        "{:?} is not an email address; users log in with it",
-                        pw.email
-                    ),
-                );
+                p.add(at("email"), format!("{:?} is not an email address; users log in with it", pw.email));
             } else if let Some(first) = emails.insert(pw.email.as_str(), i) {
                 p.add(at("email"), format!("duplicate email {:?} (also staticPasswords[{first}]; emails compare case-insensitively)", pw.email));
             }
@@ -257,7 +228,13 @@ impl Config {
                     "missing; set a stable unique id (e.g. a UUID): it becomes the token subject",
                 );
             } else if let Some(first) = user_ids.insert(pw.user_id.as_str(), i) {
-                p.add(at("userID"), format!("duplicate userID {:?} (also staticPasswords[{first}]); each user needs its own", pw.user_id));
+                p.add(
+                    at("userID"),
+                    format!(
+                        "duplicate userID {:?} (also staticPasswords[{first}]); each user needs its own",
+                        pw.user_id
+                    ),
+                );
             }
         }
     }
@@ -274,21 +251,24 @@ impl Config {
             } else if c.id.contains('/') {
                 p.add(
                     at("id"),
+                    format!("{:?} contains '/'; connector ids are URL path segments, remove it", c.id),
+                );
+            } else if self.enable_password_db && c.id == LOCAL_CONNECTOR_ID {
+                p.add(
+                    at("id"),
+                    "`local` is the password database's connector (enablePasswordDB); pick another id",
+                );
+            } else if let Some(first) = seen.insert(c.id.as_str(), i) {
+                p.add(
+                    at("id"),
                     format!(
-                        "{:?} contains '/'; connector ids are URL path segments, remove it",
+                        "duplicate connector id {:?} (also connectors[{first}]); ids must be unique",
                         c.id
                     ),
                 );
-            } else if self.enable_password_db && c.id == LOCAL_CONNECTOR_ID {
-                p.add(at("id"), "`local` is the password database's connector (enablePasswordDB); pick another id");
-            } else if let Some(first) = seen.insert(c.id.as_str(), i) {
-                p.add(at("id"), format!("duplicate connector id {:?} (also connectors[{first}]); ids must be unique", c.id));
             }
             if c.kind.is_empty() {
-                p.add(
-                    at("type"),
-                    format!("missing; set one of: {}", DEX_CONNECTOR_TYPES.join(", ")),
-                );
+                p.add(at("type"), format!("missing; set one of: {}", DEX_CONNECTOR_TYPES.join(", ")));
             } else if !DEX_CONNECTOR_TYPES.contains(&c.kind.as_str()) {
                 p.add(
                     at("type"),
@@ -314,10 +294,7 @@ impl Config {
                 ids.dedup();
                 format!("configured connector ids: [{}]", ids.join(", "))
             };
-            p.add(
-                "oauth2.passwordConnector",
-                format!("{name:?} names no connector; {hint}"),
-            );
+            p.add("oauth2.passwordConnector", format!("{name:?} names no connector; {hint}"));
         }
     }
 
@@ -360,8 +337,7 @@ fn is_listen_addr(addr: &str) -> bool {
 
 /// `scheme://host[:port]`, exactly as a browser sends it in `Origin`.
 fn is_origin(origin: &str) -> bool {
-    Url::parse(origin)
-        .is_ok_and(|url| url.has_host() && url.origin().ascii_serialization() == origin)
+    Url::parse(origin).is_ok_and(|url| url.has_host() && url.origin().ascii_serialization() == origin)
 }
 
 fn check_absolute_uri(uri: &str) -> Result<(), String> {
@@ -370,9 +346,9 @@ fn check_absolute_uri(uri: &str) -> Result<(), String> {
             "{uri:?} has a fragment, which redirect URIs must not have (RFC 6749 §3.1.2); remove the '#...' part"
         )),
         Ok(_) => Ok(()),
-        Err(e) => Err(format!(
-            "{uri:?} is not an absolute URI ({e}); write e.g. https://app.example.com/callback"
-        )),
+        Err(e) => {
+            Err(format!("{uri:?} is not an absolute URI ({e}); write e.g. https://app.example.com/callback"))
+        }
     }
 }
 

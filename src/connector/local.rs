@@ -43,14 +43,24 @@ impl PasswordLogin for LocalPasswords {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn login(&self, _scopes: Scopes, username: &str, password: &str) -> Result<Option<Identity>, ConnectorError> {
+    async fn login(
+        &self,
+        _scopes: Scopes,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Identity>, ConnectorError> {
         if password.is_empty() {
             return Ok(None);
         }
-        let entry = self.passwords.get(username).await.map_err(|e| ConnectorError::Upstream(e.to_string()))?;
+        let entry =
+            self.passwords.get(username).await.map_err(|e| ConnectorError::Upstream(e.to_string()))?;
         let hash = entry.as_ref().map(|p| p.hash.expose().to_string());
         // An unknown user is checked against a dummy hash: same time as a wrong password.
-        let ok = self.hasher.verify(password.to_string(), hash).await.map_err(|e| ConnectorError::Upstream(e.to_string()))?;
+        let ok = self
+            .hasher
+            .verify(password.to_string(), hash)
+            .await
+            .map_err(|e| ConnectorError::Upstream(e.to_string()))?;
         Ok(match entry {
             Some(p) if ok => Some(identity(&p)),
             _ => None,

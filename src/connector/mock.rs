@@ -29,13 +29,22 @@ pub struct MockCallback;
 
 #[async_trait]
 impl RedirectLogin for MockCallback {
-    async fn login_url(&self, _scopes: Scopes, callback_url: &str, state: &str) -> Result<String, ConnectorError> {
+    async fn login_url(
+        &self,
+        _scopes: Scopes,
+        callback_url: &str,
+        state: &str,
+    ) -> Result<String, ConnectorError> {
         let mut url = Url::parse(callback_url).map_err(|e| ConnectorError::Upstream(e.to_string()))?;
         url.query_pairs_mut().append_pair("state", state);
         Ok(url.into())
     }
 
-    async fn handle_callback(&self, _scopes: Scopes, _params: &HashMap<String, String>) -> Result<Identity, ConnectorError> {
+    async fn handle_callback(
+        &self,
+        _scopes: Scopes,
+        _params: &HashMap<String, String>,
+    ) -> Result<Identity, ConnectorError> {
         Ok(kilgore_trout())
     }
 }
@@ -50,7 +59,11 @@ impl Refresh for MockCallback {
 #[async_trait]
 impl TokenIdentity for MockCallback {
     /// Any token of any type is Kilgore Trout's (Dex's mock does the same).
-    async fn token_identity(&self, _subject_token_type: &str, _subject_token: &str) -> Result<Identity, ConnectorError> {
+    async fn token_identity(
+        &self,
+        _subject_token_type: &str,
+        _subject_token: &str,
+    ) -> Result<Identity, ConnectorError> {
         Ok(kilgore_trout())
     }
 }
@@ -82,7 +95,12 @@ impl PasswordLogin for MockPassword {
         ""
     }
 
-    async fn login(&self, _scopes: Scopes, username: &str, password: &str) -> Result<Option<Identity>, ConnectorError> {
+    async fn login(
+        &self,
+        _scopes: Scopes,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Identity>, ConnectorError> {
         let ok = constant_time_eq(username.as_bytes(), self.config.username.as_bytes())
             & constant_time_eq(password.as_bytes(), self.config.password.as_bytes());
         Ok(ok.then(kilgore_trout))

@@ -52,15 +52,29 @@ pub trait PasswordLogin: Send + Sync {
     /// The label of the username field ("Email Address", "Username").
     fn prompt(&self) -> &str;
     /// `Ok(None)` for a wrong username or password.
-    async fn login(&self, scopes: Scopes, username: &str, password: &str) -> Result<Option<Identity>, ConnectorError>;
+    async fn login(
+        &self,
+        scopes: Scopes,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Identity>, ConnectorError>;
 }
 
 #[async_trait]
 pub trait RedirectLogin: Send + Sync {
     /// Where to send the browser. `state` must come back to `callback_url` unchanged.
-    async fn login_url(&self, scopes: Scopes, callback_url: &str, state: &str) -> Result<String, ConnectorError>;
+    async fn login_url(
+        &self,
+        scopes: Scopes,
+        callback_url: &str,
+        state: &str,
+    ) -> Result<String, ConnectorError>;
     /// Turns the provider's callback (its query parameters) into an identity.
-    async fn handle_callback(&self, scopes: Scopes, params: &HashMap<String, String>) -> Result<Identity, ConnectorError>;
+    async fn handle_callback(
+        &self,
+        scopes: Scopes,
+        params: &HashMap<String, String>,
+    ) -> Result<Identity, ConnectorError>;
 }
 
 #[async_trait]
@@ -75,7 +89,11 @@ pub trait TokenIdentity: Send + Sync {
     /// The identity behind `subject_token`, a token of `subject_token_type`
     /// (`urn:ietf:params:oauth:token-type:id_token` or `…:access_token`). `Refused` when the
     /// token is not valid for this connector; `Upstream` when it could not be checked.
-    async fn token_identity(&self, subject_token_type: &str, subject_token: &str) -> Result<Identity, ConnectorError>;
+    async fn token_identity(
+        &self,
+        subject_token_type: &str,
+        subject_token: &str,
+    ) -> Result<Identity, ConnectorError>;
 }
 
 pub enum Login {

@@ -143,13 +143,20 @@ pub async fn validate(
             tracing::error!(cause = %e, "client lookup failed");
             page("Something went wrong", "The login service could not look up the application.")
         })?
-        .ok_or_else(|| page("Unknown application", format!("No application is registered as {client_id:?}.")))?;
+        .ok_or_else(|| {
+            page("Unknown application", format!("No application is registered as {client_id:?}."))
+        })?;
 
     let redirect_uri = match params.redirect_uri.as_deref().filter(|r| !r.is_empty()) {
         Some(uri) => uri.to_string(),
         // RFC 6749 §3.1.2.3: optional when exactly one URI is registered.
         None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
-        None => return Err(page("Invalid request", "The application did not say where to send you back (no redirect_uri).")),
+        None => {
+            return Err(page(
+                "Invalid request",
+                "The application did not say where to send you back (no redirect_uri).",
+            ));
+        }
     };
     if !redirect::is_allowed(&client, &redirect_uri, &settings.device_callback_uri()) {
         return Err(page(
@@ -188,31 +195,37 @@ pub async fn validate(
     let implicit_id_token = request.response_types.iter().any(|t| t == "id_token")
         && !request.response_types.iter().any(|t| t == "code");
     if implicit_id_token && request.nonce.is_empty() {
-        return Err(fail(&request, OAuthError::invalid_request("Response type 'id_token' requires a 'nonce' value.")));
+        return Err(fail(
+            &request,
+            OAuthError::invalid_request("Response type 'id_token' requires a 'nonce' value."),
+        ));
     }
 
     request.pkce = check_pkce(params, settings, &request.response_types).map_err(|e| fail(&request, e))?;
     request.prompt = params.prompt.clone().unwrap_or_default();
     let prompts: Vec<&str> = request.prompt.split(' ').filter(|p| !p.is_empty()).collect();
     if prompts.contains(&"none") && prompts.len() > 1 {
-        return Err(fail(&request, OAuthError::invalid_request("prompt=none cannot be combined with other values.")));
+        return Err(fail(
+            &request,
+            OAuthError::invalid_request("prompt=none cannot be combined with other values."),
+        ));
     }
     request.force_approval_prompt = prompts.contains(&"consent");
     request.max_age = match params.max_age.as_deref().filter(|m| !m.is_empty()) {
         None => None,
-        Some(m) => Some(
-            m.parse::<i64>()
-                .ok()
-                .filter(|m| *m >= 0)
-                .ok_or_else(|| fail(&request, OAuthError::invalid_request("max_age must be a non-negative integer.")))?,
-        ),
+        Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| {
+            fail(&request, OAuthError::invalid_request("max_age must be a non-negative integer."))
+        })?),
     };
 
     let connector_id = match params.connector_id.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(id) => {
             if !connectors_for(&client, connectors, grant_type).iter().any(|c| c.id == id) {
-                return Err(fail(&request, OAuthError::invalid_request("Connector ID does not match a valid connector.")));
+                return Err(fail(
+                    &request,
+                    OAuthError::invalid_request("Connector ID does not match a valid connector."),
+                ));
             }
             Some(id.to_string())
         }
@@ -226,7 +239,10 @@ fn check_response_types(types: &[String], settings: &Settings) -> Result<(), OAu
     }
     for t in types {
         if !matches!(t.as_str(), "code" | "token" | "id_token") {
-            return Err(OAuthError::new(ErrorCode::UnsupportedResponseType, format!("Invalid response type {t:?}.")));
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                format!("Invalid response type {t:?}."),
+            ));
         }
         if !settings.response_types.contains(t) {
             return Err(OAuthError::new(
@@ -240,20 +256,30 @@ fn check_response_types(types: &[String], settings: &Settings) -> Result<(), OAu
 
 /// `audience:server:client_id:X` is allowed when X is the client itself or lists the client
 /// among its `trustedPeers` (Dex's rule).
-pub async fn check_cross_client_trust(requested: &[String], client: &Client, clients: &Clients) -> Result<(), OAuthError> {
+pub async fn check_cross_client_trust(
+    requested: &[String],
+    client: &Client,
+    clients: &Clients,
+) -> Result<(), OAuthError> {
     for peer_id in scopes::cross_client_peers(requested) {
         if peer_id == client.id {
             continue;
         }
         let trusted = clients.get(peer_id).await?.is_some_and(|peer| peer.trusted_peers.contains(&client.id));
         if !trusted {
-            return Err(OAuthError::invalid_scope(format!("Client can't request scope(s) [\"audience:server:client_id:{peer_id}\"].")));
+            return Err(OAuthError::invalid_scope(format!(
+                "Client can't request scope(s) [\"audience:server:client_id:{peer_id}\"]."
+            )));
         }
     }
     Ok(())
 }
 
-fn check_pkce(params: &AuthorizeParams, settings: &Settings, response_types: &[String]) -> Result<Pkce, OAuthError> {
+fn check_pkce(
+    params: &AuthorizeParams,
+    settings: &Settings,
+    response_types: &[String],
+) -> Result<Pkce, OAuthError> {
     let challenge = params.code_challenge.as_deref();
     let method = params.code_challenge_method.as_deref();
     match pkce::parse_challenge(challenge, method, &settings.pkce_methods)? {

@@ -27,7 +27,9 @@ pub async fn authenticate(clients: &Clients, creds: &ClientCredentials) -> Resul
     if client.public {
         // A public client has no secret to check; if it sends one, it must not be a wrong one.
         return match &creds.client_secret {
-            Some(s) if !s.is_empty() && !client.secret.is_empty() && !secret_matches(&client, s) => Err(fail()),
+            Some(s) if !s.is_empty() && !client.secret.is_empty() && !secret_matches(&client, s) => {
+                Err(fail())
+            }
             _ => Ok(client),
         };
     }
@@ -38,5 +40,6 @@ pub async fn authenticate(clients: &Clients, creds: &ClientCredentials) -> Resul
 }
 
 fn secret_matches(client: &Client, presented: &Secret) -> bool {
-    !client.secret.is_empty() && constant_time_eq(client.secret.expose().as_bytes(), presented.expose().as_bytes())
+    !client.secret.is_empty()
+        && constant_time_eq(client.secret.expose().as_bytes(), presented.expose().as_bytes())
 }

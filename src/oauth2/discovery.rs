@@ -1,6 +1,9 @@
 //! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3), with the fields Dex publishes.
 
-use super::{GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_IMPLICIT, INTROSPECTION_PATH, REVOCATION_PATH, Settings, scopes};
+use super::{
+    GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_IMPLICIT, INTROSPECTION_PATH, REVOCATION_PATH,
+    Settings, scopes,
+};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -36,15 +39,17 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
     // Dex lists the response types as configured, the token grants, and "implicit" when a
     // response type other than `code` is allowed.
     let mut grant_types: Vec<String> = settings.grant_types.clone();
-    if settings.response_types.iter().any(|r| r != "code") && !grant_types.iter().any(|g| g == GRANT_IMPLICIT) {
+    if settings.response_types.iter().any(|r| r != "code") && !grant_types.iter().any(|g| g == GRANT_IMPLICIT)
+    {
         grant_types.push(GRANT_IMPLICIT.into());
     }
     grant_types.sort();
-    let response_types = if settings.grant_enabled(GRANT_AUTHORIZATION_CODE) || !settings.response_types.is_empty() {
-        settings.response_types.clone()
-    } else {
-        Vec::new()
-    };
+    let response_types =
+        if settings.grant_enabled(GRANT_AUTHORIZATION_CODE) || !settings.response_types.is_empty() {
+            settings.response_types.clone()
+        } else {
+            Vec::new()
+        };
     ProviderMetadata {
         issuer: settings.issuer.clone(),
         authorization_endpoint: settings.endpoint("/auth"),
@@ -65,8 +70,19 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
         scopes_supported: scopes::SUPPORTED.to_vec(),
         token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
         claims_supported: vec![
-            "iss", "sub", "aud", "iat", "exp", "email", "email_verified", "locale", "name", "preferred_username",
-            "at_hash", "groups", "federated_claims",
+            "iss",
+            "sub",
+            "aud",
+            "iat",
+            "exp",
+            "email",
+            "email_verified",
+            "locale",
+            "name",
+            "preferred_username",
+            "at_hash",
+            "groups",
+            "federated_claims",
         ],
         backchannel_logout_supported: Some(true),
         backchannel_logout_session_supported: Some(true),

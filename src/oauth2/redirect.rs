@@ -20,7 +20,10 @@ pub fn is_allowed(client: &Client, redirect_uri: &str, device_callback_uri: &str
         return true;
     }
     if redirect_uri == device_callback_uri
-        && client.redirect_uris.iter().any(|registered| registers_device_callback(registered, device_callback_uri))
+        && client
+            .redirect_uris
+            .iter()
+            .any(|registered| registers_device_callback(registered, device_callback_uri))
     {
         return true;
     }
@@ -49,12 +52,17 @@ fn is_loopback(uri: &str) -> bool {
 fn parse_loopback(uri: &str) -> Option<Url> {
     let url = Url::parse(uri).ok()?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    (url.scheme() == "http" && loopback && url.fragment().is_none() && url.username().is_empty() && url.password().is_none())
-        .then_some(url)
+    (url.scheme() == "http"
+        && loopback
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none())
+    .then_some(url)
 }
 
 fn loopback_matches_ignoring_port(registered: &str, requested: &str) -> bool {
-    let (Some(mut registered), Some(mut requested)) = (parse_loopback(registered), parse_loopback(requested)) else {
+    let (Some(mut registered), Some(mut requested)) = (parse_loopback(registered), parse_loopback(requested))
+    else {
         return false;
     };
     // Setting the port on an http URL with a host cannot fail.
@@ -68,7 +76,12 @@ mod tests {
     use super::*;
 
     fn client(public: bool, uris: &[&str]) -> Client {
-        Client { id: "c".into(), public, redirect_uris: uris.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+        Client {
+            id: "c".into(),
+            public,
+            redirect_uris: uris.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
     }
 
     const DEVICE: &str = "http://issuer/dex/device/callback";

@@ -40,11 +40,7 @@ pub fn validate(scopes: &[String]) -> Result<(), OAuthError> {
     if !has(scopes, OPENID) {
         return Err(OAuthError::invalid_scope(r#"Missing required scope(s) ["openid"]."#));
     }
-    let unknown: Vec<&str> = scopes
-        .iter()
-        .map(String::as_str)
-        .filter(|s| !is_known(s))
-        .collect();
+    let unknown: Vec<&str> = scopes.iter().map(String::as_str).filter(|s| !is_known(s)).collect();
     if !unknown.is_empty() {
         return Err(OAuthError::invalid_scope(format!("Unrecognized scope(s) {unknown:?}")));
     }

@@ -34,15 +34,18 @@ mod tests {
         // Dex's mock connector user at connector "mock": the subject Dex issues for it.
         assert_eq!(encode("0-385-28089-0", "mock"), "Cg0wLTM4NS0yODA4OS0wEgRtb2Nr");
         // A local password user.
-        assert_eq!(encode("08a8684b-db88-4b73-90a9-3cd1661f5466", "local"),
-            "CiQwOGE4Njg0Yi1kYjg4LTRiNzMtOTBhOS0zY2QxNjYxZjU0NjYSBWxvY2Fs");
+        assert_eq!(
+            encode("08a8684b-db88-4b73-90a9-3cd1661f5466", "local"),
+            "CiQwOGE4Njg0Yi1kYjg4LTRiNzMtOTBhOS0zY2QxNjYxZjU0NjYSBWxvY2Fs"
+        );
     }
 
     #[test]
     fn long_values_use_multi_byte_lengths() {
         let long = "x".repeat(200);
         let encoded = encode(&long, "c");
-        let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, encoded).unwrap_or_default();
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, encoded)
+            .unwrap_or_default();
         assert_eq!(&bytes[..3], &[0x0a, 0xc8, 0x01]);
     }
 }

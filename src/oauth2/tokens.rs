@@ -69,11 +69,20 @@ pub fn mint(signer: &dyn Signer, ctx: &TokenContext<'_>, code: Option<&str>) -> 
         id.insert("c_hash".into(), json!(left_half_hash(code)));
     }
     let id_token = signer.sign(&Value::Object(id))?;
-    Ok(Minted { access_token: access.token, access_token_id: access.id, id_token, expires_at: access.expires_at })
+    Ok(Minted {
+        access_token: access.token,
+        access_token_id: access.id,
+        id_token,
+        expires_at: access.expires_at,
+    })
 }
 
 /// Signs an ID token alone (implicit `response_type=id_token`).
-pub fn mint_id_token(signer: &dyn Signer, ctx: &TokenContext<'_>, code: Option<&str>) -> Result<String, SignerError> {
+pub fn mint_id_token(
+    signer: &dyn Signer,
+    ctx: &TokenContext<'_>,
+    code: Option<&str>,
+) -> Result<String, SignerError> {
     let mut id = base_claims(ctx, &random_id());
     if let Some(code) = code {
         id.insert("c_hash".into(), json!(left_half_hash(code)));
@@ -122,7 +131,10 @@ pub fn identity_claims(c: &mut Map<String, Value>, granted: &[String], claims: &
         }
     }
     if scopes::has(granted, scopes::FEDERATED_ID) {
-        c.insert("federated_claims".into(), json!({ "connector_id": connector_id, "user_id": claims.user_id }));
+        c.insert(
+            "federated_claims".into(),
+            json!({ "connector_id": connector_id, "user_id": claims.user_id }),
+        );
     }
 }
 

@@ -23,7 +23,9 @@ pub async fn verify_access_token(
     token: &str,
     now: UnixTime,
 ) -> Result<Map<String, Value>, OAuthError> {
-    let claims = crate::signer::verify_fresh(signer, token).await.map_err(|_| invalid_token("The access token is invalid."))?;
+    let claims = crate::signer::verify_fresh(signer, token)
+        .await
+        .map_err(|_| invalid_token("The access token is invalid."))?;
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err(invalid_token("The access token was issued by someone else."));
     }

@@ -54,7 +54,11 @@ pub fn generate(algorithm: SigningAlgorithm) -> Result<(SigningKey, Value), Sign
             pair.to_pkcs8v1().map_err(fail)?.as_ref().to_vec()
         }
     };
-    let key = SigningKey { kid: hex(&crate::crypto::random_bytes(20)), alg: algorithm.name().to_string(), private_pkcs8: pkcs8 };
+    let key = SigningKey {
+        kid: hex(&crate::crypto::random_bytes(20)),
+        alg: algorithm.name().to_string(),
+        private_pkcs8: pkcs8,
+    };
     let jwk = public_jwk(algorithm, &key)?;
     Ok((key, jwk))
 }
@@ -66,9 +70,8 @@ fn hex(bytes: &[u8]) -> String {
 /// jsonwebtoken wants PKCS#1 for RSA; its PEM reader unwraps our PKCS#8, so go through PEM.
 pub fn encoding_key(algorithm: SigningAlgorithm, pkcs8: &[u8]) -> Result<EncodingKey, SignerError> {
     match algorithm {
-        SigningAlgorithm::Rs256 => {
-            EncodingKey::from_rsa_pem(pkcs8_pem(pkcs8).as_bytes()).map_err(|e| SignerError::Sign(e.to_string()))
-        }
+        SigningAlgorithm::Rs256 => EncodingKey::from_rsa_pem(pkcs8_pem(pkcs8).as_bytes())
+            .map_err(|e| SignerError::Sign(e.to_string())),
         SigningAlgorithm::Es256 => Ok(EncodingKey::from_ec_der(pkcs8)),
     }
 }

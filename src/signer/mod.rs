@@ -64,7 +64,10 @@ pub trait Signer: Send + Sync {
 }
 
 /// Like [`Signer::verify`], but an unknown `kid` triggers one (rate-limited) reload first.
-pub async fn verify_fresh(signer: &dyn Signer, token: &str) -> Result<serde_json::Map<String, Value>, SignerError> {
+pub async fn verify_fresh(
+    signer: &dyn Signer,
+    token: &str,
+) -> Result<serde_json::Map<String, Value>, SignerError> {
     match signer.verify(token) {
         Err(SignerError::UnknownKey) => {
             signer.reload().await?;
@@ -220,7 +223,9 @@ impl Signer for LocalSigner {
 
     fn jwks(&self, now: UnixTime) -> Jwks {
         match self.current() {
-            Some(cache) => Jwks { json: cache.jwks_json.clone(), max_age: (cache.next_rotation - now).max(120) },
+            Some(cache) => {
+                Jwks { json: cache.jwks_json.clone(), max_age: (cache.next_rotation - now).max(120) }
+            }
             None => Jwks { json: Arc::from(&br#"{"keys":[]}"#[..]), max_age: 0 },
         }
     }
@@ -251,7 +256,11 @@ mod tests {
     use crate::storage::sql::SqlStorage;
     use serde_json::json;
 
-    async fn signer(storage: Arc<dyn Storage>, clock: Arc<FixedClock>, algorithm: SigningAlgorithm) -> Arc<LocalSigner> {
+    async fn signer(
+        storage: Arc<dyn Storage>,
+        clock: Arc<FixedClock>,
+        algorithm: SigningAlgorithm,
+    ) -> Arc<LocalSigner> {
         let settings = SignerSettings { algorithm, rotation_period: 3600, token_lifetime: 600 };
         LocalSigner::start(storage, clock, settings).await.unwrap()
     }
@@ -273,7 +282,10 @@ mod tests {
         // A token signed before the rotation still verifies; new tokens use the new key.
         assert!(signer.verify(&token).is_ok());
         let newer = signer.sign(&json!({"sub": "u"})).unwrap();
-        assert_ne!(jsonwebtoken::decode_header(&newer).unwrap().kid, jsonwebtoken::decode_header(&token).unwrap().kid);
+        assert_ne!(
+            jsonwebtoken::decode_header(&newer).unwrap().kid,
+            jsonwebtoken::decode_header(&token).unwrap().kid
+        );
     }
 
     #[tokio::test]

@@ -22,7 +22,8 @@ pub fn next_keys(old: &Keys, fresh: (SigningKey, Value), now: UnixTime, settings
     let mut verification_keys: Vec<VerificationKey> =
         old.verification_keys.iter().filter(|k| k.expiry > now).cloned().collect();
     if let Some(previous) = &old.signing_key_pub {
-        verification_keys.push(VerificationKey { jwk: previous.clone(), expiry: now + settings.token_lifetime });
+        verification_keys
+            .push(VerificationKey { jwk: previous.clone(), expiry: now + settings.token_lifetime });
     }
     let (key, public) = fresh;
     Keys {

@@ -87,11 +87,7 @@ pub trait RefreshStore: Send + Sync {
     ) -> Result<Vec<RefreshToken>>;
 
     async fn upsert_offline_session(&self, session: &OfflineSession) -> Result<()>;
-    async fn get_offline_session(
-        &self,
-        user_id: &str,
-        connector_id: &str,
-    ) -> Result<Option<OfflineSession>>;
+    async fn get_offline_session(&self, user_id: &str, connector_id: &str) -> Result<Option<OfflineSession>>;
     async fn delete_offline_session(&self, user_id: &str, connector_id: &str) -> Result<bool>;
 
     /// Remembers a revoked access token (by `jti`) until it would have expired anyway.
@@ -134,8 +130,7 @@ pub trait DeviceStore: Send + Sync {
     async fn create_device_token(&self, token: &DeviceToken) -> Result<()>;
     async fn get_device_token(&self, device_code: &str) -> Result<Option<DeviceToken>>;
     /// Replaces the token only if its status is still `expected_status`.
-    async fn update_device_token(&self, token: &DeviceToken, expected_status: &str)
-    -> Result<bool>;
+    async fn update_device_token(&self, token: &DeviceToken, expected_status: &str) -> Result<bool>;
     /// Fetch and delete in one step (a device code is single-use).
     async fn take_device_token(&self, device_code: &str) -> Result<Option<DeviceToken>>;
 }

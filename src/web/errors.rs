@@ -45,7 +45,11 @@ impl IntoResponse for PageError<'_> {
         match self.error {
             AuthorizeError::Redirect(redirect) => Redirect::to(&redirect.url()).into_response(),
             AuthorizeError::Page { title, message } => {
-                let status = if title == "Something went wrong" { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
+                let status = if title == "Something went wrong" {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
                 (status, self.ui.error_page(&title, &message, &self.request_id)).into_response()
             }
         }

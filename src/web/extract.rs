@@ -76,9 +76,11 @@ pub fn client_credentials(
 
 fn form_decode(s: &str) -> Option<String> {
     let plus_as_space = s.replace('+', " ");
-    url::form_urlencoded::parse(format!("x={}", plus_as_space.replace('&', "%26").replace('=', "%3D")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(
+        format!("x={}", plus_as_space.replace('&', "%26").replace('=', "%3D")).as_bytes(),
+    )
+    .next()
+    .map(|(_, v)| v.into_owned())
 }
 
 /// `Authorization: Bearer <token>` (RFC 6750 §2.1).

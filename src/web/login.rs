@@ -4,7 +4,9 @@
 
 use super::errors::PageError;
 use super::session::{csrf_token, csrf_valid};
-use super::templates::{ApprovalPage, ConnectorLink, LoginChooserPage, OobPage, PasswordPage, ScopeDescription};
+use super::templates::{
+    ApprovalPage, ConnectorLink, LoginChooserPage, OobPage, PasswordPage, ScopeDescription,
+};
 use crate::app::{App, AppState};
 use crate::connector::Login;
 use crate::flow::{self, Approval, Completion, PasswordOutcome, Start};
@@ -36,7 +38,8 @@ pub(super) fn session_failed() -> AuthorizeError {
 fn parse_query<T: for<'de> Deserialize<'de> + Default>(raw: Option<&str>) -> Result<T, AuthorizeError> {
     match raw {
         None => Ok(T::default()),
-        Some(q) => serde_urlencoded_parse(q).ok_or_else(|| page_error("Invalid request", "The request's parameters could not be read.")),
+        Some(q) => serde_urlencoded_parse(q)
+            .ok_or_else(|| page_error("Invalid request", "The request's parameters could not be read.")),
     }
 }
 
@@ -168,18 +171,25 @@ pub async fn password_post(
     form: Result<axum::Form<PasswordForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let result = async {
-        let axum::Form(form) = form.map_err(|_| page_error("Invalid request", "The login form could not be read."))?;
+        let axum::Form(form) =
+            form.map_err(|_| page_error("Invalid request", "The login form could not be read."))?;
         if !csrf_valid(&session, &form.csrf_token).await {
-            return Err(page_error("Session expired", "Your login form expired. Please go back and try again."));
+            return Err(page_error(
+                "Session expired",
+                "Your login form expired. Please go back and try again.",
+            ));
         }
-        match flow::password_login(&app, &connector, &query.state, &form.login, form.password.expose()).await? {
+        match flow::password_login(&app, &connector, &query.state, &form.login, form.password.expose())
+            .await?
+        {
             PasswordOutcome::LoggedIn(login) => {
                 remember_login(&session, &login.sid).await?;
                 Ok(Redirect::to(&login.next).into_response())
             }
             PasswordOutcome::WrongPassword => {
                 let error = Some("Invalid username and password.".to_string());
-                let mut page = render_password_page(&app, &session, &connector, &query.state, form.login, error).await?;
+                let mut page =
+                    render_password_page(&app, &session, &connector, &query.state, form.login, error).await?;
                 *page.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
                 Ok(page)
             }
@@ -287,9 +297,13 @@ pub async fn approval_post(
     form: Result<axum::Form<ApprovalForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let result = async {
-        let axum::Form(form) = form.map_err(|_| page_error("Invalid request", "The approval form could not be read."))?;
+        let axum::Form(form) =
+            form.map_err(|_| page_error("Invalid request", "The approval form could not be read."))?;
         if !csrf_valid(&session, &form.csrf_token).await {
-            return Err(page_error("Session expired", "Your approval form expired. Please go back and try again."));
+            return Err(page_error(
+                "Session expired",
+                "Your approval form expired. Please go back and try again.",
+            ));
         }
         flow::decide(&app, &form.req, &form.hmac, form.approval == "approve").await
     }

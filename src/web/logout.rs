@@ -58,7 +58,8 @@ pub async fn logout_handler(
     let raw = if method == Method::POST { body.to_vec() } else { query.unwrap_or_default().into_bytes() };
     let result = run(&app, &session, &raw).await;
     result.unwrap_or_else(|error| {
-        let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let request_id =
+            headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         PageError { ui: &app.ui, error, request_id }.into_response()
     })
 }
@@ -98,7 +99,11 @@ async fn run(app: &App, session: &Session, raw: &[u8]) -> Result<Response, Autho
     })
 }
 
-async fn confirmation_page(app: &App, session: &Session, params: &LogoutParams) -> Result<Response, AuthorizeError> {
+async fn confirmation_page(
+    app: &App,
+    session: &Session,
+    params: &LogoutParams,
+) -> Result<Response, AuthorizeError> {
     let csrf = csrf_token(session).await.map_err(|_| AuthorizeError::Page {
         title: "Something went wrong".into(),
         message: "Your browser session could not be saved. Please try again.".into(),
@@ -112,6 +117,11 @@ async fn confirmation_page(app: &App, session: &Session, params: &LogoutParams) 
     .into_iter()
     .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
     .collect();
-    Ok(LogoutPage { branding: app.ui.branding.clone(), post_url: app.settings.endpoint("/logout"), csrf_token: csrf, hidden }
-        .into_response())
+    Ok(LogoutPage {
+        branding: app.ui.branding.clone(),
+        post_url: app.settings.endpoint("/logout"),
+        csrf_token: csrf,
+        hidden,
+    }
+    .into_response())
 }

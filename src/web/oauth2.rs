@@ -6,10 +6,10 @@ use crate::app::AppState;
 use crate::oauth2::grants::{self, TokenRequest};
 use crate::oauth2::introspection::{self, PresentedToken};
 use crate::oauth2::{ErrorCode, OAuthError, discovery, revocation, userinfo};
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 pub(super) fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
@@ -35,10 +35,15 @@ pub async fn keys_get(State(app): State<AppState>) -> Response {
     response
 }
 
-pub async fn token_post(State(app): State<AppState>, headers: HeaderMap, form: Result<OAuthForm<TokenRequest>, OAuthError>) -> Response {
+pub async fn token_post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    form: Result<OAuthForm<TokenRequest>, OAuthError>,
+) -> Response {
     let result = async {
         let OAuthForm(request) = form?;
-        let creds = client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
+        let creds =
+            client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
         grants::token(&app.grant_context(), &creds, &request).await
     }
     .await;
@@ -56,7 +61,8 @@ pub async fn introspect_post(
 ) -> Response {
     let result = async {
         let OAuthForm(request) = form?;
-        let creds = client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
+        let creds =
+            client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
         introspection::introspect(&app.grant_context(), &creds, &request).await
     }
     .await;
@@ -74,7 +80,8 @@ pub async fn revoke_post(
 ) -> Response {
     let result = async {
         let OAuthForm(request) = form?;
-        let creds = client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
+        let creds =
+            client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
         revocation::revoke(&app.grant_context(), &creds, &request).await
     }
     .await;
@@ -86,19 +93,33 @@ pub async fn revoke_post(
 
 /// OIDC Core §5.3.1: GET or POST, token in the `Authorization` header or (POST) the
 /// `access_token` form field (RFC 6750 §2.2).
-pub async fn userinfo_handler(State(app): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn userinfo_handler(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let from_body;
     let token = match bearer_token(&headers) {
         Some(t) => Some(t),
         None => {
-            from_body = url::form_urlencoded::parse(&body).find(|(k, _)| k == "access_token").map(|(_, v)| v.into_owned());
+            from_body = url::form_urlencoded::parse(&body)
+                .find(|(k, _)| k == "access_token")
+                .map(|(_, v)| v.into_owned());
             from_body.as_deref()
         }
     };
     let Some(token) = token else {
         return OAuthError::new(ErrorCode::InvalidToken, "An access token is required.").into_response();
     };
-    match userinfo::userinfo(app.signer.as_ref(), app.storage.as_ref(), &app.settings.issuer, token, app.clock.now()).await {
+    match userinfo::userinfo(
+        app.signer.as_ref(),
+        app.storage.as_ref(),
+        &app.settings.issuer,
+        token,
+        app.clock.now(),
+    )
+    .await
+    {
         Ok(claims) => no_store(Json(claims).into_response()),
         Err(e) => e.into_response(),
     }

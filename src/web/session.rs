@@ -58,7 +58,9 @@ impl SessionStore for StorageSessionStore {
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         match self.storage.load_web_session(&id.to_string(), now).await.map_err(backend)? {
-            Some(row) => serde_json::from_slice(&row.data).map(Some).map_err(|e| Error::Decode(e.to_string())),
+            Some(row) => {
+                serde_json::from_slice(&row.data).map(Some).map_err(|e| Error::Decode(e.to_string()))
+            }
             None => Ok(None),
         }
     }

@@ -19,7 +19,9 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
-                    metrics_exporter_prometheus::Matcher::Full("tessera_http_request_duration_seconds".into()),
+                    metrics_exporter_prometheus::Matcher::Full(
+                        "tessera_http_request_duration_seconds".into(),
+                    ),
                     &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
                 )
                 .ok()?
@@ -33,13 +35,18 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
 
 /// Counts requests by route and status and records their latency.
 pub async fn track(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = request.method().to_string();
     let start = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("tessera_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);
-    metrics::histogram!("tessera_http_request_duration_seconds", "route" => route).record(start.elapsed().as_secs_f64());
+    metrics::histogram!("tessera_http_request_duration_seconds", "route" => route)
+        .record(start.elapsed().as_secs_f64());
     response
 }
 

@@ -55,11 +55,7 @@ impl Branding {
 
     /// The configured logo, or the bundled one.
     pub fn logo_src(&self) -> String {
-        if self.logo_url.is_empty() {
-            self.asset("tessera-logo.svg")
-        } else {
-            self.logo_url.clone()
-        }
+        if self.logo_url.is_empty() { self.asset("tessera-logo.svg") } else { self.logo_url.clone() }
     }
 
     /// The theme as the stylesheet knows it (`data-theme` on `<html>`); unknown values mean
@@ -224,10 +220,7 @@ mod tests {
     const HOSTILE: &str = "<script>alert(1)</script>";
 
     fn branding() -> Branding {
-        Branding {
-            static_url: "/dex/static/".to_owned(),
-            ..Branding::default()
-        }
+        Branding { static_url: "/dex/static/".to_owned(), ..Branding::default() }
     }
 
     fn chooser(b: Branding) -> LoginChooserPage {
@@ -255,11 +248,7 @@ mod tests {
             post_url: "/dex/auth/local/login?back=&state=abc".to_owned(),
             csrf_token: "csrf-123".to_owned(),
             username_prompt: "Email Address".to_owned(),
-            username: if error.is_some() {
-                "jane@example.com".to_owned()
-            } else {
-                String::new()
-            },
+            username: if error.is_some() { "jane@example.com".to_owned() } else { String::new() },
             error: error.map(str::to_owned),
             back_url: Some("/dex/auth?req=abc".to_owned()),
         }
@@ -275,10 +264,7 @@ mod tests {
                     name: "email".to_owned(),
                     description: "View your email address".to_owned(),
                 },
-                ScopeDescription {
-                    name: "groups".to_owned(),
-                    description: "View your groups".to_owned(),
-                },
+                ScopeDescription { name: "groups".to_owned(), description: "View your groups".to_owned() },
                 ScopeDescription {
                     name: "offline_access".to_owned(),
                     description: "Stay signed in to the app when you are away".to_owned(),
@@ -292,18 +278,14 @@ mod tests {
     }
 
     fn oob(b: Branding) -> OobPage {
-        OobPage {
-            branding: b,
-            code: "4/P7q7W91a-oMsCeLvIaQm6bTrgtp7".to_owned(),
-        }
+        OobPage { branding: b, code: "4/P7q7W91a-oMsCeLvIaQm6bTrgtp7".to_owned() }
     }
 
     fn error(b: Branding) -> ErrorPage {
         ErrorPage {
             branding: b,
             title: "Sign-in failed".to_owned(),
-            message: "The sign-in link has expired. Go back to the application and try again."
-                .to_owned(),
+            message: "The sign-in link has expired. Go back to the application and try again.".to_owned(),
             request_id: "01J9Z6Q4X8M2K7".to_owned(),
         }
     }
@@ -319,10 +301,7 @@ mod tests {
     }
 
     fn device_success(b: Branding) -> DeviceSuccessPage {
-        DeviceSuccessPage {
-            branding: b,
-            client_name: "Example CLI".to_owned(),
-        }
+        DeviceSuccessPage { branding: b, client_name: "Example CLI".to_owned() }
     }
 
     fn logout(b: Branding) -> LogoutPage {
@@ -331,10 +310,7 @@ mod tests {
             post_url: "/dex/logout".to_owned(),
             csrf_token: "csrf-123".to_owned(),
             hidden: vec![
-                (
-                    "post_logout_redirect_uri".to_owned(),
-                    "https://app.example/bye".to_owned(),
-                ),
+                ("post_logout_redirect_uri".to_owned(), "https://app.example/bye".to_owned()),
                 ("state".to_owned(), "st\"ate".to_owned()),
             ],
         }
@@ -345,28 +321,14 @@ mod tests {
         assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
         assert!(html.contains(r#"<html lang="en""#));
         assert!(html.contains(r#"href="/dex/static/main.css""#));
-        assert!(
-            !html.contains("style="),
-            "no inline styles under a strict CSP"
-        );
-        assert!(
-            !html.contains("<script>"),
-            "no inline scripts under a strict CSP"
-        );
-        assert!(
-            !html.contains("http://") && !html.contains("https://cdn"),
-            "no external assets"
-        );
+        assert!(!html.contains("style="), "no inline styles under a strict CSP");
+        assert!(!html.contains("<script>"), "no inline scripts under a strict CSP");
+        assert!(!html.contains("http://") && !html.contains("https://cdn"), "no external assets");
         let forms = html.matches("<form").count();
+        assert_eq!(forms, html.matches(r#"method="post""#).count(), "every form posts");
         assert_eq!(
             forms,
-            html.matches(r#"method="post""#).count(),
-            "every form posts"
-        );
-        assert_eq!(
-            forms,
-            html.matches(r#"<input type="hidden" name="csrf_token" value="csrf-123">"#)
-                .count(),
+            html.matches(r#"<input type="hidden" name="csrf_token" value="csrf-123">"#).count(),
             "every form carries the CSRF token"
         );
     }
@@ -375,10 +337,7 @@ mod tests {
     fn assert_labelled(html: &str, ids: &[&str]) {
         for id in ids {
             assert!(html.contains(&format!(r#"id="{id}""#)), "input {id}");
-            assert!(
-                html.contains(&format!(r#"<label for="{id}""#)),
-                "label for {id}"
-            );
+            assert!(html.contains(&format!(r#"<label for="{id}""#)), "label for {id}");
         }
     }
 
@@ -389,21 +348,14 @@ mod tests {
         assert!(html.contains("Sign in to Tessera"));
         assert!(html.contains("Example App"));
         assert!(html.contains(r#"href="/dex/auth/local?req=abc""#));
-        assert!(
-            html.contains(r#"href="/dex/auth/github?req=abc&#38;x=1""#),
-            "{html}"
-        );
+        assert!(html.contains(r#"href="/dex/auth/github?req=abc&#38;x=1""#), "{html}");
         assert!(html.contains("Continue with GitHub"));
         Ok(())
     }
 
     #[test]
     fn chooser_without_connectors_says_so() -> Result<(), askama::Error> {
-        let html = LoginChooserPage {
-            connectors: vec![],
-            ..chooser(branding())
-        }
-        .render()?;
+        let html = LoginChooserPage { connectors: vec![], ..chooser(branding()) }.render()?;
         assert!(html.contains("No sign-in methods"));
         Ok(())
     }
@@ -494,11 +446,7 @@ mod tests {
         assert!(html.contains("Sign-in failed"));
         assert!(html.contains("The sign-in link has expired."));
         assert!(html.contains("01J9Z6Q4X8M2K7"));
-        let html = ErrorPage {
-            request_id: String::new(),
-            ..error(branding())
-        }
-        .render()?;
+        let html = ErrorPage { request_id: String::new(), ..error(branding()) }.render()?;
         assert!(!html.contains("Reference"));
         Ok(())
     }
@@ -543,10 +491,7 @@ mod tests {
 
     #[test]
     fn logged_out_page_renders() -> Result<(), askama::Error> {
-        let html = LoggedOutPage {
-            branding: branding(),
-        }
-        .render()?;
+        let html = LoggedOutPage { branding: branding() }.render()?;
         assert_common(&html);
         assert!(html.contains("signed out"));
         Ok(())
@@ -554,10 +499,7 @@ mod tests {
 
     #[test]
     fn branding_picks_theme_logo_and_issuer() -> Result<(), askama::Error> {
-        let html = LoggedOutPage {
-            branding: branding(),
-        }
-        .render()?;
+        let html = LoggedOutPage { branding: branding() }.render()?;
         assert!(html.contains(r#"data-theme="auto""#));
         assert!(html.contains(r#"src="/dex/static/tessera-logo.svg""#));
         let b = Branding {
@@ -571,10 +513,7 @@ mod tests {
         assert!(html.contains(r#"<meta name="color-scheme" content="dark">"#));
         assert!(html.contains(r#"src="https://example.com/logo.png""#));
         assert!(!html.contains(HOSTILE));
-        let b = Branding {
-            theme: "\"bogus".to_owned(),
-            ..branding()
-        };
+        let b = Branding { theme: "\"bogus".to_owned(), ..branding() };
         assert_eq!(b.theme_name(), "auto");
         Ok(())
     }
@@ -595,35 +534,20 @@ mod tests {
             std::fs::copy(entry.path(), static_dir.join(entry.file_name()))?;
         }
         for theme in ["light", "dark"] {
-            let b = Branding {
-                theme: theme.to_owned(),
-                static_url: "static".to_owned(),
-                ..Branding::default()
-            };
+            let b =
+                Branding { theme: theme.to_owned(), static_url: "static".to_owned(), ..Branding::default() };
             let pages: Vec<(&str, Result<String, askama::Error>)> = vec![
                 ("login_chooser", chooser(b.clone()).render()),
                 ("password", password(b.clone(), None).render()),
-                (
-                    "password_error",
-                    password(b.clone(), Some("Invalid username and password.")).render(),
-                ),
+                ("password_error", password(b.clone(), Some("Invalid username and password.")).render()),
                 ("approval", approval(b.clone()).render()),
                 ("oob", oob(b.clone()).render()),
                 ("error", error(b.clone()).render()),
                 ("device", device(b.clone(), None).render()),
-                (
-                    "device_error",
-                    device(b.clone(), Some("Invalid or expired code.")).render(),
-                ),
+                ("device_error", device(b.clone(), Some("Invalid or expired code.")).render()),
                 ("device_success", device_success(b.clone()).render()),
                 ("logout", logout(b.clone()).render()),
-                (
-                    "logged_out",
-                    LoggedOutPage {
-                        branding: b.clone(),
-                    }
-                    .render(),
-                ),
+                ("logged_out", LoggedOutPage { branding: b.clone() }.render()),
             ];
             for (name, html) in pages {
                 let html = html.map_err(std::io::Error::other)?;

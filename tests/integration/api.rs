@@ -71,7 +71,12 @@ async fn discovery_lists_the_endpoints_and_exactly_the_enabled_grants() {
     // Dex's defaults: no password grant without passwordConnector, no client_credentials.
     assert_eq!(
         d["grant_types_supported"],
-        json!(["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", EXCHANGE])
+        json!([
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            EXCHANGE
+        ])
     );
 
     let server = TestServer::builder()

@@ -33,7 +33,9 @@ async fn start_driver() -> (Driver, u16) {
     let binary = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
-        .expect("chromedriver is not installed: apt-get install chromium chromium-driver (bash .ci/run does)");
+        .expect(
+            "chromedriver is not installed: apt-get install chromium chromium-driver (bash .ci/run does)",
+        );
     let port = free_port();
     let child = Command::new(binary)
         .arg(format!("--port={port}"))
@@ -142,7 +144,11 @@ connectors:
     let b = browser(driver_port, profile.path()).await;
 
     // An unknown client: an error page, no redirect.
-    b.goto(&format!("{issuer}/auth?client_id=nobody&redirect_uri=https://evil.example/&response_type=code&scope=openid")).await.unwrap();
+    b.goto(&format!(
+        "{issuer}/auth?client_id=nobody&redirect_uri=https://evil.example/&response_type=code&scope=openid"
+    ))
+    .await
+    .unwrap();
     assert!(b.current_url().await.unwrap().as_str().starts_with(&issuer));
     assert!(b.find(Locator::Css("h1")).await.unwrap().text().await.unwrap().contains("Unknown application"));
     shot(&b, "error").await;
@@ -175,7 +181,10 @@ connectors:
     b.find(Locator::Id("password")).await.unwrap().send_keys("wrong password").await.unwrap();
     b.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
     let error = b.wait().for_element(Locator::Id("login-error")).await.unwrap();
-    assert!(error.text().await.unwrap().contains("Invalid username and password"), "error shown after a wrong password");
+    assert!(
+        error.text().await.unwrap().contains("Invalid username and password"),
+        "error shown after a wrong password"
+    );
     shot(&b, "password_error").await;
 
     // The right password; then the consent page names the client and the scopes.
@@ -201,7 +210,11 @@ connectors:
     let tokens: serde_json::Value = reqwest::Client::new()
         .post(format!("{issuer}/token"))
         .basic_auth("web-app", Some("web-app-secret"))
-        .form(&[("grant_type", "authorization_code"), ("code", &params["code"]), ("redirect_uri", &redirect_uri)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &params["code"]),
+            ("redirect_uri", &redirect_uri),
+        ])
         .send()
         .await
         .unwrap()
@@ -217,7 +230,15 @@ connectors:
     .await
     .unwrap();
     b.wait().for_element(Locator::Css("button[value=approve]")).await.unwrap().click().await.unwrap();
-    let code = b.wait().for_element(Locator::Css("textarea")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
+    let code = b
+        .wait()
+        .for_element(Locator::Css("textarea"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
     assert!(!code.is_empty(), "the OOB page shows the code");
     shot(&b, "oob").await;
 

@@ -91,7 +91,8 @@ async fn registered_loopback_uri_matches_any_port() {
     let http = RpHttp::new();
     // native-cli registered http://localhost:8000/callback; kubelogin-style apps pick a port.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let client = rp::client(&server, &http, NATIVE_ID, None, &format!("http://localhost:{port}/callback")).await;
+    let client =
+        rp::client(&server, &http, NATIVE_ID, None, &format!("http://localhost:{port}/callback")).await;
     let login = rp::code_flow(&client, &http, &["email"]).await;
     assert!(login.tokens.access_token().secret().split('.').count() == 3);
 }

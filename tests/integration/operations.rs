@@ -29,8 +29,14 @@ async fn metrics_and_health() {
     }
     let metrics = api().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     let has = |needle: &str| metrics.lines().any(|l| !l.starts_with('#') && l.contains(needle));
-    assert!(has(r#"tessera_http_requests_total{route="/dex/token",method="POST",status="200"}"#), "{metrics}");
-    assert!(has(r#"tessera_http_requests_total{route="/dex/token",method="POST",status="401"}"#), "{metrics}");
+    assert!(
+        has(r#"tessera_http_requests_total{route="/dex/token",method="POST",status="200"}"#),
+        "{metrics}"
+    );
+    assert!(
+        has(r#"tessera_http_requests_total{route="/dex/token",method="POST",status="401"}"#),
+        "{metrics}"
+    );
     assert!(has("tessera_http_request_duration_seconds_bucket"), "{metrics}");
     assert!(has(r#"tessera_token_issuance_total{grant_type="authorization_code",result="ok"}"#), "{metrics}");
     assert!(has(r#"tessera_logins_total{connector="local",result="ok"}"#), "{metrics}");
@@ -43,7 +49,8 @@ async fn pages_carry_security_headers_and_branding() {
     let server = TestServer::builder().yaml("frontend: {issuer: Acme Login, theme: dark}").start().await;
     let page = navigate(&browser(), &server.code_auth_url(CLIENT_ID, REDIRECT_URI, "openid")).await.page();
     assert_eq!(page.status, StatusCode::OK);
-    let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let header =
+        |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     assert!(header("content-security-policy").contains("default-src 'self'"), "{:?}", page.headers);
     assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
     assert_eq!(header("x-frame-options"), "DENY");
@@ -55,14 +62,20 @@ async fn pages_carry_security_headers_and_branding() {
     // The session cookie of the login form.
     let cookie = header("set-cookie");
     assert!(cookie.starts_with("tessera_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/dex"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/dex"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "plain http issuer: no Secure flag");
 
     // The embedded assets.
     let css = api().get(server.url("/static/main.css")).send().await.unwrap();
     assert_eq!(css.status(), StatusCode::OK);
     assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
-    assert_eq!(api().get(server.url("/static/nope.css")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        api().get(server.url("/static/nope.css")).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

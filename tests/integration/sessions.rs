@@ -17,7 +17,10 @@ fn auth(server: &TestServer, client_id: &str, redirect_uri: &str, extra: &[(&str
 
 async fn redeem_for(server: &TestServer, client: (&str, &str), redirect_uri: &str, code: &str) -> Value {
     let response = server
-        .token(Some(client), &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)])
+        .token(
+            Some(client),
+            &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)],
+        )
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text);
     response.json
@@ -40,16 +43,26 @@ async fn a_second_client_reuses_the_session_on_postgres() {
 async fn second_client_reuses_the_session(store: Store) {
     let server = TestServer::builder().store(store).start().await;
     let browser = browser();
-    let first = login_with_password(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[]), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let first = login_with_password(
+        &browser,
+        &auth(&server, CLIENT_ID, REDIRECT_URI, &[]),
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+    )
+    .await;
     let first_tokens = redeem_for(&server, (CLIENT_ID, CLIENT_SECRET), REDIRECT_URI, &code_of(&first)).await;
 
     // The other client: no password form, straight to its consent page.
     let page = navigate(&browser, &auth(&server, OTHER_ID, OTHER_REDIRECT_URI, &[])).await.page();
     assert!(page.url.path().ends_with("/approval"), "expected consent, got {}:\n{}", page.url, page.body);
     let second = approve(&browser, &page).await.client();
-    let second_tokens = redeem_for(&server, (OTHER_ID, OTHER_SECRET), OTHER_REDIRECT_URI, &code_of(&second)).await;
+    let second_tokens =
+        redeem_for(&server, (OTHER_ID, OTHER_SECRET), OTHER_REDIRECT_URI, &code_of(&second)).await;
 
-    let (a, b) = (jwt_claims(first_tokens["id_token"].as_str().unwrap()), jwt_claims(second_tokens["id_token"].as_str().unwrap()));
+    let (a, b) = (
+        jwt_claims(first_tokens["id_token"].as_str().unwrap()),
+        jwt_claims(second_tokens["id_token"].as_str().unwrap()),
+    );
     assert_eq!(a["sub"], b["sub"]);
     assert!(a["sid"].as_str().is_some_and(|s| !s.is_empty()), "{a}");
     assert_eq!(a["sid"], b["sid"], "one session, one sid");
@@ -60,7 +73,8 @@ async fn second_client_reuses_the_session(store: Store) {
     assert!(query_param(&again, "code").is_some(), "{again}");
 
     // A different browser has no session.
-    let fresh = navigate(&crate::common::browser(), &auth(&server, CLIENT_ID, REDIRECT_URI, &[])).await.page();
+    let fresh =
+        navigate(&crate::common::browser(), &auth(&server, CLIENT_ID, REDIRECT_URI, &[])).await.page();
     assert!(fresh.url.path().ends_with("/login"), "{}", fresh.url);
 }
 
@@ -70,53 +84,74 @@ async fn prompt_none_login_and_consent_rules() {
     let browser = browser();
 
     // No session yet: prompt=none cannot show a page.
-    let url = navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("prompt", "none")])).await.client();
+    let url =
+        navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("prompt", "none")])).await.client();
     assert_eq!(query_param(&url, "error").as_deref(), Some("login_required"), "{url}");
     assert_eq!(query_param(&url, "state").as_deref(), Some("st4te"));
 
-    login_with_password(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[]), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    login_with_password(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[]), ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await;
 
     // With the session and the consent: a code without any page.
-    let url = navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("prompt", "none")])).await.client();
+    let url =
+        navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("prompt", "none")])).await.client();
     let tokens = redeem_for(&server, (CLIENT_ID, CLIENT_SECRET), REDIRECT_URI, &code_of(&url)).await;
     assert!(tokens["id_token"].is_string());
 
     // Another client was never approved: consent_required.
-    let url = navigate(&browser, &auth(&server, OTHER_ID, OTHER_REDIRECT_URI, &[("prompt", "none")])).await.client();
+    let url = navigate(&browser, &auth(&server, OTHER_ID, OTHER_REDIRECT_URI, &[("prompt", "none")]))
+        .await
+        .client();
     assert_eq!(query_param(&url, "error").as_deref(), Some("consent_required"), "{url}");
 
     // prompt=login asks for the password again despite the session.
-    let page = navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("prompt", "login")])).await.page();
+    let page =
+        navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("prompt", "login")])).await.page();
     assert!(page.url.path().ends_with("/login"), "{}", page.url);
 
     // prompt=consent shows the consent page again.
-    let page = navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("prompt", "consent")])).await.page();
+    let page =
+        navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("prompt", "consent")])).await.page();
     assert!(page.url.path().ends_with("/approval"), "{}", page.url);
 
     // prompt=none with anything else is invalid.
-    let url = navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("prompt", "none login")])).await.client();
+    let url = navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("prompt", "none login")]))
+        .await
+        .client();
     assert_eq!(query_param(&url, "error").as_deref(), Some("invalid_request"), "{url}");
 }
 
 #[tokio::test]
 async fn max_age_and_session_lifetime() {
-    let server = TestServer::builder().yaml("sessions: {validIfNotUsedFor: 30m, absoluteLifetime: 2h}").start().await;
+    let server =
+        TestServer::builder().yaml("sessions: {validIfNotUsedFor: 30m, absoluteLifetime: 2h}").start().await;
     let browser = browser();
-    let done = login_with_password(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[]), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let done = login_with_password(
+        &browser,
+        &auth(&server, CLIENT_ID, REDIRECT_URI, &[]),
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+    )
+    .await;
     let tokens = redeem_for(&server, (CLIENT_ID, CLIENT_SECRET), REDIRECT_URI, &code_of(&done)).await;
     let auth_time = jwt_claims(tokens["id_token"].as_str().unwrap())["auth_time"].as_i64().unwrap();
 
     server.advance(600);
     // The login is 10 minutes old: max_age=300 demands a new one, max_age=3600 does not.
-    let page = navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("max_age", "300")])).await.page();
+    let page =
+        navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("max_age", "300")])).await.page();
     assert!(page.url.path().ends_with("/login"), "{}", page.url);
-    let url = navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("max_age", "3600")])).await.client();
+    let url =
+        navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[("max_age", "3600")])).await.client();
     let tokens = redeem_for(&server, (CLIENT_ID, CLIENT_SECRET), REDIRECT_URI, &code_of(&url)).await;
     assert_eq!(jwt_claims(tokens["id_token"].as_str().unwrap())["auth_time"].as_i64(), Some(auth_time));
 
     // Each use moves the idle expiry; 20 minutes apart keeps the session alive…
     server.advance(20 * 60);
-    assert!(query_param(&navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[])).await.client(), "code").is_some());
+    assert!(
+        query_param(&navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[])).await.client(), "code")
+            .is_some()
+    );
     // …but 31 minutes of silence ends it.
     server.advance(31 * 60);
     let page = navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[])).await.page();
@@ -140,7 +175,8 @@ async fn logout_with_a_hint(store: Store) {
             let clients = yaml["staticClients"].as_sequence_mut().unwrap();
             for client in clients.iter_mut() {
                 if client["id"].as_str() == Some(CLIENT_ID) {
-                    client["postLogoutRedirectURIs"] = serde_norway::from_str(r#"["http://127.0.0.1:5555/bye"]"#).unwrap();
+                    client["postLogoutRedirectURIs"] =
+                        serde_norway::from_str(r#"["http://127.0.0.1:5555/bye"]"#).unwrap();
                     client["refreshTokenLifetime"] = "session".into();
                 }
             }
@@ -148,12 +184,19 @@ async fn logout_with_a_hint(store: Store) {
         .start()
         .await;
     let browser = browser();
-    let done = login_with_password(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[]), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let done = login_with_password(
+        &browser,
+        &auth(&server, CLIENT_ID, REDIRECT_URI, &[]),
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+    )
+    .await;
     let bound = redeem_for(&server, (CLIENT_ID, CLIENT_SECRET), REDIRECT_URI, &code_of(&done)).await;
     // A standalone client in the same session.
     let page = navigate(&browser, &auth(&server, OTHER_ID, OTHER_REDIRECT_URI, &[])).await.page();
     let other = approve(&browser, &page).await.client();
-    let standalone = redeem_for(&server, (OTHER_ID, OTHER_SECRET), OTHER_REDIRECT_URI, &code_of(&other)).await;
+    let standalone =
+        redeem_for(&server, (OTHER_ID, OTHER_SECRET), OTHER_REDIRECT_URI, &code_of(&other)).await;
 
     // An unregistered post-logout URI: an error page, no redirect, nobody logged out.
     let mut bad = Url::parse(&server.url("/logout")).unwrap();
@@ -176,9 +219,18 @@ async fn logout_with_a_hint(store: Store) {
     let page = navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[])).await.page();
     assert!(page.url.path().ends_with("/login"), "{}", page.url);
     // The session-bound refresh token ended with it; the standalone one did not.
-    server.refresh(bound["refresh_token"].as_str().unwrap()).await.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    server
+        .refresh(bound["refresh_token"].as_str().unwrap())
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
     let refreshed = server
-        .token(Some((OTHER_ID, OTHER_SECRET)), &[("grant_type", "refresh_token"), ("refresh_token", standalone["refresh_token"].as_str().unwrap())])
+        .token(
+            Some((OTHER_ID, OTHER_SECRET)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", standalone["refresh_token"].as_str().unwrap()),
+            ],
+        )
         .await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
 }
@@ -187,19 +239,26 @@ async fn logout_with_a_hint(store: Store) {
 async fn logout_without_a_hint_asks_first() {
     let server = TestServer::start().await;
     let browser = browser();
-    login_with_password(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[]), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    login_with_password(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[]), ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await;
 
     // A bare GET (a cross-site image could do this) only shows a question.
     let page = navigate(&browser, &Url::parse(&server.url("/logout")).unwrap()).await.page();
     assert_eq!(page.status, StatusCode::OK);
     let form = page.form();
     assert!(form.hidden("csrf_token").is_some_and(|t| !t.is_empty()));
-    assert!(navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[])).await.client().query().is_some(), "still logged in");
+    assert!(
+        navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[])).await.client().query().is_some(),
+        "still logged in"
+    );
 
     // A forged confirmation is refused.
     let forged = submit(&browser, &form, &[("csrf_token", "forged")]).await.page();
     forged.assert_error_page();
-    assert!(query_param(&navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[])).await.client(), "code").is_some());
+    assert!(
+        query_param(&navigate(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[])).await.client(), "code")
+            .is_some()
+    );
 
     // The real confirmation logs out.
     let page = navigate(&browser, &Url::parse(&server.url("/logout")).unwrap()).await.page();
@@ -223,15 +282,17 @@ async fn backchannel_receiver(failures: usize) -> (String, mpsc::UnboundedReceiv
     let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let app = axum::Router::new().route(
         "/backchannel",
-        axum::routing::post(move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
-            let tx = tx.clone();
-            let seen = seen.clone();
-            async move {
-                let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let _ = tx.send(form.get("logout_token").cloned().unwrap_or_default());
-                if n < failures { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
-            }
-        }),
+        axum::routing::post(
+            move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
+                let tx = tx.clone();
+                let seen = seen.clone();
+                async move {
+                    let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let _ = tx.send(form.get("logout_token").cloned().unwrap_or_default());
+                    if n < failures { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
+                }
+            },
+        ),
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, rx)
@@ -254,13 +315,25 @@ async fn back_channel_logout_is_signed_and_retried() {
         })
         .start()
         .await;
-    let discovery: Value =
-        api().get(server.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    let discovery: Value = api()
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(discovery["end_session_endpoint"], server.url("/logout"));
     assert_eq!(discovery["backchannel_logout_supported"], true);
 
     let browser = browser();
-    let done = login_with_password(&browser, &auth(&server, CLIENT_ID, REDIRECT_URI, &[]), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let done = login_with_password(
+        &browser,
+        &auth(&server, CLIENT_ID, REDIRECT_URI, &[]),
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+    )
+    .await;
     let tokens = redeem_for(&server, (CLIENT_ID, CLIENT_SECRET), REDIRECT_URI, &code_of(&done)).await;
     let id_claims = jwt_claims(tokens["id_token"].as_str().unwrap());
 

@@ -8,9 +8,7 @@ use super::{Report, expand_config, non_empty, parse_list};
 use crate::config::env::EnvLookup;
 use crate::config::hash::normalise_hash;
 use crate::config::raw;
-use crate::config::{
-    ConnectorConfig, GrantType, RefreshTokenLifetime, StaticClient, StaticPassword,
-};
+use crate::config::{ConnectorConfig, GrantType, RefreshTokenLifetime, StaticClient, StaticPassword};
 use crate::types::Secret;
 
 /// Resolves a `value` / `valueEnv` pair (Dex's `id`/`idEnv`, `secret`/`secretEnv`).
@@ -38,7 +36,9 @@ fn value_or_env(
         _ => {
             report.problem(
                 format!("{path}.{key}Env"),
-                format!("environment variable {env_name} is not set or empty; export it or set `{key}` directly"),
+                format!(
+                    "environment variable {env_name} is not set or empty; export it or set `{key}` directly"
+                ),
             );
             String::new()
         }
@@ -90,10 +90,7 @@ pub(super) fn build_client(
         name: c.name,
         logo_url: non_empty(c.logo_url),
         allowed_connectors: c.allowed_connectors,
-        client_credentials_groups: c
-            .client_credentials_claims
-            .map(|c| c.groups)
-            .unwrap_or_default(),
+        client_credentials_groups: c.client_credentials_claims.map(|c| c.groups).unwrap_or_default(),
     }
 }
 
@@ -117,7 +114,9 @@ pub(super) fn build_password(
         if value.is_none() {
             report.problem(
                 format!("{path}.hashFromEnv"),
-                format!("environment variable {env_name} is not set or empty; export the hash in it or set `hash`"),
+                format!(
+                    "environment variable {env_name} is not set or empty; export the hash in it or set `hash`"
+                ),
             );
         }
         (value, format!("{path}.hashFromEnv"))
@@ -164,11 +163,5 @@ pub(super) fn build_connector(
          urn:ietf:params:oauth:grant-type:device_code or urn:ietf:params:oauth:grant-type:token-exchange",
         report,
     );
-    ConnectorConfig {
-        kind: c.kind,
-        id: c.id,
-        name: c.name,
-        config,
-        grant_types,
-    }
+    ConnectorConfig { kind: c.kind, id: c.id, name: c.name, config, grant_types }
 }

@@ -20,10 +20,7 @@ pub(super) fn build_storage(
     match raw.kind.as_str() {
         "memory" => {
             if config.as_object().is_some_and(|o| !o.is_empty()) {
-                report.problem(
-                    "storage.config",
-                    "the memory storage takes no settings; remove `config`",
-                );
+                report.problem("storage.config", "the memory storage takes no settings; remove `config`");
             }
             StorageConfig::Memory
         }
@@ -38,18 +35,12 @@ pub(super) fn build_storage(
         "etcd" | "kubernetes" | "mysql" => {
             report.problem(
                 "storage.type",
-                format!(
-                    "Dex's {:?} storage is not supported by Tessera; {SUPPORTED}",
-                    raw.kind
-                ),
+                format!("Dex's {:?} storage is not supported by Tessera; {SUPPORTED}", raw.kind),
             );
             StorageConfig::Memory
         }
         other => {
-            report.problem(
-                "storage.type",
-                format!("unknown storage type {other:?}; {SUPPORTED}"),
-            );
+            report.problem("storage.type", format!("unknown storage type {other:?}; {SUPPORTED}"));
             StorageConfig::Memory
         }
     }
@@ -76,14 +67,8 @@ fn build_postgres(pg: raw::Postgres, report: &mut Report) -> PostgresConfig {
     let path = |s: String| non_empty(s).map(PathBuf::from);
     let seconds = |s: u64| (s > 0).then(|| Duration::from_secs(s));
     PostgresConfig {
-        host: if host.is_empty() {
-            "localhost".to_owned()
-        } else {
-            host
-        },
-        port: port_in_host
-            .or((pg.port != 0).then_some(pg.port))
-            .unwrap_or(5432),
+        host: if host.is_empty() { "localhost".to_owned() } else { host },
+        port: port_in_host.or((pg.port != 0).then_some(pg.port)).unwrap_or(5432),
         database: pg.database,
         user: pg.user,
         password: Secret::new(pg.password),
@@ -94,16 +79,8 @@ fn build_postgres(pg: raw::Postgres, report: &mut Report) -> PostgresConfig {
             key_file: path(pg.ssl.key_file),
         },
         connection_timeout: seconds(pg.connection_timeout),
-        max_open_conns: if pg.max_open_conns == 0 {
-            5
-        } else {
-            pg.max_open_conns
-        },
-        max_idle_conns: if pg.max_idle_conns == 0 {
-            5
-        } else {
-            pg.max_idle_conns
-        },
+        max_open_conns: if pg.max_open_conns == 0 { 5 } else { pg.max_open_conns },
+        max_idle_conns: if pg.max_idle_conns == 0 { 5 } else { pg.max_idle_conns },
         conn_max_lifetime: seconds(pg.conn_max_lifetime),
     }
 }

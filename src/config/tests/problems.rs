@@ -9,11 +9,7 @@ fn unknown_key_names_key_path_and_line() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     let p = &problems[0];
     assert_eq!(p.path, "oauth2.skipAprovalScreen");
-    assert!(
-        p.message.starts_with("unknown field `skipAprovalScreen`"),
-        "{}",
-        p.message
-    );
+    assert!(p.message.starts_with("unknown field `skipAprovalScreen`"), "{}", p.message);
     assert!(p.message.contains("line 9"), "{}", p.message);
     assert!(p.message.contains("config.example.yaml"), "{}", p.message);
 }
@@ -21,12 +17,7 @@ fn unknown_key_names_key_path_and_line() {
 #[test]
 fn unknown_top_level_key_is_an_error() {
     let problems = problems(&format!("{MINIMAL}enablePasswordDb: true\n"));
-    assert!(
-        problems[0]
-            .message
-            .contains("unknown field `enablePasswordDb`"),
-        "{problems:?}"
-    );
+    assert!(problems[0].message.contains("unknown field `enablePasswordDb`"), "{problems:?}");
     assert!(problems[0].message.contains("line 7"), "{problems:?}");
 }
 
@@ -35,10 +26,7 @@ fn unknown_key_inside_storage_config_names_its_path() {
     let problems = problems(
         "issuer: https://a.example\nstorage:\n  type: postgres\n  config:\n    hots: db\nweb:\n  http: :5556\n",
     );
-    assert!(
-        has(&problems, "storage.config.hots", "unknown field `hots`"),
-        "{problems:?}"
-    );
+    assert!(has(&problems, "storage.config.hots", "unknown field `hots`"), "{problems:?}");
 }
 
 #[test]
@@ -106,19 +94,13 @@ connectors:
         ("logger.level", "unknown log level"),
         ("oauth2.responseTypes[1]", "\"tokn\""),
         ("oauth2.passwordConnector", "names no connector"),
-        (
-            "oauth2.pkce.codeChallengeMethodsSupported[0]",
-            "S256 or plain",
-        ),
+        ("oauth2.pkce.codeChallengeMethodsSupported[0]", "S256 or plain"),
         ("signer.config.algorithm", "RS256"),
         ("staticClients[0].secret", "needs a secret"),
         ("staticClients[0].redirectURIs[0]", "fragment"),
         ("staticClients[0].redirectURIs[1]", "not an absolute URI"),
         ("staticClients[1].id", "duplicate client id"),
-        (
-            "staticClients[1].secret",
-            "public client must not have a secret",
-        ),
+        ("staticClients[1].secret", "public client must not have a secret"),
         ("staticClients[2].id", "missing client id"),
         ("staticPasswords", "enablePasswordDB: true"),
         ("staticPasswords[0].hash", "unrecognised password hash"),
@@ -132,26 +114,14 @@ connectors:
         assert!(
             has(&p, path, needle),
             "no problem at {path} containing {needle:?} in:\n{}",
-            ConfigError {
-                problems: p.clone()
-            }
+            ConfigError { problems: p.clone() }
         );
     }
-    assert_eq!(
-        p.len(),
-        expect.len(),
-        "unexpected extra problems:\n{}",
-        ConfigError {
-            problems: p.clone()
-        }
-    );
+    assert_eq!(p.len(), expect.len(), "unexpected extra problems:\n{}", ConfigError { problems: p.clone() });
     // Display prints one per line as `path: message`.
     let text = ConfigError { problems: p }.to_string();
     assert_eq!(text.lines().count(), expect.len());
-    assert!(
-        text.lines()
-            .any(|l| l.starts_with("staticClients[1].id: duplicate client id"))
-    );
+    assert!(text.lines().any(|l| l.starts_with("staticClients[1].id: duplicate client id")));
 }
 
 #[test]
@@ -160,38 +130,23 @@ fn missing_listeners_and_unsupported_storage_are_reported() {
         "issuer: https://a.example\nstorage:\n  type: etcd\n  config:\n    endpoints: [http://e:2379]\n",
     );
     assert!(
-        has(
-            &p,
-            "storage.type",
-            "not supported by Tessera; use one of: memory, sqlite3, postgres"
-        ),
+        has(&p, "storage.type", "not supported by Tessera; use one of: memory, sqlite3, postgres"),
         "{p:?}"
     );
     assert!(has(&p, "web", "no address to listen on"), "{p:?}");
     let p = problems("issuer: https://a.example\nstorage:\n  type: redis\nweb: {http: ':1'}\n");
-    assert!(
-        has(&p, "storage.type", "unknown storage type \"redis\""),
-        "{p:?}"
-    );
+    assert!(has(&p, "storage.type", "unknown storage type \"redis\""), "{p:?}");
     let p = problems(
         "issuer: https://a.example\nstorage:\n  type: memory\nweb: {http: ':1'}\nsigner: {type: vault}\n",
     );
-    assert!(
-        has(&p, "signer.type", "vault signer is not supported"),
-        "{p:?}"
-    );
+    assert!(has(&p, "signer.type", "vault signer is not supported"), "{p:?}");
 }
 
 #[test]
 fn local_password_connector_needs_the_password_db() {
     let p = problems(&format!("{MINIMAL}oauth2: {{passwordConnector: local}}\n"));
-    assert!(
-        has(&p, "oauth2.passwordConnector", "enablePasswordDB: true"),
-        "{p:?}"
-    );
-    ok(&format!(
-        "{MINIMAL}enablePasswordDB: true\noauth2: {{passwordConnector: local}}\n"
-    ));
+    assert!(has(&p, "oauth2.passwordConnector", "enablePasswordDB: true"), "{p:?}");
+    ok(&format!("{MINIMAL}enablePasswordDB: true\noauth2: {{passwordConnector: local}}\n"));
 }
 
 #[test]
@@ -204,17 +159,10 @@ fn missing_file_and_missing_issuer() {
 
 #[test]
 fn typo_inside_a_list_entry_names_its_index() {
-    let yaml =
-        format!("{MINIMAL}staticClients:\n- id: a\n  name: A\n  redirectUris: [https://a/cb]\n");
+    let yaml = format!("{MINIMAL}staticClients:\n- id: a\n  name: A\n  redirectUris: [https://a/cb]\n");
     let p = problems(&yaml);
     assert_eq!(p[0].path, "staticClients[0].redirectUris", "{p:?}");
-    assert!(
-        p[0].message.starts_with("unknown field `redirectUris`"),
-        "{p:?}"
-    );
+    assert!(p[0].message.starts_with("unknown field `redirectUris`"), "{p:?}");
     assert!(p[0].message.contains("line 10 column 3"), "{p:?}");
-    assert!(
-        p[0].message.contains("redirectURIs"),
-        "the message lists the right spelling: {p:?}"
-    );
+    assert!(p[0].message.contains("redirectURIs"), "the message lists the right spelling: {p:?}");
 }

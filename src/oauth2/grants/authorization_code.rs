@@ -5,11 +5,15 @@
 use super::refresh_token::{create_family, should_issue};
 use super::{GrantContext, TokenRequest, required};
 use crate::oauth2::error::OAuthError;
-use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
 use crate::oauth2::pkce;
+use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
 use crate::storage::{AuthCode, Client, IssuedTokens, Pkce, Redemption};
 
-pub async fn exchange(ctx: &GrantContext<'_>, client: &Client, request: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+pub async fn exchange(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
     let code_id = required(&request.code, "code")?;
     let redirect_uri = request.redirect_uri.as_deref().unwrap_or_default();
     redeem(ctx, client, code_id, redirect_uri, request.code_verifier.as_deref()).await
@@ -41,7 +45,9 @@ pub async fn redeem(
         return Err(OAuthError::invalid_grant("Invalid or expired code parameter."));
     }
     if redirect_uri != code.redirect_uri {
-        return Err(OAuthError::invalid_grant("redirect_uri did not match the one of the authorization request."));
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri did not match the one of the authorization request.",
+        ));
     }
     check_pkce(&code.pkce, code_verifier)?;
 
@@ -79,7 +85,9 @@ pub async fn redeem(
 pub(super) fn check_pkce(pkce: &Pkce, verifier: Option<&str>) -> Result<(), OAuthError> {
     match (pkce.code_challenge.is_empty(), verifier.filter(|v| !v.is_empty())) {
         (true, None) => Ok(()),
-        (true, Some(_)) => Err(OAuthError::invalid_grant("No PKCE flow started; cannot check code_verifier.")),
+        (true, Some(_)) => {
+            Err(OAuthError::invalid_grant("No PKCE flow started; cannot check code_verifier."))
+        }
         (false, None) => Err(OAuthError::invalid_grant("Expecting parameter code_verifier in PKCE flow.")),
         (false, Some(v)) if pkce::verify(pkce, v) => Ok(()),
         (false, Some(_)) => Err(OAuthError::invalid_grant("Invalid code_verifier.")),

@@ -38,7 +38,8 @@ pub async fn issue_tokens(
         nonce: "",
         auth_time: 0,
 
-        session_id: "",        now: ctx.now,
+        session_id: "",
+        now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };
     issue(ctx, &token_ctx, None)

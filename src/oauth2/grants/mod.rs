@@ -12,8 +12,8 @@ use super::client_auth::{ClientCredentials, authenticate};
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::{TokenContext, TokenResponse, mint, mint_access_token};
 use super::{
-    GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_PASSWORD, GRANT_REFRESH_TOKEN,
-    GRANT_TOKEN_EXCHANGE, Settings, scopes,
+    GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_PASSWORD,
+    GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE, Settings, scopes,
 };
 use crate::connector::{Opened, Registry};
 use crate::overlay::Clients;
@@ -85,7 +85,10 @@ pub async fn token(
             | GRANT_TOKEN_EXCHANGE
     );
     if !known || !ctx.settings.grant_enabled(grant_type) {
-        return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, format!("Unsupported grant type {grant_type:?}.")));
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!("Unsupported grant type {grant_type:?}."),
+        ));
     }
     let client = authenticate(ctx.clients, creds).await?;
     let result = match grant_type {
@@ -110,7 +113,12 @@ pub async fn token(
 
 /// The connector a grant names, if the client may use it and it allows the grant (Dex's
 /// connector-authorization rule, with Dex's error codes).
-pub fn resolve_connector(ctx: &GrantContext<'_>, client: &Client, connector_id: &str, grant_type: &str) -> Result<Arc<Opened>, OAuthError> {
+pub fn resolve_connector(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    connector_id: &str,
+    grant_type: &str,
+) -> Result<Arc<Opened>, OAuthError> {
     if !client.allowed_connectors.is_empty() && !client.allowed_connectors.iter().any(|c| c == connector_id) {
         return Err(OAuthError::invalid_grant("Connector not allowed for this client."));
     }
@@ -126,7 +134,11 @@ pub fn resolve_connector(ctx: &GrantContext<'_>, client: &Client, connector_id: 
 
 /// The standard token response (as Dex's `Issue`): an access token, an ID token when
 /// `openid` was granted, and the refresh token the grant created, if any.
-pub fn issue(ctx: &GrantContext<'_>, token_ctx: &TokenContext<'_>, refresh_token: Option<String>) -> Result<TokenResponse, OAuthError> {
+pub fn issue(
+    ctx: &GrantContext<'_>,
+    token_ctx: &TokenContext<'_>,
+    refresh_token: Option<String>,
+) -> Result<TokenResponse, OAuthError> {
     if scopes::has(token_ctx.scopes, scopes::OPENID) {
         let minted = mint(ctx.signer, token_ctx, None)?;
         return Ok(TokenResponse::new(minted, ctx.now, refresh_token, token_ctx.scopes));

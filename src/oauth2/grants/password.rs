@@ -78,7 +78,8 @@ pub async fn login(
         nonce,
         auth_time: ctx.now,
 
-        session_id: "",        now: ctx.now,
+        session_id: "",
+        now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };
     issue(ctx, &token_ctx, refresh_token)

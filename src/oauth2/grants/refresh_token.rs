@@ -54,7 +54,11 @@ pub fn should_issue(settings: &Settings, connector: Option<&Opened>, granted: &[
 }
 
 /// Creates a new token family; returns its id and the token.
-pub async fn create_family(ctx: &GrantContext<'_>, client: &Client, origin: Origin<'_>) -> Result<(String, String), OAuthError> {
+pub async fn create_family(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    origin: Origin<'_>,
+) -> Result<(String, String), OAuthError> {
     let id = random_id();
     let secret = random_bytes(32);
     let record = RefreshToken {
@@ -74,7 +78,11 @@ pub async fn create_family(ctx: &GrantContext<'_>, client: &Client, origin: Orig
         nonce: origin.nonce.to_string(),
         // Bound to the single sign-on session only for `refreshTokenLifetime: session`: then
         // the token ends with the session (logout or expiry).
-        session_id: if client.refresh_token_lifetime == "session" { origin.session_id.to_string() } else { String::new() },
+        session_id: if client.refresh_token_lifetime == "session" {
+            origin.session_id.to_string()
+        } else {
+            String::new()
+        },
         auth_time: origin.auth_time,
     };
     ctx.storage.create_refresh_token(&record).await?;

@@ -84,7 +84,8 @@ pub async fn exchange(
         nonce: "",
         auth_time: 0,
 
-        session_id: "",        now: ctx.now,
+        session_id: "",
+        now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };
     let (token, token_type) = if issued_token_type == TOKEN_TYPE_ID_TOKEN {

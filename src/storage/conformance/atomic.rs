@@ -18,61 +18,35 @@ pub(super) async fn concurrent_creates_have_one_winner(s: Store) {
 }
 
 pub(super) async fn take_auth_request_once(s: Store) {
-    s.create_auth_request(&auth_request("req", NOW + 60))
-        .await
-        .unwrap();
-    assert_eq!(
-        s.take_auth_request("req").await.unwrap(),
-        Some(auth_request("req", NOW + 60))
-    );
+    s.create_auth_request(&auth_request("req", NOW + 60)).await.unwrap();
+    assert_eq!(s.take_auth_request("req").await.unwrap(), Some(auth_request("req", NOW + 60)));
     assert_eq!(s.take_auth_request("req").await.unwrap(), None);
     assert_eq!(s.get_auth_request("req").await.unwrap(), None);
 }
 
 pub(super) async fn take_auth_request_concurrently(s: Store) {
-    s.create_auth_request(&auth_request("req", NOW + 60))
-        .await
-        .unwrap();
+    s.create_auth_request(&auth_request("req", NOW + 60)).await.unwrap();
     let taken = race(16, |_| {
         let s = s.clone();
         async move { s.take_auth_request("req").await.unwrap() }
     })
     .await;
-    assert_eq!(
-        taken.iter().flatten().count(),
-        1,
-        "exactly one caller takes the request"
-    );
+    assert_eq!(taken.iter().flatten().count(), 1, "exactly one caller takes the request");
 }
 
 pub(super) async fn redeem_auth_code_once(s: Store) {
-    assert_eq!(
-        s.redeem_auth_code("missing", NOW).await.unwrap(),
-        Redemption::NotFound
-    );
+    assert_eq!(s.redeem_auth_code("missing", NOW).await.unwrap(), Redemption::NotFound);
 
     // Expired codes are still returned: the caller checks `expiry`.
     let code = auth_code("code", NOW - 1);
     s.create_auth_code(&code).await.unwrap();
-    let redeemed = AuthCode {
-        redeemed_at: Some(NOW),
-        ..code
-    };
-    assert_eq!(
-        s.redeem_auth_code("code", NOW).await.unwrap(),
-        Redemption::Fresh(redeemed.clone())
-    );
+    let redeemed = AuthCode { redeemed_at: Some(NOW), ..code };
+    assert_eq!(s.redeem_auth_code("code", NOW).await.unwrap(), Redemption::Fresh(redeemed.clone()));
 
-    let issued = IssuedTokens {
-        access_token_id: "jti".into(),
-        access_token_expiry: NOW + 60,
-        refresh_token_id: None,
-    };
+    let issued =
+        IssuedTokens { access_token_id: "jti".into(), access_token_expiry: NOW + 60, refresh_token_id: None };
     s.set_auth_code_issued("code", &issued).await.unwrap();
-    let replayed = AuthCode {
-        issued: Some(issued),
-        ..redeemed
-    };
+    let replayed = AuthCode { issued: Some(issued), ..redeemed };
     assert_eq!(
         s.redeem_auth_code("code", NOW + 5).await.unwrap(),
         Redemption::Replayed(replayed),
@@ -81,47 +55,26 @@ pub(super) async fn redeem_auth_code_once(s: Store) {
 }
 
 pub(super) async fn redeem_auth_code_concurrently(s: Store) {
-    s.create_auth_code(&auth_code("code", NOW + 60))
-        .await
-        .unwrap();
+    s.create_auth_code(&auth_code("code", NOW + 60)).await.unwrap();
     let outcomes = race(16, |i| {
         let s = s.clone();
         async move { s.redeem_auth_code("code", NOW + i as i64).await.unwrap() }
     })
     .await;
-    let fresh: Vec<_> = outcomes
-        .iter()
-        .filter(|o| matches!(o, Redemption::Fresh(_)))
-        .collect();
-    let replayed = outcomes
-        .iter()
-        .filter(|o| matches!(o, Redemption::Replayed(_)))
-        .count();
+    let fresh: Vec<_> = outcomes.iter().filter(|o| matches!(o, Redemption::Fresh(_))).collect();
+    let replayed = outcomes.iter().filter(|o| matches!(o, Redemption::Replayed(_))).count();
     assert_eq!(fresh.len(), 1, "exactly one redemption is fresh");
     assert_eq!(replayed, 15);
-    let Redemption::Fresh(winner) = fresh[0] else {
-        unreachable!()
-    };
+    let Redemption::Fresh(winner) = fresh[0] else { unreachable!() };
     let stored = s.get_auth_code("code").await.unwrap().unwrap();
-    assert_eq!(
-        stored.redeemed_at, winner.redeemed_at,
-        "the winner's time is kept"
-    );
+    assert_eq!(stored.redeemed_at, winner.redeemed_at, "the winner's time is kept");
 }
 
 pub(super) async fn rotate_refresh_token_once(s: Store) {
     let token = refresh_token("rt", "alice", None);
     s.create_refresh_token(&token).await.unwrap();
-    assert!(
-        !s.rotate_refresh_token("rt", &rotation(b"wrong", b"new", NOW + 1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !s.rotate_refresh_token("missing", &rotation(b"hash-rt", b"new", NOW + 1))
-            .await
-            .unwrap()
-    );
+    assert!(!s.rotate_refresh_token("rt", &rotation(b"wrong", b"new", NOW + 1)).await.unwrap());
+    assert!(!s.rotate_refresh_token("missing", &rotation(b"hash-rt", b"new", NOW + 1)).await.unwrap());
     assert_eq!(
         s.get_refresh_token("rt").await.unwrap(),
         Some(token.clone()),
@@ -141,24 +94,16 @@ pub(super) async fn rotate_refresh_token_once(s: Store) {
         ..token
     };
     assert_eq!(s.get_refresh_token("rt").await.unwrap(), Some(expected));
-    assert!(
-        !s.rotate_refresh_token("rt", &applied).await.unwrap(),
-        "the old hash no longer matches"
-    );
+    assert!(!s.rotate_refresh_token("rt", &applied).await.unwrap(), "the old hash no longer matches");
 }
 
 pub(super) async fn rotate_refresh_token_concurrently(s: Store) {
-    s.create_refresh_token(&refresh_token("rt", "alice", None))
-        .await
-        .unwrap();
+    s.create_refresh_token(&refresh_token("rt", "alice", None)).await.unwrap();
     let won = race(32, |i| {
         let s = s.clone();
         async move {
             let new_hash = format!("new-{i}").into_bytes();
-            let won = s
-                .rotate_refresh_token("rt", &rotation(b"hash-rt", &new_hash, NOW + 1))
-                .await
-                .unwrap();
+            let won = s.rotate_refresh_token("rt", &rotation(b"hash-rt", &new_hash, NOW + 1)).await.unwrap();
             (won, new_hash)
         }
     })
@@ -166,10 +111,7 @@ pub(super) async fn rotate_refresh_token_concurrently(s: Store) {
     let winners: Vec<_> = won.iter().filter(|(won, _)| *won).collect();
     assert_eq!(winners.len(), 1, "exactly one rotation wins");
     let stored = s.get_refresh_token("rt").await.unwrap().unwrap();
-    assert_eq!(
-        stored.token_hash, winners[0].1,
-        "the stored hash is the winner's"
-    );
+    assert_eq!(stored.token_hash, winners[0].1, "the stored hash is the winner's");
     assert_eq!(stored.obsolete_hash, Some(b"hash-rt".to_vec()));
 }
 
@@ -178,42 +120,13 @@ pub(super) async fn keys_compare_and_swap(s: Store) {
     assert_eq!(empty.version, 0);
     assert_eq!(empty.signing_key, None);
 
-    assert!(
-        !s.swap_keys(3, &keys("k1")).await.unwrap(),
-        "nothing stored at version 3"
-    );
+    assert!(!s.swap_keys(3, &keys("k1")).await.unwrap(), "nothing stored at version 3");
     assert!(s.swap_keys(0, &keys("k1")).await.unwrap());
-    assert_eq!(
-        s.get_keys().await.unwrap(),
-        Keys {
-            version: 1,
-            ..keys("k1")
-        }
-    );
-    assert!(
-        !s.swap_keys(0, &keys("k2")).await.unwrap(),
-        "someone already stored keys"
-    );
+    assert_eq!(s.get_keys().await.unwrap(), Keys { version: 1, ..keys("k1") });
+    assert!(!s.swap_keys(0, &keys("k2")).await.unwrap(), "someone already stored keys");
 
-    assert!(
-        s.swap_keys(
-            1,
-            &Keys {
-                version: 99,
-                ..keys("k2")
-            }
-        )
-        .await
-        .unwrap()
-    );
-    assert_eq!(
-        s.get_keys().await.unwrap(),
-        Keys {
-            version: 2,
-            ..keys("k2")
-        },
-        "storage owns the version"
-    );
+    assert!(s.swap_keys(1, &Keys { version: 99, ..keys("k2") }).await.unwrap());
+    assert_eq!(s.get_keys().await.unwrap(), Keys { version: 2, ..keys("k2") }, "storage owns the version");
     assert!(!s.swap_keys(1, &keys("k3")).await.unwrap());
 }
 
@@ -228,11 +141,7 @@ pub(super) async fn swap_keys_concurrently(s: Store) {
         })
         .await;
         let winners: Vec<_> = results.iter().filter(|(won, _)| *won).collect();
-        assert_eq!(
-            winners.len(),
-            1,
-            "exactly one swap from version {from_version} wins"
-        );
+        assert_eq!(winners.len(), 1, "exactly one swap from version {from_version} wins");
         let stored = s.get_keys().await.unwrap();
         assert_eq!(stored.version, from_version + 1);
         assert_eq!(stored.signing_key.unwrap().kid, winners[0].1);
@@ -240,9 +149,7 @@ pub(super) async fn swap_keys_concurrently(s: Store) {
 }
 
 pub(super) async fn device_token_cas_concurrently(s: Store) {
-    s.create_device_token(&device_token("dev", NOW + 300))
-        .await
-        .unwrap();
+    s.create_device_token(&device_token("dev", NOW + 300)).await.unwrap();
     let results = race(16, |i| {
         let s = s.clone();
         async move {
@@ -251,28 +158,18 @@ pub(super) async fn device_token_cas_concurrently(s: Store) {
                 token: format!("token-{i}"),
                 ..device_token("dev", NOW + 300)
             };
-            (
-                s.update_device_token(&update, "pending").await.unwrap(),
-                update.token,
-            )
+            (s.update_device_token(&update, "pending").await.unwrap(), update.token)
         }
     })
     .await;
     let winners: Vec<_> = results.iter().filter(|(won, _)| *won).collect();
     assert_eq!(winners.len(), 1);
-    assert_eq!(
-        s.get_device_token("dev").await.unwrap().unwrap().token,
-        winners[0].1
-    );
+    assert_eq!(s.get_device_token("dev").await.unwrap().unwrap().token, winners[0].1);
 
     let taken = race(8, |_| {
         let s = s.clone();
         async move { s.take_device_token("dev").await.unwrap() }
     })
     .await;
-    assert_eq!(
-        taken.iter().flatten().count(),
-        1,
-        "a device code is single-use"
-    );
+    assert_eq!(taken.iter().flatten().count(), 1, "a device code is single-use");
 }

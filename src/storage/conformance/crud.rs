@@ -17,20 +17,10 @@ pub(super) async fn clients_crud(s: Store) {
     let got = s.get_client("a").await.unwrap().unwrap();
     assert_eq!(got, client("a"));
     assert_eq!(got.secret.expose(), "a-secret");
-    let ids: Vec<_> = s
-        .list_clients()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let ids: Vec<_> = s.list_clients().await.unwrap().into_iter().map(|c| c.id).collect();
     assert_eq!(ids, ["a", "b"]);
 
-    let changed = Client {
-        name: "Renamed".into(),
-        public: true,
-        ..client("a")
-    };
+    let changed = Client { name: "Renamed".into(), public: true, ..client("a") };
     assert!(s.update_client(&changed).await.unwrap());
     assert_eq!(s.get_client("a").await.unwrap(), Some(changed));
     assert!(!s.update_client(&client("missing")).await.unwrap());
@@ -44,25 +34,13 @@ pub(super) async fn connectors_crud(s: Store) {
     s.create_connector(&connector("ldap")).await.unwrap();
     s.create_connector(&connector("github")).await.unwrap();
     assert_already_exists(s.create_connector(&connector("ldap")).await);
-    assert_eq!(
-        s.get_connector("ldap").await.unwrap(),
-        Some(connector("ldap"))
-    );
+    assert_eq!(s.get_connector("ldap").await.unwrap(), Some(connector("ldap")));
 
-    let ids: Vec<_> = s
-        .list_connectors()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let ids: Vec<_> = s.list_connectors().await.unwrap().into_iter().map(|c| c.id).collect();
     assert_eq!(ids, ["github", "ldap"]);
 
-    let changed = Connector {
-        resource_version: "2".into(),
-        config: serde_json::json!({}),
-        ..connector("ldap")
-    };
+    let changed =
+        Connector { resource_version: "2".into(), config: serde_json::json!({}), ..connector("ldap") };
     assert!(s.update_connector(&changed).await.unwrap());
     assert_eq!(s.get_connector("ldap").await.unwrap(), Some(changed));
     assert!(!s.update_connector(&connector("nope")).await.unwrap());
@@ -73,37 +51,18 @@ pub(super) async fn connectors_crud(s: Store) {
 }
 
 pub(super) async fn passwords_ignore_email_case(s: Store) {
-    s.create_password(&password("Alice@Example.COM"))
-        .await
-        .unwrap();
+    s.create_password(&password("Alice@Example.COM")).await.unwrap();
     assert_already_exists(s.create_password(&password("alice@example.com")).await);
 
     let stored = s.get_password("ALICE@example.com").await.unwrap().unwrap();
     assert_eq!(stored.email, "alice@example.com", "stored lower-cased");
     assert_eq!(stored, password("alice@example.com"));
-    assert_eq!(
-        s.list_passwords().await.unwrap(),
-        vec![password("alice@example.com")]
-    );
+    assert_eq!(s.list_passwords().await.unwrap(), vec![password("alice@example.com")]);
 
-    let changed = Password {
-        name: "Alice Liddell".into(),
-        ..password("ALICE@EXAMPLE.COM")
-    };
+    let changed = Password { name: "Alice Liddell".into(), ..password("ALICE@EXAMPLE.COM") };
     assert!(s.update_password(&changed).await.unwrap());
-    assert_eq!(
-        s.get_password("alice@example.com")
-            .await
-            .unwrap()
-            .unwrap()
-            .name,
-        "Alice Liddell"
-    );
-    assert!(
-        !s.update_password(&password("bob@example.com"))
-            .await
-            .unwrap()
-    );
+    assert_eq!(s.get_password("alice@example.com").await.unwrap().unwrap().name, "Alice Liddell");
+    assert!(!s.update_password(&password("bob@example.com")).await.unwrap());
 
     assert!(s.delete_password("aLiCe@example.com").await.unwrap());
     assert!(!s.delete_password("alice@example.com").await.unwrap());
@@ -114,24 +73,12 @@ pub(super) async fn auth_requests_crud(s: Store) {
     let request = auth_request("req", NOW + 60);
     s.create_auth_request(&request).await.unwrap();
     assert_already_exists(s.create_auth_request(&request).await);
-    assert_eq!(
-        s.get_auth_request("req").await.unwrap(),
-        Some(request.clone())
-    );
+    assert_eq!(s.get_auth_request("req").await.unwrap(), Some(request.clone()));
 
-    let logged_in = AuthRequest {
-        logged_in: true,
-        auth_time: NOW,
-        expiry: NOW + 120,
-        ..request
-    };
+    let logged_in = AuthRequest { logged_in: true, auth_time: NOW, expiry: NOW + 120, ..request };
     assert!(s.update_auth_request(&logged_in).await.unwrap());
     assert_eq!(s.get_auth_request("req").await.unwrap(), Some(logged_in));
-    assert!(
-        !s.update_auth_request(&auth_request("missing", NOW))
-            .await
-            .unwrap()
-    );
+    assert!(!s.update_auth_request(&auth_request("missing", NOW)).await.unwrap());
 
     assert!(s.delete_auth_request("req").await.unwrap());
     assert!(!s.delete_auth_request("req").await.unwrap());
@@ -150,10 +97,7 @@ pub(super) async fn auth_codes_crud(s: Store) {
         refresh_token_id: Some("rt-1".into()),
     };
     s.set_auth_code_issued("code", &issued).await.unwrap();
-    assert_eq!(
-        s.get_auth_code("code").await.unwrap().unwrap().issued,
-        Some(issued)
-    );
+    assert_eq!(s.get_auth_code("code").await.unwrap().unwrap().issued, Some(issued));
 
     assert!(s.delete_auth_code("code").await.unwrap());
     assert!(!s.delete_auth_code("code").await.unwrap());
@@ -164,48 +108,21 @@ pub(super) async fn refresh_tokens_crud(s: Store) {
     let token = refresh_token("rt-1", "alice", Some(NOW + 3600));
     s.create_refresh_token(&token).await.unwrap();
     assert_already_exists(s.create_refresh_token(&token).await);
-    assert_eq!(
-        s.get_refresh_token("rt-1").await.unwrap(),
-        Some(token.clone())
-    );
+    assert_eq!(s.get_refresh_token("rt-1").await.unwrap(), Some(token.clone()));
 
-    let no_data = RefreshToken {
-        connector_data: None,
-        expires_at: None,
-        ..refresh_token("rt-2", "alice", None)
-    };
+    let no_data =
+        RefreshToken { connector_data: None, expires_at: None, ..refresh_token("rt-2", "alice", None) };
     s.create_refresh_token(&no_data).await.unwrap();
-    s.create_refresh_token(&refresh_token("rt-3", "bob", None))
-        .await
-        .unwrap();
-    let other_connector = RefreshToken {
-        connector_id: "github".into(),
-        ..refresh_token("rt-4", "alice", None)
-    };
+    s.create_refresh_token(&refresh_token("rt-3", "bob", None)).await.unwrap();
+    let other_connector =
+        RefreshToken { connector_id: "github".into(), ..refresh_token("rt-4", "alice", None) };
     s.create_refresh_token(&other_connector).await.unwrap();
-    assert_eq!(
-        s.list_refresh_tokens_for_user("alice", "ldap")
-            .await
-            .unwrap(),
-        vec![token.clone(), no_data]
-    );
-    assert_eq!(
-        s.list_refresh_tokens_for_user("nobody", "ldap")
-            .await
-            .unwrap(),
-        vec![]
-    );
+    assert_eq!(s.list_refresh_tokens_for_user("alice", "ldap").await.unwrap(), vec![token.clone(), no_data]);
+    assert_eq!(s.list_refresh_tokens_for_user("nobody", "ldap").await.unwrap(), vec![]);
 
     s.touch_refresh_token("rt-1", NOW + 30).await.unwrap();
     let touched = s.get_refresh_token("rt-1").await.unwrap().unwrap();
-    assert_eq!(
-        touched,
-        RefreshToken {
-            last_used: NOW + 30,
-            ..token
-        },
-        "touch changes only last_used"
-    );
+    assert_eq!(touched, RefreshToken { last_used: NOW + 30, ..token }, "touch changes only last_used");
 
     assert!(s.delete_refresh_token("rt-1").await.unwrap());
     assert!(!s.delete_refresh_token("rt-1").await.unwrap());
@@ -220,33 +137,18 @@ pub(super) async fn offline_sessions_upsert(s: Store) {
         connector_data: Some(vec![1]),
     };
     s.upsert_offline_session(&first).await.unwrap();
-    assert_eq!(
-        s.get_offline_session("alice", "ldap").await.unwrap(),
-        Some(first.clone())
-    );
+    assert_eq!(s.get_offline_session("alice", "ldap").await.unwrap(), Some(first.clone()));
 
-    let second = OfflineSession {
-        connector_data: None,
-        ..first.clone()
-    };
+    let second = OfflineSession { connector_data: None, ..first.clone() };
     s.upsert_offline_session(&second).await.unwrap();
-    assert_eq!(
-        s.get_offline_session("alice", "ldap").await.unwrap(),
-        Some(second)
-    );
-    let other = OfflineSession {
-        connector_id: "github".into(),
-        ..first
-    };
+    assert_eq!(s.get_offline_session("alice", "ldap").await.unwrap(), Some(second));
+    let other = OfflineSession { connector_id: "github".into(), ..first };
     s.upsert_offline_session(&other).await.unwrap();
 
     assert!(s.delete_offline_session("alice", "ldap").await.unwrap());
     assert!(!s.delete_offline_session("alice", "ldap").await.unwrap());
     assert_eq!(s.get_offline_session("alice", "ldap").await.unwrap(), None);
-    assert_eq!(
-        s.get_offline_session("alice", "github").await.unwrap(),
-        Some(other)
-    );
+    assert_eq!(s.get_offline_session("alice", "github").await.unwrap(), Some(other));
 }
 
 pub(super) async fn revoked_access_tokens(s: Store) {
@@ -261,38 +163,20 @@ pub(super) async fn device_flow_crud(s: Store) {
     let request = device_request("ABCD-EFGH", NOW + 300);
     s.create_device_request(&request).await.unwrap();
     assert_already_exists(s.create_device_request(&request).await);
-    assert_eq!(
-        s.get_device_request("ABCD-EFGH").await.unwrap(),
-        Some(request)
-    );
+    assert_eq!(s.get_device_request("ABCD-EFGH").await.unwrap(), Some(request));
     assert_eq!(s.get_device_request("nope").await.unwrap(), None);
 
     let token = device_token("dev", NOW + 300);
     s.create_device_token(&token).await.unwrap();
     assert_already_exists(s.create_device_token(&token).await);
-    assert_eq!(
-        s.get_device_token("dev").await.unwrap(),
-        Some(token.clone())
-    );
+    assert_eq!(s.get_device_token("dev").await.unwrap(), Some(token.clone()));
 
-    let complete = DeviceToken {
-        status: "complete".into(),
-        token: "{\"access_token\":\"x\"}".into(),
-        ..token
-    };
-    assert!(
-        !s.update_device_token(&complete, "denied").await.unwrap(),
-        "status mismatch"
-    );
+    let complete =
+        DeviceToken { status: "complete".into(), token: "{\"access_token\":\"x\"}".into(), ..token };
+    assert!(!s.update_device_token(&complete, "denied").await.unwrap(), "status mismatch");
     assert!(s.update_device_token(&complete, "pending").await.unwrap());
-    assert!(
-        !s.update_device_token(&complete, "pending").await.unwrap(),
-        "no longer pending"
-    );
-    assert_eq!(
-        s.get_device_token("dev").await.unwrap(),
-        Some(complete.clone())
-    );
+    assert!(!s.update_device_token(&complete, "pending").await.unwrap(), "no longer pending");
+    assert_eq!(s.get_device_token("dev").await.unwrap(), Some(complete.clone()));
 
     assert_eq!(s.take_device_token("dev").await.unwrap(), Some(complete));
     assert_eq!(s.take_device_token("dev").await.unwrap(), None);
@@ -302,40 +186,15 @@ pub(super) async fn device_flow_crud(s: Store) {
 pub(super) async fn web_sessions(s: Store) {
     let session = web_session("sid", NOW + 60);
     assert!(s.create_web_session(&session).await.unwrap());
-    assert!(
-        !s.create_web_session(&web_session("sid", NOW + 999))
-            .await
-            .unwrap(),
-        "id taken"
-    );
-    assert_eq!(
-        s.load_web_session("sid", NOW).await.unwrap(),
-        Some(session.clone())
-    );
-    assert_eq!(
-        s.load_web_session("sid", NOW + 60).await.unwrap(),
-        Some(session),
-        "live until its expiry"
-    );
-    assert_eq!(
-        s.load_web_session("sid", NOW + 61).await.unwrap(),
-        None,
-        "expired"
-    );
+    assert!(!s.create_web_session(&web_session("sid", NOW + 999)).await.unwrap(), "id taken");
+    assert_eq!(s.load_web_session("sid", NOW).await.unwrap(), Some(session.clone()));
+    assert_eq!(s.load_web_session("sid", NOW + 60).await.unwrap(), Some(session), "live until its expiry");
+    assert_eq!(s.load_web_session("sid", NOW + 61).await.unwrap(), None, "expired");
 
-    let saved = WebSession {
-        data: b"new".to_vec(),
-        expiry: NOW + 120,
-        ..web_session("sid", 0)
-    };
+    let saved = WebSession { data: b"new".to_vec(), expiry: NOW + 120, ..web_session("sid", 0) };
     s.save_web_session(&saved).await.unwrap();
-    assert_eq!(
-        s.load_web_session("sid", NOW + 61).await.unwrap(),
-        Some(saved)
-    );
-    s.save_web_session(&web_session("fresh", NOW + 60))
-        .await
-        .unwrap();
+    assert_eq!(s.load_web_session("sid", NOW + 61).await.unwrap(), Some(saved));
+    s.save_web_session(&web_session("fresh", NOW + 60)).await.unwrap();
     assert!(s.load_web_session("fresh", NOW).await.unwrap().is_some());
 
     s.delete_web_session("sid").await.unwrap();
@@ -346,28 +205,16 @@ pub(super) async fn web_sessions(s: Store) {
 pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
     let (dead, live) = (NOW - 1, NOW + 60);
     for (id, expiry) in [("dead", dead), ("live", live)] {
-        s.create_auth_request(&auth_request(id, expiry))
-            .await
-            .unwrap();
+        s.create_auth_request(&auth_request(id, expiry)).await.unwrap();
         s.create_auth_code(&auth_code(id, expiry)).await.unwrap();
-        s.create_device_request(&device_request(id, expiry))
-            .await
-            .unwrap();
-        s.create_device_token(&device_token(id, expiry))
-            .await
-            .unwrap();
-        s.create_refresh_token(&refresh_token(id, "alice", Some(expiry)))
-            .await
-            .unwrap();
-        s.create_web_session(&web_session(id, expiry))
-            .await
-            .unwrap();
+        s.create_device_request(&device_request(id, expiry)).await.unwrap();
+        s.create_device_token(&device_token(id, expiry)).await.unwrap();
+        s.create_refresh_token(&refresh_token(id, "alice", Some(expiry))).await.unwrap();
+        s.create_web_session(&web_session(id, expiry)).await.unwrap();
         s.revoke_access_token(id, expiry).await.unwrap();
         s.create_auth_session(&auth_session(id, expiry)).await.unwrap();
     }
-    s.create_refresh_token(&refresh_token("forever", "alice", None))
-        .await
-        .unwrap();
+    s.create_refresh_token(&refresh_token("forever", "alice", None)).await.unwrap();
     // Things that never expire are untouched.
     s.create_client(&client("app")).await.unwrap();
     s.swap_keys(0, &keys("k")).await.unwrap();
@@ -384,11 +231,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         auth_sessions: 1,
     };
     assert_eq!(removed, one_each);
-    assert_eq!(
-        s.garbage_collect(NOW).await.unwrap(),
-        GcResult::default(),
-        "nothing left to collect"
-    );
+    assert_eq!(s.garbage_collect(NOW).await.unwrap(), GcResult::default(), "nothing left to collect");
 
     assert!(s.get_auth_request("dead").await.unwrap().is_none());
     assert!(s.get_auth_request("live").await.unwrap().is_some());
@@ -416,7 +259,8 @@ pub(super) async fn auth_sessions_crud(s: Store) {
     assert_already_exists(s.create_auth_session(&session).await);
     assert_eq!(s.get_auth_session("sid-1").await.unwrap(), Some(session.clone()));
 
-    let touched = AuthSession { idle_expiry: NOW + 90, clients: vec!["app".into(), "other".into()], ..session };
+    let touched =
+        AuthSession { idle_expiry: NOW + 90, clients: vec!["app".into(), "other".into()], ..session };
     assert!(s.update_auth_session(&touched).await.unwrap());
     assert_eq!(s.get_auth_session("sid-1").await.unwrap(), Some(touched));
     assert!(!s.update_auth_session(&auth_session("missing", NOW)).await.unwrap());

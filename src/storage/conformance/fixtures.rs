@@ -101,10 +101,7 @@ pub(super) fn rotation(expected: &[u8], new: &[u8], now: UnixTime) -> RefreshRot
         new_hash: new.to_vec(),
         rotation_salt: new.iter().rev().copied().collect(),
         now,
-        claims: Claims {
-            groups: vec!["new-group".into()],
-            ..claims("alice")
-        },
+        claims: Claims { groups: vec!["new-group".into()], ..claims("alice") },
         connector_data: Some(new.to_vec()),
     }
 }
@@ -175,18 +172,11 @@ pub(super) fn device_token(device_code: &str, expiry: UnixTime) -> DeviceToken {
 }
 
 pub(super) fn web_session(id: &str, expiry: UnixTime) -> WebSession {
-    WebSession {
-        id: id.into(),
-        data: vec![0, 159, 146, 150, 255],
-        expiry,
-    }
+    WebSession { id: id.into(), data: vec![0, 159, 146, 150, 255], expiry }
 }
 
 pub(super) fn assert_already_exists<T: std::fmt::Debug>(result: Result<T>) {
-    assert!(
-        matches!(result, Err(StorageError::AlreadyExists)),
-        "expected AlreadyExists, got {result:?}"
-    );
+    assert!(matches!(result, Err(StorageError::AlreadyExists)), "expected AlreadyExists, got {result:?}");
 }
 
 pub(super) fn auth_session(id: &str, expiry: UnixTime) -> AuthSession {
@@ -200,7 +190,9 @@ pub(super) fn auth_session(id: &str, expiry: UnixTime) -> AuthSession {
         last_activity: NOW,
         absolute_expiry: expiry + 100,
         idle_expiry: expiry,
-        consents: [("app".to_string(), vec!["openid".to_string(), "email".to_string()])].into_iter().collect(),
+        consents: [("app".to_string(), vec!["openid".to_string(), "email".to_string()])]
+            .into_iter()
+            .collect(),
         clients: vec!["app".into()],
     }
 }

@@ -35,33 +35,17 @@ impl Backend {
             Kind::SqliteFile => {
                 let dir = tempfile::tempdir().unwrap();
                 let path = dir.path().join("tessera.db");
-                let storage = SqlStorage::open_sqlite(path.to_str().unwrap())
-                    .await
-                    .unwrap();
-                Backend {
-                    storage: Arc::new(storage),
-                    _dir: Some(dir),
-                    _database: None,
-                }
+                let storage = SqlStorage::open_sqlite(path.to_str().unwrap()).await.unwrap();
+                Backend { storage: Arc::new(storage), _dir: Some(dir), _database: None }
             }
             Kind::Memory => {
                 let storage = SqlStorage::open_memory().await.unwrap();
-                Backend {
-                    storage: Arc::new(storage),
-                    _dir: None,
-                    _database: None,
-                }
+                Backend { storage: Arc::new(storage), _dir: None, _database: None }
             }
             Kind::Postgres => {
                 let database = ScratchDatabase::create().await?;
-                let storage = SqlStorage::open_postgres(&database.options())
-                    .await
-                    .unwrap();
-                Backend {
-                    storage: Arc::new(storage),
-                    _dir: None,
-                    _database: Some(database),
-                }
+                let storage = SqlStorage::open_postgres(&database.options()).await.unwrap();
+                Backend { storage: Arc::new(storage), _dir: None, _database: Some(database) }
             }
         };
         Some(backend)
@@ -98,10 +82,7 @@ impl ScratchDatabase {
         });
         let name = unique_name();
         let create = format!("CREATE DATABASE {name}");
-        sqlx::query(sqlx::AssertSqlSafe(create))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut admin).await.unwrap();
         admin.close().await.unwrap();
         Some(Self { name })
     }
@@ -123,14 +104,10 @@ impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
                 let mut admin = PgConnection::connect(PG_ADMIN_URL).await?;
-                sqlx::query(sqlx::AssertSqlSafe(drop_sql))
-                    .execute(&mut admin)
-                    .await?;
+                sqlx::query(sqlx::AssertSqlSafe(drop_sql)).execute(&mut admin).await?;
                 admin.close().await
             })?;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
@@ -145,15 +122,8 @@ impl Drop for ScratchDatabase {
 /// `tessera_test_<pid>_<nanos>_<n>`: unique across processes and within one.
 pub(super) fn unique_name() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "tessera_test_{}_{nanos}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("tessera_test_{}_{nanos}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Runs `n` copies of a task at once (released together by a barrier) and collects results.

@@ -9,8 +9,8 @@ use super::document::{
 };
 use super::{SqlStorage, backend_error, changed};
 use crate::storage::{
-    AuthCode, AuthFlowStore, AuthRequest, DeviceRequest, DeviceStore, DeviceToken, IssuedTokens,
-    Redemption, Result,
+    AuthCode, AuthFlowStore, AuthRequest, DeviceRequest, DeviceStore, DeviceToken, IssuedTokens, Redemption,
+    Result,
 };
 use crate::types::UnixTime;
 use async_trait::async_trait;
@@ -63,21 +63,19 @@ impl AuthFlowStore for SqlStorage {
     }
 
     async fn create_auth_code(&self, code: &AuthCode) -> Result<()> {
-        let document = AuthCode {
-            redeemed_at: None,
-            issued: None,
-            ..code.clone()
-        };
+        let document = AuthCode { redeemed_at: None, issued: None, ..code.clone() };
         let issued = code.issued.as_ref().map(to_json).transpose()?;
-        sqlx::query("INSERT INTO auth_codes (id, expiry, redeemed_at, issued, data) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&code.id)
-            .bind(code.expiry)
-            .bind(code.redeemed_at)
-            .bind(issued)
-            .bind(to_json(&document)?)
-            .execute(&self.pool)
-            .await
-            .map_err(insert_error)?;
+        sqlx::query(
+            "INSERT INTO auth_codes (id, expiry, redeemed_at, issued, data) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&code.id)
+        .bind(code.expiry)
+        .bind(code.redeemed_at)
+        .bind(issued)
+        .bind(to_json(&document)?)
+        .execute(&self.pool)
+        .await
+        .map_err(insert_error)?;
         Ok(())
     }
 
@@ -134,14 +132,16 @@ impl AuthFlowStore for SqlStorage {
 #[async_trait]
 impl DeviceStore for SqlStorage {
     async fn create_device_request(&self, request: &DeviceRequest) -> Result<()> {
-        sqlx::query("INSERT INTO device_requests (user_code, device_code, expiry, data) VALUES ($1, $2, $3, $4)")
-            .bind(&request.user_code)
-            .bind(&request.device_code)
-            .bind(request.expiry)
-            .bind(to_json(request)?)
-            .execute(&self.pool)
-            .await
-            .map_err(insert_error)?;
+        sqlx::query(
+            "INSERT INTO device_requests (user_code, device_code, expiry, data) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&request.user_code)
+        .bind(&request.device_code)
+        .bind(request.expiry)
+        .bind(to_json(request)?)
+        .execute(&self.pool)
+        .await
+        .map_err(insert_error)?;
         Ok(())
     }
 
@@ -150,16 +150,14 @@ impl DeviceStore for SqlStorage {
     }
 
     async fn create_device_token(&self, token: &DeviceToken) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO device_tokens (device_code, status, expiry, data) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&token.device_code)
-        .bind(&token.status)
-        .bind(token.expiry)
-        .bind(to_json(token)?)
-        .execute(&self.pool)
-        .await
-        .map_err(insert_error)?;
+        sqlx::query("INSERT INTO device_tokens (device_code, status, expiry, data) VALUES ($1, $2, $3, $4)")
+            .bind(&token.device_code)
+            .bind(&token.status)
+            .bind(token.expiry)
+            .bind(to_json(token)?)
+            .execute(&self.pool)
+            .await
+            .map_err(insert_error)?;
         Ok(())
     }
 
@@ -167,11 +165,7 @@ impl DeviceStore for SqlStorage {
         DEVICE_TOKENS.get(&self.pool, device_code).await
     }
 
-    async fn update_device_token(
-        &self,
-        token: &DeviceToken,
-        expected_status: &str,
-    ) -> Result<bool> {
+    async fn update_device_token(&self, token: &DeviceToken, expected_status: &str) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE device_tokens SET status = $2, expiry = $3, data = $4 WHERE device_code = $1 AND status = $5",
         )

@@ -3,9 +3,7 @@
 
 use super::SqlStorage;
 use super::document::{CLIENTS, CONNECTORS, PASSWORDS};
-use crate::storage::{
-    Client, ClientStore, Connector, ConnectorStore, Password, PasswordStore, Result,
-};
+use crate::storage::{Client, ClientStore, Connector, ConnectorStore, Password, PasswordStore, Result};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -34,9 +32,7 @@ impl ClientStore for SqlStorage {
 #[async_trait]
 impl ConnectorStore for SqlStorage {
     async fn create_connector(&self, connector: &Connector) -> Result<()> {
-        CONNECTORS
-            .insert(&self.pool, &connector.id, connector)
-            .await
+        CONNECTORS.insert(&self.pool, &connector.id, connector).await
     }
 
     async fn get_connector(&self, id: &str) -> Result<Option<Connector>> {
@@ -48,9 +44,7 @@ impl ConnectorStore for SqlStorage {
     }
 
     async fn update_connector(&self, connector: &Connector) -> Result<bool> {
-        CONNECTORS
-            .replace(&self.pool, &connector.id, connector)
-            .await
+        CONNECTORS.replace(&self.pool, &connector.id, connector).await
     }
 
     async fn delete_connector(&self, id: &str) -> Result<bool> {
@@ -65,19 +59,14 @@ fn email_key(email: &str) -> String {
 }
 
 fn normalized(password: &Password) -> Password {
-    Password {
-        email: email_key(&password.email),
-        ..password.clone()
-    }
+    Password { email: email_key(&password.email), ..password.clone() }
 }
 
 #[async_trait]
 impl PasswordStore for SqlStorage {
     async fn create_password(&self, password: &Password) -> Result<()> {
         let password = normalized(password);
-        PASSWORDS
-            .insert(&self.pool, &password.email, &password)
-            .await
+        PASSWORDS.insert(&self.pool, &password.email, &password).await
     }
 
     async fn get_password(&self, email: &str) -> Result<Option<Password>> {
@@ -90,9 +79,7 @@ impl PasswordStore for SqlStorage {
 
     async fn update_password(&self, password: &Password) -> Result<bool> {
         let password = normalized(password);
-        PASSWORDS
-            .replace(&self.pool, &password.email, &password)
-            .await
+        PASSWORDS.replace(&self.pool, &password.email, &password).await
     }
 
     async fn delete_password(&self, email: &str) -> Result<bool> {

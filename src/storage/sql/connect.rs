@@ -30,11 +30,7 @@ pub(super) enum Dialect {
 /// Embedded migrations, in order: `(version, description, sql)`. Every schema change adds one
 /// file to *both* directories and one line to *both* lists.
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "init",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0001_init.sql")),
-    ),
+    (1, "init", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0001_init.sql"))),
     (
         2,
         "auth sessions",
@@ -42,11 +38,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "init",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0001_init.sql")),
-    ),
+    (1, "init", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0001_init.sql"))),
     (
         2,
         "auth sessions",
@@ -149,11 +141,8 @@ impl PostgresOptions {
                 query.append_pair("password", password);
             }
             query.append_pair("sslmode", ssl_mode);
-            let files = [
-                ("sslrootcert", &self.ca_file),
-                ("sslcert", &self.cert_file),
-                ("sslkey", &self.key_file),
-            ];
+            let files =
+                [("sslrootcert", &self.ca_file), ("sslcert", &self.cert_file), ("sslkey", &self.key_file)];
             for (key, file) in files {
                 if let Some(file) = file {
                     query.append_pair(key, file);
@@ -172,8 +161,8 @@ impl PostgresOptions {
             0 => POSTGRES_DEFAULT_CONNECT_TIMEOUT,
             secs => Duration::from_secs(secs),
         };
-        let lifetime = (self.conn_max_lifetime_secs > 0)
-            .then(|| Duration::from_secs(self.conn_max_lifetime_secs));
+        let lifetime =
+            (self.conn_max_lifetime_secs > 0).then(|| Duration::from_secs(self.conn_max_lifetime_secs));
         AnyPoolOptions::new()
             .max_connections(max_conns)
             .acquire_timeout(connect_timeout)
@@ -215,11 +204,7 @@ pub(super) async fn open_postgres(options: &PostgresOptions) -> Result<AnyPool> 
     let redacted = |e: sqlx::Error| StorageError::Backend(options.redact(e.to_string()));
     let url = options.url()?;
     let connect = AnyConnectOptions::from_url(&url).map_err(redacted)?;
-    let pool = options
-        .pool_options()
-        .connect_with(connect)
-        .await
-        .map_err(redacted)?;
+    let pool = options.pool_options().connect_with(connect).await.map_err(redacted)?;
     migrate(&pool, Dialect::Postgres).await?;
     Ok(pool)
 }
@@ -257,23 +242,13 @@ pub(super) async fn open_sqlite(path: &str) -> Result<AnyPool> {
 /// own connection without losing data. One pooled connection avoids shared-cache table locks.
 pub(super) async fn open_memory() -> Result<(AnyPool, AnyConnection)> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = format!(
-        "tessera-memory-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
+    let name = format!("tessera-memory-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
     // The `file:` form makes SQLite open the name as a URI, which is what lets every
     // connection find the same shared-cache database by name.
     let url = format!("sqlite:file:{name}?mode=memory&cache=shared");
     let options = AnyConnectOptions::from_str(&url).map_err(backend_error)?;
-    let keeper = AnyConnection::connect_with(&options)
-        .await
-        .map_err(backend_error)?;
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .map_err(backend_error)?;
+    let keeper = AnyConnection::connect_with(&options).await.map_err(backend_error)?;
+    let pool = AnyPoolOptions::new().max_connections(1).connect_with(options).await.map_err(backend_error)?;
     migrate(&pool, Dialect::Sqlite).await?;
     Ok((pool, keeper))
 }
@@ -286,10 +261,7 @@ pub(super) async fn open_memory() -> Result<(AnyPool, AnyConnection)> {
 /// PostgreSQL the migrator holds an advisory lock, so replicas starting together apply each
 /// migration once; the others wait and then find nothing to do.
 pub(super) async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<()> {
-    migrator(dialect)
-        .run(pool)
-        .await
-        .map_err(|e| StorageError::Backend(format!("migrations failed: {e}")))
+    migrator(dialect).run(pool).await.map_err(|e| StorageError::Backend(format!("migrations failed: {e}")))
 }
 
 fn migrator(dialect: Dialect) -> Migrator {
@@ -345,30 +317,18 @@ mod tests {
     fn url_round_trips_awkward_values() {
         let url = options().url().unwrap();
         let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        let get = |k: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
         assert_eq!(get("host"), Some("db.example.com"));
         assert_eq!(get("dbname"), Some("dex db/ü?"));
         assert_eq!(get("user"), Some("us@er:x"));
         assert_eq!(get("password"), Some("p@ss word&x=%2F#"));
-        assert_eq!(
-            get("sslmode"),
-            Some("verify-full"),
-            "Dex defaults to the strictest mode"
-        );
+        assert_eq!(get("sslmode"), Some("verify-full"), "Dex defaults to the strictest mode");
         assert_eq!(get("port"), None);
     }
 
     #[test]
     fn unknown_ssl_mode_is_refused() {
-        let options = PostgresOptions {
-            ssl_mode: "prefer".into(),
-            ..options()
-        };
+        let options = PostgresOptions { ssl_mode: "prefer".into(), ..options() };
         assert!(options.url().is_err());
     }
 
@@ -391,19 +351,12 @@ mod tests {
         assert_eq!(split_host_port("db"), ("db", None));
         assert_eq!(split_host_port("[::1]:6543"), ("::1", Some(6543)));
         assert_eq!(split_host_port("::1"), ("::1", None));
-        assert_eq!(
-            split_host_port("/var/run/postgresql"),
-            ("/var/run/postgresql", None)
-        );
+        assert_eq!(split_host_port("/var/run/postgresql"), ("/var/run/postgresql", None));
     }
 
     #[test]
     fn explicit_port_wins_over_host_port() {
-        let options = PostgresOptions {
-            host: "db:6543".into(),
-            port: 7000,
-            ..PostgresOptions::default()
-        };
+        let options = PostgresOptions { host: "db:6543".into(), port: 7000, ..PostgresOptions::default() };
         let url = options.url().unwrap();
         assert!(url.query_pairs().any(|(k, v)| k == "port" && v == "7000"));
         assert!(url.query_pairs().any(|(k, v)| k == "host" && v == "db"));
@@ -411,17 +364,10 @@ mod tests {
 
     #[test]
     fn every_migration_file_is_embedded() {
-        for (dir, list) in [
-            ("sqlite", SQLITE_MIGRATIONS),
-            ("postgres", POSTGRES_MIGRATIONS),
-        ] {
+        for (dir, list) in [("sqlite", SQLITE_MIGRATIONS), ("postgres", POSTGRES_MIGRATIONS)] {
             let path = format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR"));
             let files = std::fs::read_dir(path).unwrap().count();
-            assert_eq!(
-                files,
-                list.len(),
-                "migrations/{dir} and its embedded list differ"
-            );
+            assert_eq!(files, list.len(), "migrations/{dir} and its embedded list differ");
         }
         assert_eq!(SQLITE_MIGRATIONS.len(), POSTGRES_MIGRATIONS.len());
     }

@@ -35,11 +35,7 @@ impl DocTable {
     }
 
     fn sql(&self, template: &str) -> AssertSqlSafe<String> {
-        AssertSqlSafe(
-            template
-                .replace("{table}", self.table)
-                .replace("{key}", self.key),
-        )
+        AssertSqlSafe(template.replace("{table}", self.table).replace("{key}", self.key))
     }
 
     pub async fn get<T: DeserializeOwned>(&self, pool: &AnyPool, key: &str) -> Result<Option<T>> {
@@ -92,12 +88,7 @@ impl DocTable {
     }
 
     /// Replaces the record of a `key, data` row; `false` when there is none.
-    pub async fn replace<T: Serialize>(
-        &self,
-        pool: &AnyPool,
-        key: &str,
-        record: &T,
-    ) -> Result<bool> {
+    pub async fn replace<T: Serialize>(&self, pool: &AnyPool, key: &str, record: &T) -> Result<bool> {
         let done = sqlx::query(self.sql("UPDATE {table} SET data = $2 WHERE {key} = $1"))
             .bind(key)
             .bind(to_json(record)?)
@@ -118,8 +109,7 @@ pub(super) fn insert_error(error: sqlx::Error) -> StorageError {
 }
 
 pub(super) fn to_json<T: Serialize>(record: &T) -> Result<String> {
-    serde_json::to_string(record)
-        .map_err(|e| StorageError::Backend(format!("encoding a record: {e}")))
+    serde_json::to_string(record).map_err(|e| StorageError::Backend(format!("encoding a record: {e}")))
 }
 
 pub(super) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
@@ -136,6 +126,5 @@ pub(super) fn column<T>(row: &AnyRow, name: &str) -> Result<T>
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    row.try_get(name)
-        .map_err(|e| StorageError::Corrupt(format!("column {name}: {e}")))
+    row.try_get(name).map_err(|e| StorageError::Corrupt(format!("column {name}: {e}")))
 }

@@ -22,10 +22,7 @@ impl KeyStore for SqlStorage {
         let Some(row) = row else {
             return Ok(Keys::default());
         };
-        Ok(Keys {
-            version: column(&row, "version")?,
-            ..data(&row)?
-        })
+        Ok(Keys { version: column(&row, "version")?, ..data(&row)? })
     }
 
     async fn swap_keys(&self, expected_version: i64, new: &Keys) -> Result<bool> {
@@ -37,12 +34,10 @@ impl KeyStore for SqlStorage {
                 .bind(KEY_SET)
                 .bind(document)
         } else {
-            sqlx::query(
-                "UPDATE keys SET version = version + 1, data = $3 WHERE id = $1 AND version = $2",
-            )
-            .bind(KEY_SET)
-            .bind(expected_version)
-            .bind(document)
+            sqlx::query("UPDATE keys SET version = version + 1, data = $3 WHERE id = $1 AND version = $2")
+                .bind(KEY_SET)
+                .bind(expected_version)
+                .bind(document)
         };
         let done = statement.execute(&self.pool).await.map_err(backend_error)?;
         Ok(changed(&done))

@@ -53,10 +53,7 @@ impl SqlStorage {
     pub async fn open_sqlite(path: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let pool = connect::open_sqlite(path).await?;
-        Ok(Self {
-            pool,
-            _memory_keeper: None,
-        })
+        Ok(Self { pool, _memory_keeper: None })
     }
 
     /// A fresh, private in-memory database that lives as long as this value
@@ -64,10 +61,7 @@ impl SqlStorage {
     pub async fn open_memory() -> Result<Self> {
         sqlx::any::install_default_drivers();
         let (pool, keeper) = connect::open_memory().await?;
-        Ok(Self {
-            pool,
-            _memory_keeper: Some(Mutex::new(keeper)),
-        })
+        Ok(Self { pool, _memory_keeper: Some(Mutex::new(keeper)) })
     }
 
     /// Connects to PostgreSQL and migrates the database. Safe to call from several replicas at
@@ -75,10 +69,7 @@ impl SqlStorage {
     pub async fn open_postgres(options: &PostgresOptions) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let pool = connect::open_postgres(options).await?;
-        Ok(Self {
-            pool,
-            _memory_keeper: None,
-        })
+        Ok(Self { pool, _memory_keeper: None })
     }
 
     /// Closes every connection; later calls fail. For an orderly shutdown.
@@ -87,19 +78,10 @@ impl SqlStorage {
     }
 
     /// `DELETE FROM table WHERE column < now`, returning how many rows went.
-    async fn delete_expired(
-        &self,
-        table: &'static str,
-        column: &'static str,
-        now: UnixTime,
-    ) -> Result<u64> {
+    async fn delete_expired(&self, table: &'static str, column: &'static str, now: UnixTime) -> Result<u64> {
         // Both names are constants from `garbage_collect`, never input.
         let sql = AssertSqlSafe(format!("DELETE FROM {table} WHERE {column} < $1"));
-        let done = sqlx::query(sql)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(backend_error)?;
+        let done = sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(backend_error)?;
         Ok(done.rows_affected())
     }
 }
@@ -110,14 +92,10 @@ impl Storage for SqlStorage {
         Ok(GcResult {
             auth_requests: self.delete_expired("auth_requests", "expiry", now).await?,
             auth_codes: self.delete_expired("auth_codes", "expiry", now).await?,
-            device_requests: self
-                .delete_expired("device_requests", "expiry", now)
-                .await?,
+            device_requests: self.delete_expired("device_requests", "expiry", now).await?,
             device_tokens: self.delete_expired("device_tokens", "expiry", now).await?,
             // A NULL `expires_at` (no absolute lifetime) never compares less: kept.
-            refresh_tokens: self
-                .delete_expired("refresh_tokens", "expires_at", now)
-                .await?,
+            refresh_tokens: self.delete_expired("refresh_tokens", "expires_at", now).await?,
             web_sessions: self.delete_expired("web_sessions", "expiry", now).await?,
             revoked_tokens: self.delete_expired("revoked_tokens", "expiry", now).await?,
             auth_sessions: self.delete_expired("auth_sessions", "expiry", now).await?,
@@ -125,10 +103,7 @@ impl Storage for SqlStorage {
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(backend_error)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend_error)?;
         Ok(())
     }
 }
@@ -155,18 +130,14 @@ mod tests {
     async fn pragma(storage: &SqlStorage, name: &'static str) -> String {
         let sql = AssertSqlSafe(format!("PRAGMA {name}"));
         let row = sqlx::query(sql).fetch_one(&storage.pool).await.unwrap();
-        row.try_get::<String, _>(0)
-            .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
-            .unwrap()
+        row.try_get::<String, _>(0).or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string())).unwrap()
     }
 
     #[tokio::test]
     async fn sqlite_connections_use_wal_busy_timeout_and_foreign_keys() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let storage = SqlStorage::open_sqlite(path.to_str().unwrap())
-            .await
-            .unwrap();
+        let storage = SqlStorage::open_sqlite(path.to_str().unwrap()).await.unwrap();
         assert_eq!(pragma(&storage, "journal_mode").await, "wal");
         assert_eq!(pragma(&storage, "busy_timeout").await, "5000");
         assert_eq!(pragma(&storage, "foreign_keys").await, "1");
@@ -176,10 +147,7 @@ mod tests {
     #[tokio::test]
     async fn memory_database_survives_its_pool_connection() {
         let storage = SqlStorage::open_memory().await.unwrap();
-        let client = Client {
-            id: "app".into(),
-            ..Client::default()
-        };
+        let client = Client { id: "app".into(), ..Client::default() };
         storage.create_client(&client).await.unwrap();
         let connection = storage.pool.acquire().await.unwrap();
         connection.close().await.unwrap();

@@ -39,13 +39,12 @@ impl SessionStore for SqlStorage {
     /// A session is live until the second of its expiry: `expiry < now` is expired, the same
     /// rule `garbage_collect` deletes by.
     async fn load_web_session(&self, id: &str, now: UnixTime) -> Result<Option<WebSession>> {
-        let row =
-            sqlx::query("SELECT id, expiry, data FROM web_sessions WHERE id = $1 AND expiry >= $2")
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend_error)?;
+        let row = sqlx::query("SELECT id, expiry, data FROM web_sessions WHERE id = $1 AND expiry >= $2")
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?;
         let Some(row) = row else {
             return Ok(None);
         };

@@ -9,15 +9,17 @@ use async_trait::async_trait;
 #[async_trait]
 impl AuthSessionStore for SqlStorage {
     async fn create_auth_session(&self, session: &AuthSession) -> Result<()> {
-        sqlx::query("INSERT INTO auth_sessions (id, user_id, connector_id, expiry, data) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&session.id)
-            .bind(&session.claims.user_id)
-            .bind(&session.connector_id)
-            .bind(session.expiry())
-            .bind(to_json(session)?)
-            .execute(&self.pool)
-            .await
-            .map_err(insert_error)?;
+        sqlx::query(
+            "INSERT INTO auth_sessions (id, user_id, connector_id, expiry, data) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&session.id)
+        .bind(&session.claims.user_id)
+        .bind(&session.connector_id)
+        .bind(session.expiry())
+        .bind(to_json(session)?)
+        .execute(&self.pool)
+        .await
+        .map_err(insert_error)?;
         Ok(())
     }
 

@@ -142,14 +142,13 @@ impl RefreshStore for SqlStorage {
         user_id: &str,
         connector_id: &str,
     ) -> Result<Vec<RefreshToken>> {
-        let rows = sqlx::query(
-            "SELECT * FROM refresh_tokens WHERE user_id = $1 AND connector_id = $2 ORDER BY id",
-        )
-        .bind(user_id)
-        .bind(connector_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend_error)?;
+        let rows =
+            sqlx::query("SELECT * FROM refresh_tokens WHERE user_id = $1 AND connector_id = $2 ORDER BY id")
+                .bind(user_id)
+                .bind(connector_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_error)?;
         rows.iter().map(refresh_token).collect()
     }
 
@@ -167,30 +166,23 @@ impl RefreshStore for SqlStorage {
         Ok(())
     }
 
-    async fn get_offline_session(
-        &self,
-        user_id: &str,
-        connector_id: &str,
-    ) -> Result<Option<OfflineSession>> {
-        let row = sqlx::query(
-            "SELECT data FROM offline_sessions WHERE user_id = $1 AND connector_id = $2",
-        )
-        .bind(user_id)
-        .bind(connector_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend_error)?;
+    async fn get_offline_session(&self, user_id: &str, connector_id: &str) -> Result<Option<OfflineSession>> {
+        let row = sqlx::query("SELECT data FROM offline_sessions WHERE user_id = $1 AND connector_id = $2")
+            .bind(user_id)
+            .bind(connector_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?;
         row.as_ref().map(data).transpose()
     }
 
     async fn delete_offline_session(&self, user_id: &str, connector_id: &str) -> Result<bool> {
-        let done =
-            sqlx::query("DELETE FROM offline_sessions WHERE user_id = $1 AND connector_id = $2")
-                .bind(user_id)
-                .bind(connector_id)
-                .execute(&self.pool)
-                .await
-                .map_err(backend_error)?;
+        let done = sqlx::query("DELETE FROM offline_sessions WHERE user_id = $1 AND connector_id = $2")
+            .bind(user_id)
+            .bind(connector_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend_error)?;
         Ok(changed(&done))
     }
 
