@@ -3,9 +3,9 @@
 //! the user types the code, and `/device/callback` where the login ends. Polling is `/token`.
 
 use super::errors::PageError;
-use super::extract::{OAuthForm, client_credentials};
+use super::extract::ClientForm;
 use super::login::{fail, page_error, session_failed};
-use super::oauth2::no_store;
+use super::oauth2::json_no_store;
 use super::session::{csrf_token, csrf_valid};
 use super::templates::{DevicePage, DeviceSuccessPage};
 use crate::app::{App, AppState};
@@ -13,7 +13,6 @@ use crate::flow::display_name;
 use crate::oauth2::OAuthError;
 use crate::oauth2::authorize::AuthorizeError;
 use crate::oauth2::device::{self, DeviceAuthorizationRequest, DeviceCallback, Outcome, Verification};
-use axum::Json;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -24,20 +23,15 @@ use tower_sessions::Session;
 /// `POST /device/code` (RFC 8628 §3.1, §3.2).
 pub async fn device_code_post(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    form: Result<OAuthForm<DeviceAuthorizationRequest>, OAuthError>,
+    form: Result<ClientForm<DeviceAuthorizationRequest>, OAuthError>,
 ) -> Response {
-    let result = async {
-        let OAuthForm(request) = form?;
-        let creds =
-            client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
-        device::authorize(&app.grant_context(), &creds, &request).await
-    }
-    .await;
-    match result {
-        Ok(body) => no_store(Json(body).into_response()),
-        Err(e) => e.into_response(),
-    }
+    json_no_store(
+        async {
+            let ClientForm(creds, request) = form?;
+            device::authorize(&app.grant_context(), &creds, &request).await
+        }
+        .await,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -46,6 +46,54 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for OAuthQuery<T> 
     }
 }
 
+/// Form bodies that may carry `client_id`/`client_secret` (RFC 6749 §2.3.1).
+pub trait ClientFields {
+    fn client_id(&self) -> Option<&str>;
+    fn client_secret(&self) -> Option<&Secret>;
+}
+
+impl ClientFields for crate::oauth2::grants::TokenRequest {
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+    fn client_secret(&self) -> Option<&Secret> {
+        self.client_secret.as_ref()
+    }
+}
+
+impl ClientFields for crate::oauth2::introspection::PresentedToken {
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+    fn client_secret(&self) -> Option<&Secret> {
+        self.client_secret.as_ref()
+    }
+}
+
+impl ClientFields for crate::oauth2::device::DeviceAuthorizationRequest {
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+    fn client_secret(&self) -> Option<&Secret> {
+        self.client_secret.as_ref()
+    }
+}
+
+/// A client's form request to an API endpoint: the form and the client credentials it
+/// presented (header or body), each parsed once.
+pub struct ClientForm<T>(pub ClientCredentials, pub T);
+
+impl<T: DeserializeOwned + ClientFields, S: Send + Sync> FromRequest<S> for ClientForm<T> {
+    type Rejection = OAuthError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let OAuthForm(form) = OAuthForm::<T>::from_request(req, state).await?;
+        let creds = client_credentials(&headers, form.client_id(), form.client_secret())?;
+        Ok(Self(creds, form))
+    }
+}
+
 /// RFC 6749 §2.3.1: `Authorization: Basic` with the id and secret form-URL-encoded, or
 /// `client_id`/`client_secret` in the body. Using both is an error.
 pub fn client_credentials(

@@ -1,7 +1,7 @@
 //! API endpoints: discovery, JWKS, token, userinfo, introspection, revocation. Thin:
 //! extract, call the domain, map.
 
-use super::extract::{OAuthForm, bearer_token, client_credentials};
+use super::extract::{ClientForm, bearer_token};
 use crate::app::AppState;
 use crate::oauth2::grants::{self, TokenRequest};
 use crate::oauth2::introspection::{self, PresentedToken};
@@ -35,53 +35,48 @@ pub async fn keys_get(State(app): State<AppState>) -> Response {
     response
 }
 
-pub async fn token_post(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    form: Result<OAuthForm<TokenRequest>, OAuthError>,
-) -> Response {
-    let result = async {
-        let OAuthForm(request) = form?;
-        let creds =
-            client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
-        grants::token(&app.grant_context(), &creds, &request).await
-    }
-    .await;
+/// A JSON answer that no cache may keep (RFC 6749 §5.1), or the OAuth2 error.
+pub(super) fn json_no_store<T: serde::Serialize>(result: Result<T, OAuthError>) -> Response {
     match result {
         Ok(body) => no_store(Json(body).into_response()),
         Err(e) => e.into_response(),
     }
+}
+
+pub async fn token_post(
+    State(app): State<AppState>,
+    form: Result<ClientForm<TokenRequest>, OAuthError>,
+) -> Response {
+    json_no_store(
+        async {
+            let ClientForm(creds, request) = form?;
+            grants::token(&app.grant_context(), &creds, &request).await
+        }
+        .await,
+    )
 }
 
 /// RFC 7662 §2.
 pub async fn introspect_post(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    form: Result<OAuthForm<PresentedToken>, OAuthError>,
+    form: Result<ClientForm<PresentedToken>, OAuthError>,
 ) -> Response {
-    let result = async {
-        let OAuthForm(request) = form?;
-        let creds =
-            client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
-        introspection::introspect(&app.grant_context(), &creds, &request).await
-    }
-    .await;
-    match result {
-        Ok(body) => no_store(Json(body).into_response()),
-        Err(e) => e.into_response(),
-    }
+    json_no_store(
+        async {
+            let ClientForm(creds, request) = form?;
+            introspection::introspect(&app.grant_context(), &creds, &request).await
+        }
+        .await,
+    )
 }
 
 /// RFC 7009 §2: success is an empty 200.
 pub async fn revoke_post(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    form: Result<OAuthForm<PresentedToken>, OAuthError>,
+    form: Result<ClientForm<PresentedToken>, OAuthError>,
 ) -> Response {
     let result = async {
-        let OAuthForm(request) = form?;
-        let creds =
-            client_credentials(&headers, request.client_id.as_deref(), request.client_secret.as_ref())?;
+        let ClientForm(creds, request) = form?;
         revocation::revoke(&app.grant_context(), &creds, &request).await
     }
     .await;
