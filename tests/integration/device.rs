@@ -220,7 +220,16 @@ async fn device_authorization_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_pending_then_tokens_exactly_once() {
-    let server = TestServer::start().await;
+    pending_then_tokens_once(Store::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_pending_then_tokens_exactly_once_on_postgres() {
+    pending_then_tokens_once(Store::Postgres).await;
+}
+
+async fn pending_then_tokens_once(store: Store) {
+    let server = TestServer::builder().store(store).start().await;
     let (device, user_code) = start(&server, &[]).await;
     poll(&server, KUBECTL_ID, &device, &[])
         .await
