@@ -7,6 +7,7 @@
 //! connector is an [`Opened`] whose `login` says which style it is, so the login handler's
 //! `match` is exhaustive. [`Registry`] holds every opened connector in config order.
 
+pub mod http;
 pub mod local;
 pub mod mock;
 

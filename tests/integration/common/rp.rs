@@ -7,43 +7,21 @@ use openidconnect::core::{
     CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse,
 };
 use openidconnect::{
-    AdditionalClaims, AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, HttpResponse, IdToken,
-    IdTokenClaims, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
-    TokenResponse,
+    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IdToken, IdTokenClaims, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    RedirectUrl, Scope, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
-use std::future::Future;
-use std::pin::Pin;
+use tessera::connector::http::OidcHttp;
 
-/// `openidconnect`'s HTTP client trait over a reqwest 0.13 client that follows no redirects.
-pub struct RpHttp(pub reqwest::Client);
+/// The relying party's HTTP client: Tessera's own adapter of reqwest 0.13 to
+/// `openidconnect`, over a client that follows no redirects.
+pub struct RpHttp;
 
 impl RpHttp {
-    pub fn new() -> Self {
-        Self(super::api())
-    }
-}
-
-impl<'c> AsyncHttpClient<'c> for RpHttp {
-    type Error = HttpClientError<reqwest::Error>;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>>;
-
-    fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let mut outgoing = self.0.request(parts.method, parts.uri.to_string()).body(body);
-            for (name, value) in &parts.headers {
-                outgoing = outgoing.header(name, value);
-            }
-            let response = outgoing.send().await.map_err(Box::new)?;
-            let mut builder = http::Response::builder().status(response.status()).version(response.version());
-            for (name, value) in response.headers() {
-                builder = builder.header(name, value);
-            }
-            let body = response.bytes().await.map_err(Box::new)?.to_vec();
-            builder.body(body).map_err(HttpClientError::Http)
-        })
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> OidcHttp {
+        OidcHttp(super::api())
     }
 }
 
@@ -77,13 +55,13 @@ pub type Rp = CoreClient<
 >;
 
 /// Discovery at `server`'s issuer (JWKS included).
-pub async fn discover(server: &TestServer, http: &RpHttp) -> CoreProviderMetadata {
+pub async fn discover(server: &TestServer, http: &OidcHttp) -> CoreProviderMetadata {
     CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer.clone()).unwrap(), http).await.unwrap()
 }
 
 pub async fn client(
     server: &TestServer,
-    http: &RpHttp,
+    http: &OidcHttp,
     id: &str,
     secret: Option<&str>,
     redirect_uri: &str,
@@ -107,7 +85,7 @@ pub struct Login {
 
 /// The code flow with PKCE S256 and a nonce, as an application runs it: authorization URL,
 /// browser login as the admin, state check, code exchange, ID token verification.
-pub async fn code_flow(rp: &Rp, http: &RpHttp, scopes: &[&str]) -> Login {
+pub async fn code_flow(rp: &Rp, http: &OidcHttp, scopes: &[&str]) -> Login {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request =
         rp.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
