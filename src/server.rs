@@ -40,7 +40,8 @@ fn security_headers(config: &Config) -> SecurityHeaders {
 }
 
 pub fn router(app: AppState, config: &Config) -> axum::Router {
-    web::router(app, security_headers(config), &config.web.allowed_origins)
+    let cors = web::Cors { origins: &config.web.allowed_origins, headers: &config.web.allowed_headers };
+    web::router(app, security_headers(config), cors)
 }
 
 /// A server running in this process.

@@ -35,7 +35,14 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// The security headers Dex sets by default, overridable by `web.headers`.
 pub struct SecurityHeaders(pub Vec<(HeaderName, HeaderValue)>);
 
-pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[String]) -> Router {
+/// `web.allowedOrigins` and `web.allowedHeaders`: cross-origin access to the API endpoints.
+pub struct Cors<'a> {
+    pub origins: &'a [String],
+    pub headers: &'a [String],
+}
+
+pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) -> Router {
+    let cors_origins = cors.origins;
     let sessions = SessionManagerLayer::new(session::StorageSessionStore::new(app.storage.clone()))
         .with_name(app.ui.cookie_name.clone())
         .with_path(if app.ui.issuer_path.is_empty() { "/".to_string() } else { app.ui.issuer_path.clone() })
@@ -80,10 +87,14 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors_origins: &[
             AllowOrigin::list(origins)
         };
         api = api.layer(
-            CorsLayer::new()
-                .allow_origin(allow)
-                .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+            CorsLayer::new().allow_origin(allow).allow_methods([Method::GET, Method::POST]).allow_headers(
+                // A simple form POST needs no CORS header permission; JSON and auth do.
+                cors.headers
+                    .iter()
+                    .filter_map(|h| HeaderName::try_from(h.as_str()).ok())
+                    .chain([header::CONTENT_TYPE])
+                    .collect::<Vec<_>>(),
+            ),
         );
     }
 

@@ -115,3 +115,108 @@ async fn serve_stops_cleanly_on_sigterm() {
     let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
     assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
 }
+
+/// Starts `tessera serve` on a config file and waits until `probe` answers.
+async fn serve_until_ready(
+    config: &std::path::Path,
+    probe: &str,
+    client: &reqwest::Client,
+) -> std::process::Child {
+    let mut child = tessera()
+        .args(["serve", config.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut last = String::new();
+    for _ in 0..400 {
+        match client.get(probe).send().await {
+            Ok(response) if response.status().is_success() => return child,
+            Ok(response) => last = response.status().to_string(),
+            Err(e) => last = format!("{e:?}"),
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("tessera serve exited early: {status}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    panic!("tessera serve never answered {probe}: {last}");
+}
+
+/// `web.https` with `tlsCert`/`tlsKey` and `tlsMinVersion`, the telemetry listener, and the
+/// example config's sqlite storage, through the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_https_and_telemetry_from_the_binary() {
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (https, telemetry) = (free(), free());
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    // A test CA and a server certificate it signs (webpki refuses a CA as end entity).
+    let script = format!(
+        "set -e; cd {dir}; \
+         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+           -subj /CN=TestCA -keyout ca.key -out ca.crt; \
+         openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+           -keyout tls.key -out tls.csr; \
+         printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf; \
+         openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile ext.cnf -out tls.crt",
+        dir = dir.path().display()
+    );
+    let made = Command::new("sh")
+        .args(["-c", &script])
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success(), "openssl made a test certificate");
+    let path = dir.path().join("config.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "issuer: https://127.0.0.1:{https}/dex\nstorage: {{type: sqlite3, config: {{file: {db}}}}}\n\
+             web:\n  https: 127.0.0.1:{https}\n  tlsCert: {cert}\n  tlsKey: {key}\n  tlsMinVersion: \"1.3\"\n\
+             telemetry: {{http: 127.0.0.1:{telemetry}}}\nlogger: {{level: warn, format: json}}\n",
+            db = dir.path().join("t.db").display(),
+            cert = cert.display(),
+            key = key.display()
+        ),
+    )
+    .unwrap();
+    let pem = std::fs::read(dir.path().join("ca.crt")).unwrap();
+    let tls = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap();
+    let discovery = format!("https://127.0.0.1:{https}/dex/.well-known/openid-configuration");
+    let mut child = serve_until_ready(&path, &discovery, &tls).await;
+
+    let metadata: serde_json::Value = tls.get(&discovery).send().await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["issuer"], format!("https://127.0.0.1:{https}/dex"));
+    // HSTS on an https issuer.
+    let response = tls.get(format!("https://127.0.0.1:{https}/dex/keys")).send().await.unwrap();
+    assert!(response.headers().contains_key("strict-transport-security"));
+    // TLS 1.2 is refused with tlsMinVersion 1.3.
+    let tls12 = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .tls_version_max(reqwest::tls::Version::TLS_1_2)
+        .build()
+        .unwrap();
+    assert!(tls12.get(&discovery).send().await.is_err(), "TLS 1.2 handshake must fail");
+    // The telemetry listener.
+    let ready = api().get(format!("http://127.0.0.1:{telemetry}/healthz/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    let metrics = api()
+        .get(format!("http://127.0.0.1:{telemetry}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("tessera_http_requests_total"), "{metrics}");
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success());
+}

@@ -104,3 +104,34 @@ async fn frontend_dir_overrides_static_assets() {
     let escape = api().get(server.url("/static/..%2F..%2Fetc%2Fpasswd")).send().await.unwrap();
     assert_eq!(escape.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn cors_follows_allowed_origins_and_headers() {
+    let server = TestServer::builder()
+        .yaml("web: {allowedOrigins: ['https://app.example'], allowedHeaders: [Authorization, X-Custom]}")
+        .start()
+        .await;
+    let preflight = api()
+        .request(reqwest::Method::OPTIONS, server.url("/token"))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "x-custom")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "https://app.example");
+    let allowed = preflight.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(allowed.contains("x-custom") && allowed.contains("authorization"), "{allowed}");
+
+    let discovery = api()
+        .get(server.url("/.well-known/openid-configuration"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        discovery.headers().get("access-control-allow-origin").is_none(),
+        "an unlisted origin gets no CORS grant"
+    );
+}
