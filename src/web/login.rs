@@ -60,14 +60,19 @@ async fn remember_login(session: &Session, sid: &str) -> Result<(), AuthorizeErr
     session.insert(SID_KEY, sid).await.map_err(|_| session_failed())
 }
 
+/// `/auth`, GET or POST (OIDC Core §3.1.2.1: the parameters are in the query or the form body).
 pub async fn auth_get(
     State(app): State<AppState>,
     session: Session,
+    method: axum::http::Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
 ) -> Response {
     let result = async {
-        let params: AuthorizeParams = parse_query(query.as_deref())?;
+        let raw =
+            if method == axum::http::Method::POST { String::from_utf8(body.to_vec()).ok() } else { query };
+        let params: AuthorizeParams = parse_query(raw.as_deref())?;
         flow::start(&app, &params, browser_sid(&session).await.as_deref()).await
     }
     .await;

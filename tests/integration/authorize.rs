@@ -340,3 +340,21 @@ async fn allowed_connectors_limit_what_a_client_may_use() {
     assert!(page.url.path().ends_with("/approval"), "{}", page.url);
     assert_client_error(&server, &[("connector_id", "local")], "invalid_request").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_request_by_post() {
+    // OIDC Core §3.1.2.1: the authorization endpoint accepts POST with a form body.
+    let server = TestServer::start().await;
+    let browser = browser();
+    let request = browser.post(server.url("/auth")).form(&params(&[]));
+    let page =
+        send_and_follow(&browser, request, &url::Url::parse(&server.url("/auth")).unwrap()).await.page();
+    assert!(page.url.path().ends_with("/login"), "{}: {}", page.url, page.body);
+    let done = submit_password(&browser, &page, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let done = match done {
+        Hop::Client(url) => url,
+        Hop::Page(consent) => approve(&browser, &consent).await.client(),
+    };
+    assert_eq!(query_param(&done, "state").as_deref(), Some("xyz"));
+    assert_eq!(server.redeem(&query_param(&done, "code").unwrap()).await.status, StatusCode::OK);
+}
