@@ -12,10 +12,26 @@ use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Reaching the directory (TCP, StartTLS and the TLS handshake) may take this long…
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// …and each bind or search this long.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the directory may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Reaching it: TCP, StartTLS and the TLS handshake.
+    pub connect: Duration,
+    /// Each bind or search.
+    pub operation: Duration,
+    /// A whole login or refresh.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            operation: Duration::from_secs(10),
+            total: Duration::from_secs(30),
+        }
+    }
+}
 
 /// LDAP result codes (RFC 4511 Appendix A) the connector acts on.
 pub mod rc {
@@ -42,6 +58,7 @@ pub enum Security {
 pub struct Target {
     pub url: String,
     pub security: Security,
+    pub timeouts: Timeouts,
 }
 
 impl Target {
@@ -58,7 +75,7 @@ impl Target {
         let scheme = if matches!(security, Security::Ldaps(_)) { "ldaps" } else { "ldap" };
         let url = format!("{scheme}://{name}:{port}");
         url::Url::parse(&url).map_err(|e| format!("{host:?} is not a host or host:port ({e})"))?;
-        Ok(Self { url, security })
+        Ok(Self { url, security, timeouts: Timeouts::default() })
     }
 }
 
@@ -96,12 +113,13 @@ fn upstream(context: &str, e: impl std::fmt::Display) -> ConnectorError {
 /// One connection to the directory.
 pub struct Session {
     ldap: ldap3::Ldap,
+    operation_timeout: Duration,
 }
 
 impl Session {
     /// Connects (and negotiates TLS) within the connect timeout.
     pub async fn connect(target: &Target) -> Result<Self, ConnectorError> {
-        let mut settings = LdapConnSettings::new().set_conn_timeout(CONNECT_TIMEOUT);
+        let mut settings = LdapConnSettings::new().set_conn_timeout(target.timeouts.connect);
         match &target.security {
             Security::None => {}
             Security::Ldaps(config) => settings = settings.set_config(config.clone()),
@@ -115,7 +133,7 @@ impl Session {
                 tracing::debug!(error = %e, "ldap: connection ended with an error");
             }
         });
-        Ok(Self { ldap })
+        Ok(Self { ldap, operation_timeout: target.timeouts.operation })
     }
 
     /// A simple bind (RFC 4513 §5.1.3). `Ok(false)` when the directory refused the
@@ -124,7 +142,7 @@ impl Session {
     pub async fn bind(&mut self, dn: &str, password: &str) -> Result<bool, ConnectorError> {
         let result = self
             .ldap
-            .with_timeout(OPERATION_TIMEOUT)
+            .with_timeout(self.operation_timeout)
             .simple_bind(dn, password)
             .await
             .map_err(|e| upstream("bind", e))?;
@@ -176,7 +194,7 @@ impl Session {
         }
         let ldap3::SearchResult(entries, result) = self
             .ldap
-            .with_timeout(OPERATION_TIMEOUT)
+            .with_timeout(self.operation_timeout)
             .with_search_options(options)
             .search(base, scope, filter, attrs.to_vec())
             .await

@@ -36,10 +36,6 @@ use config::Settings;
 use conn::Session;
 use ldap3::SearchEntry;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
-
-/// One whole login or refresh (connect, binds, searches) may take this long.
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct LdapConnector {
     settings: Settings,
@@ -187,7 +183,7 @@ impl LdapConnector {
     }
 }
 
-/// Runs `f` on a fresh session within [`LOGIN_TIMEOUT`], closing the session afterwards.
+/// Runs `f` on a fresh session within the total timeout, closing the session afterwards.
 async fn with_session<T>(
     settings: &Settings,
     f: impl AsyncFnOnce(&mut Session) -> Result<T, ConnectorError>,
@@ -198,11 +194,9 @@ async fn with_session<T>(
         session.close().await;
         result
     };
-    tokio::time::timeout(LOGIN_TIMEOUT, work).await.map_err(|_| {
-        ConnectorError::Upstream(format!(
-            "ldap: no answer from {} within {LOGIN_TIMEOUT:?}",
-            settings.target.url
-        ))
+    let total = settings.target.timeouts.total;
+    tokio::time::timeout(total, work).await.map_err(|_| {
+        ConnectorError::Upstream(format!("ldap: no answer from {} within {total:?}", settings.target.url))
     })?
 }
 

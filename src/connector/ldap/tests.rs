@@ -206,3 +206,62 @@ fn user_filter_combines_attributes_and_the_configured_filter() {
         r"(&(objectClass=person)(|(uid=ja\2ane)(mail=ja\2ane)))"
     );
 }
+
+#[test]
+fn active_directory_in_chain_rule_builds_a_valid_filter() {
+    let filter = equality("member:1.2.840.113556.1.4.1941:", "CN=Jane (IT),OU=Staff,DC=corp,DC=example");
+    assert_eq!(filter, r"(member:1.2.840.113556.1.4.1941:=CN=Jane \28IT\29,OU=Staff,DC=corp,DC=example)");
+    assert!(ldap3::parse_filter(&filter).is_ok());
+}
+
+#[test]
+fn refresh_data_has_dex_shape() {
+    let data = super::RefreshData {
+        username: "jane".into(),
+        entry: super::RefreshEntry { dn: "uid=jane,ou=People,dc=example,dc=org".into() },
+    };
+    assert_eq!(
+        serde_json::to_value(&data).unwrap(),
+        json!({"username": "jane", "entry": {"DN": "uid=jane,ou=People,dc=example,dc=org"}})
+    );
+    // What Dex stores (go-ldap's Entry, attributes included) reads back.
+    let dex = r#"{"username":"jane","entry":{"DN":"cn=jane,dc=x","Attributes":[{"Name":"mail","Values":["j@x"],"ByteValues":["ako="]}]}}"#;
+    let parsed: super::RefreshData = serde_json::from_str(dex).unwrap();
+    assert_eq!(parsed.entry.dn, "cn=jane,dc=x");
+}
+
+/// A directory that accepts connections and never answers: every step is bounded.
+#[tokio::test]
+async fn a_directory_that_never_answers_is_an_error_not_a_hang() {
+    use super::conn::Timeouts;
+    use crate::connector::{ConnectorError, PasswordLogin, Scopes};
+    use std::time::{Duration, Instant};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let short = Timeouts {
+        connect: Duration::from_millis(300),
+        operation: Duration::from_millis(300),
+        total: Duration::from_secs(5),
+    };
+    for transport in
+        [json!({"insecureNoSSL": true}), json!({"startTLS": true}), json!({"insecureSkipVerify": true})]
+    {
+        let mut config = minimal();
+        config["host"] = json!(format!("127.0.0.1:{port}"));
+        for (k, v) in transport.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        let mut connector = LdapConnector::open(config).unwrap();
+        connector.settings.target.timeouts = short;
+        let started = Instant::now();
+        let result = connector.login(Scopes::default(), "jane", "foo").await;
+        assert!(matches!(result, Err(ConnectorError::Upstream(_))), "{transport}: {result:?}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{transport}: {:?}", started.elapsed());
+    }
+}
