@@ -288,6 +288,10 @@ fn open_connector(c: &ConnectorConfig) -> Result<Option<Opened>, connector::Conn
             let mock = Arc::new(connector::mock::MockPassword::open(config)?);
             (Login::Password(mock.clone()), Some(mock))
         }
+        "ldap" => {
+            let ldap = Arc::new(connector::ldap::LdapConnector::open(c.config.clone())?);
+            (Login::Password(ldap.clone()), Some(ldap))
+        }
         _ => return Ok(None),
     };
     Ok(Some(Opened {

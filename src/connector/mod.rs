@@ -8,6 +8,7 @@
 //! `match` is exhaustive. [`Registry`] holds every opened connector in config order.
 
 pub mod http;
+pub mod ldap;
 pub mod local;
 pub mod mock;
 

@@ -14,6 +14,7 @@ mod codes;
 mod device;
 mod keys;
 mod kubectl;
+mod ldap;
 mod login_ui;
 mod operations;
 mod refresh;

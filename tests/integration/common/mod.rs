@@ -12,6 +12,7 @@
 pub mod html;
 pub mod pg;
 pub mod rp;
+pub mod slapd;
 
 use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::{Client, StatusCode};
