@@ -15,6 +15,7 @@ mod device;
 mod keys;
 mod kubectl;
 mod login_ui;
+mod oidc;
 mod operations;
 mod refresh;
 mod replicas;

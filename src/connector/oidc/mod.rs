@@ -336,6 +336,15 @@ impl RedirectLogin for Oidc {
             ConnectorError::Refused("The identity provider sent no authorization code.".into())
         })?;
         let provider = self.provider().await?;
+        // RFC 9207: when the provider names itself in the response, it must be the one we
+        // sent the user to (a mix-up defence).
+        if let Some(iss) = params.get("iss")
+            && iss.as_str() != provider.issuer.as_str()
+        {
+            return Err(ConnectorError::Refused(
+                "The login answer came from another identity provider.".into(),
+            ));
+        }
         let client = self.client(provider)?;
         let mut exchange = client.exchange_code(AuthorizationCode::new(code.clone()));
         if let Some(verifier) = state.code_verifier {
