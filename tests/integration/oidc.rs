@@ -115,7 +115,7 @@ fn auth_url(server: &TestServer, scope: &str) -> Url {
 /// Starts the login at Tessera and returns the upstream URL the browser is sent to.
 async fn to_upstream(browser: &reqwest::Client, server: &TestServer, scope: &str) -> Url {
     let upstream = navigate(browser, &auth_url(server, scope)).await.client();
-    assert_eq!(query_param(&upstream, "state").is_some(), true, "{upstream}");
+    assert!(query_param(&upstream, "state").is_some(), "{upstream}");
     upstream
 }
 
@@ -192,7 +192,8 @@ async fn tessera_upstream_login_refresh_and_refusal() {
             let clients = yaml["staticClients"].as_sequence_mut().unwrap();
             clients.push(
                 serde_norway::from_str(&format!(
-                    "{{id: {DOWNSTREAM_CLIENT}, secret: {DOWNSTREAM_SECRET}, name: Downstream, redirectURIs: ['{callback_for_upstream}']}}"
+                    "{{id: {DOWNSTREAM_CLIENT}, secret: {DOWNSTREAM_SECRET}, name: Downstream, redirectURIs: ['{callback_for_upstream}'], postLogoutRedirectURIs: ['{}']}}",
+                    callback_for_upstream.replace("/callback", "/logout/callback")
                 ))
                 .unwrap(),
             );
@@ -230,6 +231,19 @@ async fn tessera_upstream_login_refresh_and_refusal() {
     let refreshed = server.refresh(&refresh).await;
     assert_eq!(refreshed.status, StatusCode::OK, "upstream refresh works: {}", refreshed.text);
     assert_eq!(jwt_claims(refreshed.str("id_token"))["sub"], claims["sub"]);
+
+    // Logging out of the downstream logs out of the upstream too, and comes back.
+    let confirm = navigate(&browser, &Url::parse(&server.url("/logout")).unwrap()).await.page();
+    let to_upstream_logout = submit(&browser, &confirm.form(), &[]).await.client();
+    assert!(to_upstream_logout.as_str().starts_with(&upstream.url("/logout")), "{to_upstream_logout}");
+    assert!(query_param(&to_upstream_logout, "id_token_hint").is_some());
+    let back = navigate(&browser, &to_upstream_logout).await.client();
+    assert!(back.as_str().starts_with(&server.url("/logout/callback")), "{back}");
+    let done = navigate(&browser, &back).await.page();
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    // The upstream session is gone: a new login there asks for the password again.
+    let again = navigate(&browser, &auth_url(&server, "openid email")).await.client();
+    assert!(navigate(&browser, &again).await.page().url.path().ends_with("/login"));
 
     // The upstream's refresh token outlives its absolute lifetime: the upstream says no.
     upstream.advance(2 * 3600);
