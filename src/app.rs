@@ -75,7 +75,17 @@ impl App {
         let parallelism = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let hasher = PasswordHasher::new(parallelism).context("preparing the password hasher")?;
         let stored = storage.list_connectors().await.context("listing stored connectors")?;
-        let connectors = open_connectors(config, &stored, passwords, hasher);
+        let data_key = storage
+            .get_or_create_data_key(&connector::sealed::DataKey::generate())
+            .await
+            .context("loading the data-encryption key")?;
+        let context = connector::OpenContext {
+            callback_url: settings.endpoint("/callback"),
+            data_key: Arc::new(
+                connector::sealed::DataKey::new(&data_key).context("the data-encryption key")?,
+            ),
+        };
+        let connectors = open_connectors(config, &stored, passwords, hasher, &context);
         let ui = Ui::new(config);
         let sessions = crate::sso::Settings {
             absolute_lifetime: secs(config.sessions.absolute_lifetime),
@@ -235,6 +245,7 @@ fn open_connectors(
     stored: &[crate::storage::Connector],
     passwords: Passwords,
     hasher: PasswordHasher,
+    context: &connector::OpenContext,
 ) -> Registry {
     let mut opened = Vec::new();
     if config.enable_password_db {
@@ -246,6 +257,7 @@ fn open_connectors(
             login: Login::Password(local.clone()),
             refresh: Some(local),
             token_identity: None,
+            logout: None,
             grant_types: Vec::new(),
         });
     }
@@ -261,7 +273,7 @@ fn open_connectors(
         })
         .collect::<Vec<_>>();
     for c in config.connectors.iter().chain(from_storage.iter()) {
-        match open_connector(c) {
+        match open_connector(c, context) {
             Ok(Some(connector)) => opened.push(connector),
             Ok(None) => {
                 tracing::warn!(id = %c.id, kind = %c.kind, "connector type not supported yet; skipped")
@@ -274,8 +286,12 @@ fn open_connectors(
     Registry::new(opened)
 }
 
-fn open_connector(c: &ConnectorConfig) -> Result<Option<Opened>, connector::ConnectorError> {
+fn open_connector(
+    c: &ConnectorConfig,
+    context: &connector::OpenContext,
+) -> Result<Option<Opened>, connector::ConnectorError> {
     let mut token_identity: Option<Arc<dyn connector::TokenIdentity>> = None;
+    let mut logout: Option<Arc<dyn connector::UpstreamLogout>> = None;
     let (login, refresh): (Login, Option<Arc<dyn connector::Refresh>>) = match c.kind.as_str() {
         "mockCallback" => {
             let mock = Arc::new(connector::mock::MockCallback);
@@ -292,6 +308,14 @@ fn open_connector(c: &ConnectorConfig) -> Result<Option<Opened>, connector::Conn
             let ldap = Arc::new(connector::ldap::LdapConnector::open(c.config.clone())?);
             (Login::Password(ldap.clone()), Some(ldap))
         }
+        "oidc" => {
+            let config = serde_json::from_value(c.config.clone())
+                .map_err(|e| connector::ConnectorError::Upstream(format!("config: {e}")))?;
+            let oidc = Arc::new(connector::oidc::Oidc::open(&c.id, config, context)?);
+            token_identity = Some(oidc.clone());
+            logout = Some(oidc.clone());
+            (Login::Redirect(oidc.clone()), Some(oidc))
+        }
         _ => return Ok(None),
     };
     Ok(Some(Opened {
@@ -301,6 +325,7 @@ fn open_connector(c: &ConnectorConfig) -> Result<Option<Opened>, connector::Conn
         login,
         refresh,
         token_identity,
+        logout,
         grant_types: c.grant_types.iter().map(|g| g.as_str().to_string()).collect(),
     }))
 }

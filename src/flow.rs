@@ -203,17 +203,35 @@ pub async fn begin(
     request.id = random_id();
     request.connector_id = connector.id.clone();
     request.hmac_key = random_bytes(32);
+    let next = match &connector.login {
+        Login::Password(_) => password_url(app, connector_id, &request.id),
+        Login::Redirect(upstream) => {
+            let scopes = Scopes::from_requested(&request.scopes);
+            let callback = app.settings.endpoint("/callback");
+            let (url, login_data) =
+                upstream.login_url(scopes, &callback, &request.id).await.map_err(connector_failed)?;
+            // Kept server-side until the callback; replaced by the identity's data at login.
+            request.connector_data = login_data;
+            url
+        }
+    };
     app.storage.create_auth_request(&request).await.map_err(internal)?;
-    match &connector.login {
-        Login::Password(_) => Ok(password_url(app, connector_id, &request.id)),
-        Login::Redirect(upstream) => upstream
-            .login_url(
-                Scopes::from_requested(&request.scopes),
-                &app.settings.endpoint("/callback"),
-                &request.id,
+    Ok(next)
+}
+
+/// A connector could not reach its upstream or understand its answer: the user is told so
+/// (it is not Tessera's fault, and retrying later may help); the cause goes to the log.
+fn connector_failed(error: crate::connector::ConnectorError) -> AuthorizeError {
+    match error {
+        crate::connector::ConnectorError::Refused(reason) => page("Login refused", &reason),
+        crate::connector::ConnectorError::Upstream(cause) => {
+            tracing::warn!(%cause, "connector failed");
+            page(
+                "Login failed",
+                "The identity provider could not be reached or sent an answer that could not be used. \
+                 Please try again later.",
             )
-            .await
-            .map_err(internal),
+        }
     }
 }
 
@@ -274,14 +292,17 @@ pub async fn callback(app: &App, params: &HashMap<String, String>) -> Result<Log
     let Some(Login::Redirect(connector)) = app.connectors.get(&request.connector_id).map(|c| &c.login) else {
         return Err(expired());
     };
-    let result = connector.handle_callback(Scopes::from_requested(&request.scopes), params).await;
+    // What `login_url` kept for this login (e.g. the upstream nonce and PKCE verifier).
+    let login_data = request.connector_data.clone();
+    let result = connector
+        .handle_callback(Scopes::from_requested(&request.scopes), login_data.as_deref(), params)
+        .await;
     metrics::counter!("tessera_logins_total", "connector" => request.connector_id.clone(),
         "result" => if result.is_ok() { "ok" } else { "error" })
     .increment(1);
     match result {
         Ok(identity) => logged_in(app, request, identity).await,
-        Err(crate::connector::ConnectorError::Refused(reason)) => Err(page("Login refused", &reason)),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(connector_failed(e)),
     }
 }
 

@@ -120,6 +120,19 @@ pub fn may_skip_confirmation(checked: &Checked, browser_sid: Option<&str>) -> bo
         }
 }
 
+/// Where the upstream provider ends its own session for this one (its `end_session_endpoint`,
+/// with the upstream ID token as `id_token_hint`), coming back to `/logout/callback`; `None`
+/// when the session's connector has no upstream logout. Read before the session ends.
+pub async fn upstream_logout_url(app: &App, sid: &str) -> Option<String> {
+    let session = app.storage.get_auth_session(sid).await.ok().flatten()?;
+    let connector = app.connectors.get(&session.connector_id)?;
+    let logout = connector.logout.as_ref()?;
+    logout.logout_url(session.connector_data.as_deref(), &app.settings.endpoint(UPSTREAM_LOGOUT_CALLBACK))
+}
+
+/// Where the upstream provider sends the user back after its logout.
+pub const UPSTREAM_LOGOUT_CALLBACK: &str = "/logout/callback";
+
 /// Ends a single sign-on session: deletes it and its bound refresh tokens, and notifies the
 /// clients over the back channel (in the background).
 pub async fn end_session(app: &App, sid: &str) -> Result<(), AuthorizeError> {

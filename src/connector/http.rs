@@ -22,10 +22,19 @@ pub struct Upstream {
 
 /// A client for one upstream.
 pub fn client(upstream: &Upstream) -> Result<reqwest::Client, ConnectorError> {
+    client_with_timeout(upstream, REQUEST_TIMEOUT)
+}
+
+/// A client for one upstream whose requests may take at most `timeout` (connecting, at most
+/// the shorter of it and the usual connect timeout).
+pub fn client_with_timeout(
+    upstream: &Upstream,
+    timeout: Duration,
+) -> Result<reqwest::Client, ConnectorError> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .timeout(timeout)
         .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")));
     for pem in &upstream.root_cas {
         let certs = reqwest::Certificate::from_pem_bundle(pem)

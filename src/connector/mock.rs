@@ -34,15 +34,16 @@ impl RedirectLogin for MockCallback {
         _scopes: Scopes,
         callback_url: &str,
         state: &str,
-    ) -> Result<String, ConnectorError> {
+    ) -> Result<(String, Option<Vec<u8>>), ConnectorError> {
         let mut url = Url::parse(callback_url).map_err(|e| ConnectorError::Upstream(e.to_string()))?;
         url.query_pairs_mut().append_pair("state", state);
-        Ok(url.into())
+        Ok((url.into(), None))
     }
 
     async fn handle_callback(
         &self,
         _scopes: Scopes,
+        _login_data: Option<&[u8]>,
         _params: &HashMap<String, String>,
     ) -> Result<Identity, ConnectorError> {
         Ok(kilgore_trout())

@@ -11,11 +11,22 @@ pub mod http;
 pub mod ldap;
 pub mod local;
 pub mod mock;
+pub mod oidc;
+pub mod sealed;
 
 use crate::storage::Claims;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// What connectors may need from the server when they open.
+#[derive(Clone)]
+pub struct OpenContext {
+    /// Tessera's `/callback` URL (`{issuer}/callback`), where redirect connectors come back.
+    pub callback_url: String,
+    /// Seals secrets a connector keeps in storage (see [`sealed`]).
+    pub data_key: Arc<sealed::DataKey>,
+}
 
 /// What a connector says about a user; becomes the token claims.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,18 +76,31 @@ pub trait PasswordLogin: Send + Sync {
 #[async_trait]
 pub trait RedirectLogin: Send + Sync {
     /// Where to send the browser. `state` must come back to `callback_url` unchanged.
+    /// The bytes, if any, are kept server-side with the login (in the auth request) and given
+    /// back to [`RedirectLogin::handle_callback`]: per-login secrets such as a nonce or a PKCE
+    /// `code_verifier` that must never travel through the browser.
     async fn login_url(
         &self,
         scopes: Scopes,
         callback_url: &str,
         state: &str,
-    ) -> Result<String, ConnectorError>;
-    /// Turns the provider's callback (its query parameters) into an identity.
+    ) -> Result<(String, Option<Vec<u8>>), ConnectorError>;
+    /// Turns the provider's callback (its query parameters) into an identity; `login_data`
+    /// is what `login_url` returned for this login.
     async fn handle_callback(
         &self,
         scopes: Scopes,
+        login_data: Option<&[u8]>,
         params: &HashMap<String, String>,
     ) -> Result<Identity, ConnectorError>;
+}
+
+/// Logging out at the upstream too (OpenID Connect RP-Initiated Logout 1.0 towards it).
+pub trait UpstreamLogout: Send + Sync {
+    /// Where to send the browser to end its session upstream, coming back to
+    /// `post_logout_redirect_uri`; `None` when the upstream has no logout endpoint.
+    /// `connector_data` is the data of the login being ended.
+    fn logout_url(&self, connector_data: Option<&[u8]>, post_logout_redirect_uri: &str) -> Option<String>;
 }
 
 #[async_trait]
@@ -111,6 +135,7 @@ pub struct Opened {
     pub login: Login,
     pub refresh: Option<Arc<dyn Refresh>>,
     pub token_identity: Option<Arc<dyn TokenIdentity>>,
+    pub logout: Option<Arc<dyn UpstreamLogout>>,
     /// Grants this connector may be used for; empty = all (Dex's `connectors[].grantTypes`).
     pub grant_types: Vec<String>,
 }

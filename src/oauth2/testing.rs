@@ -95,6 +95,7 @@ impl World {
             login: Login::Redirect(mock.clone()),
             refresh: Some(mock.clone()),
             token_identity: Some(mock),
+            logout: None,
             grant_types: Vec::new(),
         }]);
         Self { settings, clients, storage, signer, connectors, now: START }

@@ -121,6 +121,10 @@ pub trait KeyStore: Send + Sync {
     /// Stores `new` only if the stored version is still `expected_version` (0 = none stored).
     /// `false` means another replica swapped first: re-read and use its keys.
     async fn swap_keys(&self, expected_version: i64, new: &Keys) -> Result<bool>;
+    /// The data-encryption key all replicas share: stores `candidate` if no key exists yet,
+    /// atomically, and returns the stored key (the candidate, or the key another replica
+    /// stored first).
+    async fn get_or_create_data_key(&self, candidate: &[u8]) -> Result<Vec<u8>>;
 }
 
 #[async_trait]

@@ -88,15 +88,41 @@ async fn run(app: &App, session: &Session, raw: &[u8]) -> Result<Response, Autho
     if !confirmed && !logout::may_skip_confirmation(&checked, sid.as_deref()) {
         return confirmation_page(app, session, &checked.params).await;
     }
-    if let Some(sid) = sid.as_deref().or(checked.hint_sid.as_deref()) {
-        logout::end_session(app, sid).await?;
+    let mut upstream = None;
+    if let Some(ending) = sid.as_deref().or(checked.hint_sid.as_deref()) {
+        // Only this browser's own session is ended upstream too (the upstream acts on the
+        // browser's cookies there).
+        if sid.as_deref() == Some(ending) {
+            upstream = logout::upstream_logout_url(app, ending).await;
+        }
+        logout::end_session(app, ending).await?;
     }
     let _ = session.remove::<String>(SID_KEY).await;
     let _ = session.cycle_id().await;
-    Ok(match checked.redirect {
+    if let Some(upstream) = upstream {
+        // The upstream sends the user back to `/logout/callback`, which goes on from here.
+        let _ = session.insert(AFTER_UPSTREAM_LOGOUT_KEY, checked.redirect.clone().unwrap_or_default()).await;
+        return Ok(Redirect::to(&upstream).into_response());
+    }
+    Ok(finish(app, checked.redirect))
+}
+
+/// Where `/logout/callback` continues (empty: the logged-out page).
+const AFTER_UPSTREAM_LOGOUT_KEY: &str = "after_upstream_logout";
+
+fn finish(app: &App, redirect: Option<String>) -> Response {
+    match redirect.filter(|r| !r.is_empty()) {
         Some(url) => Redirect::to(&url).into_response(),
         None => LoggedOutPage { branding: app.ui.branding.clone() }.into_response(),
-    })
+    }
+}
+
+/// `GET /logout/callback`: back from the upstream provider's logout. The destination was
+/// checked before leaving (a registered `post_logout_redirect_uri`) and kept in the browser's
+/// session, so nothing in this request can redirect elsewhere.
+pub async fn logout_callback_get(State(app): State<AppState>, session: Session) -> Response {
+    let next = session.remove::<String>(AFTER_UPSTREAM_LOGOUT_KEY).await.ok().flatten();
+    finish(&app, next)
 }
 
 async fn confirmation_page(

@@ -58,7 +58,8 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
         .route("/auth/{connector}/login", get(login::password_get).post(login::password_post))
         .route("/callback", get(login::callback_get))
         .route("/approval", get(login::approval_get).post(login::approval_post))
-        .route("/logout", get(logout::logout_handler).post(logout::logout_handler));
+        .route("/logout", get(logout::logout_handler).post(logout::logout_handler))
+        .route(crate::logout::UPSTREAM_LOGOUT_CALLBACK, get(logout::logout_callback_get));
     let device_flow = app.settings.grant_enabled(crate::oauth2::GRANT_DEVICE_CODE);
     if device_flow {
         pages = pages

@@ -16,6 +16,7 @@ mod keys;
 mod kubectl;
 mod ldap;
 mod login_ui;
+mod oidc;
 mod operations;
 mod refresh;
 mod replicas;

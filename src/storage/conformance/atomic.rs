@@ -173,3 +173,19 @@ pub(super) async fn device_token_cas_concurrently(s: Store) {
     .await;
     assert_eq!(taken.iter().flatten().count(), 1, "a device code is single-use");
 }
+
+/// The first candidate stored wins, for every caller, sequentially and under a race.
+pub(super) async fn data_key_created_once(s: Store) {
+    let first = s.get_or_create_data_key(&[1; 32]).await.unwrap();
+    assert_eq!(first, vec![1; 32]);
+    assert_eq!(s.get_or_create_data_key(&[2; 32]).await.unwrap(), first, "the stored key is kept");
+}
+
+pub(super) async fn data_key_created_concurrently(s: Store) {
+    let keys = race(16, |i| {
+        let s = s.clone();
+        async move { s.get_or_create_data_key(&[i as u8; 32]).await.unwrap() }
+    })
+    .await;
+    assert!(keys.iter().all(|k| k == &keys[0]), "every replica gets the same key: {keys:?}");
+}

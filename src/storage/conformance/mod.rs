@@ -66,6 +66,8 @@ conformance_suite!(
     web_sessions,
     garbage_collect_removes_only_expired,
     auth_sessions_crud,
+    data_key_created_once,
+    data_key_created_concurrently,
 );
 
 // Backend-specific behaviour

@@ -2,6 +2,8 @@
 //!
 //! Replicas rotate independently; the first swap from a version wins and the others see
 //! `false`, re-read, and use the winner's keys (see `signer/`).
+//!
+//! The data-encryption key (`data_keys`) is created once, by whichever replica comes first.
 
 use super::document::{column, data, to_json};
 use super::{SqlStorage, backend_error, changed};
@@ -10,6 +12,8 @@ use async_trait::async_trait;
 
 /// The id of the only row in `keys`.
 const KEY_SET: &str = "signing";
+/// The id of the data-encryption key in `data_keys`.
+const DATA_KEY: &str = "connector-data";
 
 #[async_trait]
 impl KeyStore for SqlStorage {
@@ -41,5 +45,21 @@ impl KeyStore for SqlStorage {
         };
         let done = statement.execute(&self.pool).await.map_err(backend_error)?;
         Ok(changed(&done))
+    }
+
+    async fn get_or_create_data_key(&self, candidate: &[u8]) -> Result<Vec<u8>> {
+        // The first writer wins; everyone (the winner included) then reads the stored key.
+        sqlx::query("INSERT INTO data_keys (id, key) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+            .bind(DATA_KEY)
+            .bind(candidate.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        let row = sqlx::query("SELECT key FROM data_keys WHERE id = $1")
+            .bind(DATA_KEY)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        column(&row, "key")
     }
 }
