@@ -213,7 +213,13 @@ pub async fn begin(
                 &request.id,
             )
             .await
-            .map_err(internal),
+            .map_err(|e| {
+                tracing::error!(connector = %connector.id, cause = %e, "connector login URL failed");
+                page(
+                    UPSTREAM_FAILED,
+                    "The login provider is not set up correctly. Please contact the administrator.",
+                )
+            }),
     }
 }
 
@@ -266,22 +272,60 @@ pub async fn password_login(
 
 /// Step 3b: a redirect connector called back with `state` = the auth request id.
 pub async fn callback(app: &App, params: &HashMap<String, String>) -> Result<LoggedIn, AuthorizeError> {
+    redirect_callback(app, None, params, &HashMap::new()).await
+}
+
+/// Step 3b at `/callback/{connector}` (Dex's per-connector callback, e.g. `authproxy`):
+/// the auth request must belong to that connector; `headers` are the values of the
+/// connector's trusted headers the request carried.
+pub async fn connector_callback(
+    app: &App,
+    connector_id: &str,
+    params: &HashMap<String, String>,
+    headers: &HashMap<String, String>,
+) -> Result<LoggedIn, AuthorizeError> {
+    redirect_callback(app, Some(connector_id), params, headers).await
+}
+
+/// The page title of an upstream failure (rendered as 502 Bad Gateway).
+pub const UPSTREAM_FAILED: &str = "Login provider unavailable";
+
+async fn redirect_callback(
+    app: &App,
+    connector_id: Option<&str>,
+    params: &HashMap<String, String>,
+    headers: &HashMap<String, String>,
+) -> Result<LoggedIn, AuthorizeError> {
     let state = params.get("state").map(String::as_str).unwrap_or_default();
     let request = app.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
-    if request.expiry <= app.clock.now() {
+    if request.expiry <= app.clock.now() || connector_id.is_some_and(|id| id != request.connector_id) {
         return Err(expired());
     }
     let Some(Login::Redirect(connector)) = app.connectors.get(&request.connector_id).map(|c| &c.login) else {
         return Err(expired());
     };
-    let result = connector.handle_callback(Scopes::from_requested(&request.scopes), params).await;
+    let scopes = Scopes::from_requested(&request.scopes);
+    let result = if connector_id.is_some() {
+        connector.handle_header_callback(scopes, params, headers).await
+    } else {
+        connector.handle_callback(scopes, params).await
+    };
     metrics::counter!("tessera_logins_total", "connector" => request.connector_id.clone(),
-        "result" => if result.is_ok() { "ok" } else { "error" })
+        "result" => match &result { Ok(_) => "ok", Err(crate::connector::ConnectorError::Refused(_)) => "refused", Err(_) => "error" })
     .increment(1);
     match result {
         Ok(identity) => logged_in(app, request, identity).await,
-        Err(crate::connector::ConnectorError::Refused(reason)) => Err(page("Login refused", &reason)),
-        Err(e) => Err(internal(e)),
+        Err(crate::connector::ConnectorError::Refused(reason)) => {
+            tracing::info!(connector = %request.connector_id, %reason, "connector refused the login");
+            Err(page("Login refused", &reason))
+        }
+        Err(e) => {
+            tracing::error!(connector = %request.connector_id, cause = %e, "connector login failed");
+            Err(page(
+                UPSTREAM_FAILED,
+                "The login provider could not be reached or gave an unexpected answer. Please try again later.",
+            ))
+        }
     }
 }
 
