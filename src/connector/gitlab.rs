@@ -312,13 +312,17 @@ impl Refresh for Gitlab {
     #[tracing::instrument(skip_all, fields(connector = KIND))]
     async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError> {
         let data = TokenData::from_bytes(KIND, identity.connector_data.as_deref())?;
-        let token = if !data.refresh_token.is_empty() {
+        let mut token = if !data.refresh_token.is_empty() {
             self.app.refresh(KIND, &data.refresh_token).await?
         } else if !data.access_token.is_empty() {
             TokenResponse { access_token: data.access_token, ..Default::default() }
         } else {
             return Err(fail(KIND, "no upstream refresh or access token stored"));
         };
+        // Keep the refresh token when the provider did not rotate it.
+        if token.refresh_token.as_deref().is_none_or(str::is_empty) && !data.refresh_token.is_empty() {
+            token.refresh_token = Some(data.refresh_token);
+        }
         self.identity(Scopes { offline_access: true, ..scopes }, &token).await
     }
 }
@@ -339,6 +343,7 @@ impl TokenIdentity for Gitlab {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     #[test]

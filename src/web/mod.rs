@@ -171,3 +171,39 @@ async fn strip_trusted_headers(
 async fn asset_get(State(app): State<AppState>, Path(file): Path<String>) -> Response {
     app.ui.asset(&file).await
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use tower::ServiceExt;
+
+    /// Trusted headers reach only their connector's callback path.
+    #[tokio::test]
+    async fn trusted_headers_are_stripped_elsewhere() {
+        let echo = |headers: axum::http::HeaderMap| async move {
+            headers.get("x-remote-user").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string()
+        };
+        let trusted = std::sync::Arc::new(vec![(
+            "/dex/callback/proxy".to_string(),
+            vec![HeaderName::from_static("x-remote-user")],
+        )]);
+        let router = Router::new()
+            .route("/dex/callback/{id}", get(echo))
+            .route("/dex/approval", get(echo))
+            .layer(axum::middleware::from_fn(move |request, next| {
+                strip_trusted_headers(trusted.clone(), request, next)
+            }));
+        for (path, expected) in
+            [("/dex/callback/proxy", "alice"), ("/dex/callback/other", "-"), ("/dex/approval", "-")]
+        {
+            let request = axum::http::Request::get(path)
+                .header("X-Remote-User", "alice")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = router.clone().oneshot(request).await.unwrap();
+            let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+            assert_eq!(body, expected.as_bytes(), "{path}");
+        }
+    }
+}
