@@ -28,6 +28,17 @@ pub struct App {
     pub sessions: crate::sso::Settings,
     /// For outgoing calls (back-channel logout): short timeouts, no redirects.
     pub http: reqwest::Client,
+    /// Connectors that failed to open at start (they are skipped), for `/healthz/ready`.
+    pub connector_failures: Vec<ConnectorFailure>,
+}
+
+/// A configured connector that could not be opened, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConnectorFailure {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub error: String,
 }
 
 pub type AppState = Arc<App>;
@@ -85,7 +96,7 @@ impl App {
                 connector::sealed::DataKey::new(&data_key).context("the data-encryption key")?,
             ),
         };
-        let connectors = open_connectors(config, &stored, passwords, hasher, &context);
+        let (connectors, connector_failures) = open_connectors(config, &stored, passwords, hasher, &context);
         let ui = Ui::new(config);
         let sessions = crate::sso::Settings {
             absolute_lifetime: secs(config.sessions.absolute_lifetime),
@@ -96,7 +107,18 @@ impl App {
             .timeout(Duration::from_secs(5))
             .build()
             .context("building the HTTP client")?;
-        Ok(Arc::new(App { settings, storage, signer, clients, connectors, clock, ui, sessions, http }))
+        Ok(Arc::new(App {
+            settings,
+            storage,
+            signer,
+            clients,
+            connectors,
+            clock,
+            ui,
+            sessions,
+            http,
+            connector_failures,
+        }))
     }
 
     /// Key rotation and garbage collection, until the process ends.
@@ -246,8 +268,9 @@ fn open_connectors(
     passwords: Passwords,
     hasher: PasswordHasher,
     context: &connector::OpenContext,
-) -> Registry {
+) -> (Registry, Vec<ConnectorFailure>) {
     let mut opened = Vec::new();
+    let mut failures = Vec::new();
     if config.enable_password_db {
         let local = Arc::new(connector::local::LocalPasswords::new(passwords, hasher));
         opened.push(Opened {
@@ -279,11 +302,16 @@ fn open_connectors(
                 tracing::warn!(id = %c.id, kind = %c.kind, "connector type not supported yet; skipped")
             }
             Err(e) => {
-                tracing::error!(id = %c.id, kind = %c.kind, error = %e, "connector failed to open; skipped")
+                tracing::error!(id = %c.id, kind = %c.kind, error = %e, "connector failed to open; skipped");
+                failures.push(ConnectorFailure {
+                    id: c.id.clone(),
+                    kind: c.kind.clone(),
+                    error: e.to_string(),
+                });
             }
         }
     }
-    Registry::new(opened)
+    (Registry::new(opened), failures)
 }
 
 fn open_connector(
@@ -316,6 +344,24 @@ fn open_connector(
             logout = Some(oidc.clone());
             (Login::Redirect(oidc.clone()), Some(oidc))
         }
+        "github" => {
+            let github = Arc::new(connector::github::Github::open(parse(c)?)?);
+            (Login::Redirect(github.clone()), Some(github))
+        }
+        "gitlab" => {
+            let gitlab = Arc::new(connector::gitlab::Gitlab::open(parse(c)?)?);
+            token_identity = Some(gitlab.clone());
+            (Login::Redirect(gitlab.clone()), Some(gitlab))
+        }
+        "microsoft" => {
+            let microsoft = Arc::new(connector::microsoft::Microsoft::open(parse(c)?)?);
+            (Login::Redirect(microsoft.clone()), Some(microsoft))
+        }
+        // No refresh, as in Dex: a refresh keeps the claims of the login.
+        "oauth" => (Login::Redirect(Arc::new(connector::oauth::Oauth::open(parse(c)?)?)), None),
+        "authproxy" => {
+            (Login::Redirect(Arc::new(connector::authproxy::AuthProxy::open(&c.id, parse(c)?)?)), None)
+        }
         _ => return Ok(None),
     };
     Ok(Some(Opened {
@@ -328,6 +374,12 @@ fn open_connector(
         logout,
         grant_types: c.grant_types.iter().map(|g| g.as_str().to_string()).collect(),
     }))
+}
+
+/// A connector's `config`, typed; unknown keys are refused with their path.
+fn parse<T: serde::de::DeserializeOwned>(c: &ConnectorConfig) -> Result<T, connector::ConnectorError> {
+    serde_path_to_error::deserialize(c.config.clone())
+        .map_err(|e| connector::ConnectorError::Upstream(format!("config.{}: {}", e.path(), e.inner())))
 }
 
 impl App {

@@ -223,11 +223,14 @@ pub async fn begin(
 /// (it is not Tessera's fault, and retrying later may help); the cause goes to the log.
 fn connector_failed(error: crate::connector::ConnectorError) -> AuthorizeError {
     match error {
-        crate::connector::ConnectorError::Refused(reason) => page("Login refused", &reason),
+        crate::connector::ConnectorError::Refused(reason) => {
+            tracing::info!(%reason, "connector refused the login");
+            page("Login refused", &reason)
+        }
         crate::connector::ConnectorError::Upstream(cause) => {
             tracing::warn!(%cause, "connector failed");
             page(
-                "Login failed",
+                UPSTREAM_FAILED,
                 "The identity provider could not be reached or sent an answer that could not be used. \
                  Please try again later.",
             )
@@ -284,21 +287,48 @@ pub async fn password_login(
 
 /// Step 3b: a redirect connector called back with `state` = the auth request id.
 pub async fn callback(app: &App, params: &HashMap<String, String>) -> Result<LoggedIn, AuthorizeError> {
+    redirect_callback(app, None, params, &HashMap::new()).await
+}
+
+/// Step 3b at `/callback/{connector}` (Dex's per-connector callback, e.g. `authproxy`):
+/// the auth request must belong to that connector; `headers` are the values of the
+/// connector's trusted headers the request carried.
+pub async fn connector_callback(
+    app: &App,
+    connector_id: &str,
+    params: &HashMap<String, String>,
+    headers: &HashMap<String, String>,
+) -> Result<LoggedIn, AuthorizeError> {
+    redirect_callback(app, Some(connector_id), params, headers).await
+}
+
+/// The page title of an upstream failure (rendered as 502 Bad Gateway).
+pub const UPSTREAM_FAILED: &str = "Login provider unavailable";
+
+async fn redirect_callback(
+    app: &App,
+    connector_id: Option<&str>,
+    params: &HashMap<String, String>,
+    headers: &HashMap<String, String>,
+) -> Result<LoggedIn, AuthorizeError> {
     let state = params.get("state").map(String::as_str).unwrap_or_default();
     let request = app.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
-    if request.expiry <= app.clock.now() {
+    if request.expiry <= app.clock.now() || connector_id.is_some_and(|id| id != request.connector_id) {
         return Err(expired());
     }
     let Some(Login::Redirect(connector)) = app.connectors.get(&request.connector_id).map(|c| &c.login) else {
         return Err(expired());
     };
+    let scopes = Scopes::from_requested(&request.scopes);
     // What `login_url` kept for this login (e.g. the upstream nonce and PKCE verifier).
     let login_data = request.connector_data.clone();
-    let result = connector
-        .handle_callback(Scopes::from_requested(&request.scopes), login_data.as_deref(), params)
-        .await;
+    let result = if connector_id.is_some() {
+        connector.handle_header_callback(scopes, login_data.as_deref(), params, headers).await
+    } else {
+        connector.handle_callback(scopes, login_data.as_deref(), params).await
+    };
     metrics::counter!("tessera_logins_total", "connector" => request.connector_id.clone(),
-        "result" => if result.is_ok() { "ok" } else { "error" })
+        "result" => match &result { Ok(_) => "ok", Err(crate::connector::ConnectorError::Refused(_)) => "refused", Err(_) => "error" })
     .increment(1);
     match result {
         Ok(identity) => logged_in(app, request, identity).await,

@@ -7,12 +7,18 @@
 //! connector is an [`Opened`] whose `login` says which style it is, so the login handler's
 //! `match` is exhaustive. [`Registry`] holds every opened connector in config order.
 
+pub mod authproxy;
+pub mod github;
+pub mod gitlab;
 pub mod http;
 pub mod ldap;
 pub mod local;
+pub mod microsoft;
 pub mod mock;
+pub mod oauth;
 pub mod oidc;
 pub mod sealed;
+pub mod upstream;
 
 use crate::storage::Claims;
 use async_trait::async_trait;
@@ -93,6 +99,26 @@ pub trait RedirectLogin: Send + Sync {
         login_data: Option<&[u8]>,
         params: &HashMap<String, String>,
     ) -> Result<Identity, ConnectorError>;
+
+    /// Request headers a trusted proxy sets for this connector (`authproxy`). They are read
+    /// only at `/callback/{connector id}`, and stripped from every other request so a
+    /// client cannot forge them. Names are lowercase. Default: none.
+    fn trusted_headers(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The callback at `/callback/{connector id}`: `headers` holds the values of
+    /// [`trusted_headers`](Self::trusted_headers) the request carried (lowercase names).
+    /// Default: the query parameters alone, as [`handle_callback`](Self::handle_callback).
+    async fn handle_header_callback(
+        &self,
+        scopes: Scopes,
+        login_data: Option<&[u8]>,
+        params: &HashMap<String, String>,
+        _headers: &HashMap<String, String>,
+    ) -> Result<Identity, ConnectorError> {
+        self.handle_callback(scopes, login_data, params).await
+    }
 }
 
 /// Logging out at the upstream too (OpenID Connect RP-Initiated Logout 1.0 towards it).

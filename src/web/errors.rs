@@ -47,6 +47,8 @@ impl IntoResponse for PageError<'_> {
             AuthorizeError::Page { title, message } => {
                 let status = if title == "Something went wrong" {
                     StatusCode::INTERNAL_SERVER_ERROR
+                } else if title == crate::flow::UPSTREAM_FAILED {
+                    StatusCode::BAD_GATEWAY
                 } else {
                     StatusCode::BAD_REQUEST
                 };

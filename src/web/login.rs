@@ -1,5 +1,6 @@
 //! Browser endpoints of the login flow (see `flow` for the state machine): `/auth`,
-//! `/auth/{connector}`, `/auth/{connector}/login`, `/callback`, `/approval`.
+//! `/auth/{connector}`, `/auth/{connector}/login`, `/callback`, `/callback/{connector}`,
+//! `/approval`.
 //! Every form carries the session's CSRF token.
 
 use super::errors::PageError;
@@ -213,6 +214,40 @@ pub async fn callback_get(
     let result = async {
         let params: HashMap<String, String> = parse_query(query.as_deref())?;
         let login = flow::callback(&app, &params).await?;
+        remember_login(&session, &login.sid).await?;
+        Ok(login.next)
+    }
+    .await;
+    match result {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => fail(&app, &headers, e),
+    }
+}
+
+/// `/callback/{connector}`: Dex's per-connector callback. The connector's trusted headers
+/// (set by an authenticating proxy, see `connector::authproxy`) are passed along; the
+/// router strips them from every other path.
+pub async fn connector_callback_get(
+    State(app): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Path(connector): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let params: HashMap<String, String> = parse_query(query.as_deref())?;
+        let trusted = match app.connectors.get(&connector).map(|c| &c.login) {
+            Some(Login::Redirect(redirect)) => redirect
+                .trusted_headers()
+                .into_iter()
+                .filter_map(|name| {
+                    let value = headers.get(name.as_str())?.to_str().ok()?.to_string();
+                    Some((name, value))
+                })
+                .collect(),
+            _ => HashMap::new(),
+        };
+        let login = flow::connector_callback(&app, &connector, &params, &trusted).await?;
         remember_login(&session, &login.sid).await?;
         Ok(login.next)
     }

@@ -57,6 +57,7 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
         .route("/auth/{connector}", get(login::connector_get))
         .route("/auth/{connector}/login", get(login::password_get).post(login::password_post))
         .route("/callback", get(login::callback_get))
+        .route("/callback/{connector}", get(login::connector_callback_get))
         .route("/approval", get(login::approval_get).post(login::approval_post))
         .route("/logout", get(logout::logout_handler).post(logout::logout_handler))
         .route(crate::logout::UPSTREAM_LOGOUT_CALLBACK, get(logout::logout_callback_get));
@@ -113,6 +114,13 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
     let request_id = HeaderName::from_static("x-request-id");
+    let trusted = trusted_headers(&app, &issuer_path);
+    if !trusted.is_empty() {
+        let trusted = std::sync::Arc::new(trusted);
+        router = router.layer(axum::middleware::from_fn(move |request, next| {
+            strip_trusted_headers(trusted.clone(), request, next)
+        }));
+    }
     router
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         // A declared Content-Length over the limit is a 413 before any handler runs;
@@ -131,6 +139,83 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
+/// For each connector that trusts proxy headers (`authproxy`): the one path where they are
+/// read, `{issuer path}/callback/{id}`, and the header names.
+fn trusted_headers(app: &AppState, issuer_path: &str) -> Vec<(String, Vec<HeaderName>)> {
+    app.connectors
+        .all()
+        .iter()
+        .filter_map(|c| {
+            let crate::connector::Login::Redirect(redirect) = &c.login else { return None };
+            let names: Vec<HeaderName> = redirect
+                .trusted_headers()
+                .iter()
+                .filter_map(|h| HeaderName::from_bytes(h.as_bytes()).ok())
+                .collect();
+            if names.is_empty() {
+                return None;
+            }
+            let mut path = url::Url::parse("http://localhost/").ok()?;
+            path.path_segments_mut().ok()?.pop_if_empty().push("callback").push(&c.id);
+            Some((format!("{issuer_path}{}", path.path()), names))
+        })
+        .collect()
+}
+
+/// Removes trusted proxy headers from every request but their connector's callback, before
+/// routing, so no other handler (nor a forged request) can see them.
+async fn strip_trusted_headers(
+    trusted: std::sync::Arc<Vec<(String, Vec<HeaderName>)>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let keep: &[HeaderName] =
+        trusted.iter().find(|(p, _)| p == path).map(|(_, n)| n.as_slice()).unwrap_or(&[]);
+    let strip: Vec<HeaderName> =
+        trusted.iter().flat_map(|(_, names)| names).filter(|n| !keep.contains(n)).cloned().collect();
+    for name in strip {
+        request.headers_mut().remove(name);
+    }
+    next.run(request).await
+}
+
 async fn asset_get(State(app): State<AppState>, Path(file): Path<String>) -> Response {
     app.ui.asset(&file).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use tower::ServiceExt;
+
+    /// Trusted headers reach only their connector's callback path.
+    #[tokio::test]
+    async fn trusted_headers_are_stripped_elsewhere() {
+        let echo = |headers: axum::http::HeaderMap| async move {
+            headers.get("x-remote-user").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string()
+        };
+        let trusted = std::sync::Arc::new(vec![(
+            "/dex/callback/proxy".to_string(),
+            vec![HeaderName::from_static("x-remote-user")],
+        )]);
+        let router = Router::new()
+            .route("/dex/callback/{id}", get(echo))
+            .route("/dex/approval", get(echo))
+            .layer(axum::middleware::from_fn(move |request, next| {
+                strip_trusted_headers(trusted.clone(), request, next)
+            }));
+        for (path, expected) in
+            [("/dex/callback/proxy", "alice"), ("/dex/callback/other", "-"), ("/dex/approval", "-")]
+        {
+            let request = axum::http::Request::get(path)
+                .header("X-Remote-User", "alice")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = router.clone().oneshot(request).await.unwrap();
+            let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+            assert_eq!(body, expected.as_bytes(), "{path}");
+        }
+    }
 }

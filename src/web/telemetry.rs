@@ -66,13 +66,26 @@ async fn metrics_get() -> Response {
     }
 }
 
-/// Ready when storage answers.
+/// Ready when storage answers: 200, else 503. The JSON body also names the connectors that
+/// failed to open at start (`"status": "degraded"`). Those do not make the server unready:
+/// every replica has the same config, so a 503 would take the whole service out of rotation
+/// for one broken connector while the others work; alert on the body (or the start-up log).
 pub async fn ready_get(State(app): State<AppState>) -> Response {
+    let connectors = &app.connector_failures;
     match app.storage.ping().await {
-        Ok(()) => "ok".into_response(),
+        Ok(()) => {
+            let status = if connectors.is_empty() { "ok" } else { "degraded" };
+            axum::Json(serde_json::json!({ "status": status, "failedConnectors": connectors }))
+                .into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable").into_response()
+            let body = serde_json::json!({
+                "status": "unavailable",
+                "storage": "unreachable",
+                "failedConnectors": connectors,
+            });
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
     }
 }

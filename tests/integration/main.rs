@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod code_flow;
 mod codes;
+mod connectors;
 mod device;
 mod keys;
 mod kubectl;
