@@ -288,6 +288,12 @@ fn open_connector(c: &ConnectorConfig) -> Result<Option<Opened>, connector::Conn
             let mock = Arc::new(connector::mock::MockPassword::open(config)?);
             (Login::Password(mock.clone()), Some(mock))
         }
+        "saml" => {
+            let config = serde_json::from_value(c.config.clone())
+                .map_err(|e| connector::ConnectorError::Upstream(format!("config: {e}")))?;
+            let saml = Arc::new(connector::saml::Saml::open(&c.id, config)?);
+            (Login::Saml(saml.clone()), Some(saml))
+        }
         _ => return Ok(None),
     };
     Ok(Some(Opened {

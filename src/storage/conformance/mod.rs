@@ -66,6 +66,8 @@ conformance_suite!(
     web_sessions,
     garbage_collect_removes_only_expired,
     auth_sessions_crud,
+    claim_saml_assertion_once,
+    claim_saml_assertion_concurrently,
 );
 
 // Backend-specific behaviour

@@ -36,6 +36,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "auth sessions",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0002_auth_sessions.sql")),
     ),
+    (
+        3,
+        "saml replay",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0003_saml_replay.sql")),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0001_init.sql"))),
@@ -43,6 +48,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "auth sessions",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0002_auth_sessions.sql")),
+    ),
+    (
+        3,
+        "saml replay",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0003_saml_replay.sql")),
     ),
 ];
 
