@@ -19,5 +19,6 @@ mod operations;
 mod refresh;
 mod replicas;
 mod robustness;
+mod saml;
 mod sessions;
 mod token_errors;

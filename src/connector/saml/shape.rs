@@ -127,11 +127,11 @@ pub fn scan(xml: &str) -> Result<Shape, Rejection> {
             Event::Start(e) => (e.clone(), false),
             Event::Empty(e) => (e.clone(), true),
             Event::End(_) => {
-                if let Some(open) = path.pop() {
-                    if open.kind == Kind::Signature {
-                        close_signature(&path, &references, &mut shape)?;
-                        references.clear();
-                    }
+                if let Some(open) = path.pop()
+                    && open.kind == Kind::Signature
+                {
+                    close_signature(&path, &references, &mut shape)?;
+                    references.clear();
                 }
                 continue;
             }
@@ -141,10 +141,10 @@ pub fn scan(xml: &str) -> Result<Shape, Rejection> {
         };
         let kind = kind(&ns, element.local_name().as_ref());
         let id = attribute(&element, b"ID")?;
-        if let Some(id) = &id {
-            if !ids.insert(id.clone()) {
-                return Err(Rejection::DuplicateId(id.clone()));
-            }
+        if let Some(id) = &id
+            && !ids.insert(id.clone())
+        {
+            return Err(Rejection::DuplicateId(id.clone()));
         }
         let depth = path.len();
         match kind {
