@@ -11,6 +11,10 @@
 pub mod http;
 pub mod local;
 pub mod mock;
+#[cfg(feature = "saml-xmlsec")]
+pub mod saml;
+#[cfg(not(feature = "saml-xmlsec"))]
+#[path = "saml_disabled.rs"]
 pub mod saml;
 
 use crate::storage::Claims;

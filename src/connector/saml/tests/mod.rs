@@ -5,4 +5,4 @@
 
 mod attacks;
 pub(crate) mod kit;
-mod rules;
+pub(crate) mod rules;

@@ -7,7 +7,7 @@ use crate::storage::ReplayStore;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-pub(super) fn saml() -> Saml {
+pub(crate) fn saml() -> Saml {
     Saml { connector_id: "saml".into(), settings: kit::settings() }
 }
 
@@ -156,4 +156,17 @@ fn clock_skew_is_bounded() {
 #[test]
 fn acs_constant_is_the_callback() {
     assert!(ACS.ends_with("/callback"));
+}
+
+#[test]
+fn opening_needs_signature_verification_in_the_build() {
+    let config = serde_json::json!({
+        "ssoURL": "https://idp.example.com/sso",
+        "ca": format!("{}/idp.crt", kit::FIXTURES),
+        "redirectURI": ACS,
+        "usernameAttr": "name",
+        "emailAttr": "email",
+    });
+    let opened = Saml::open("saml", serde_json::from_value(config).unwrap());
+    assert_eq!(opened.is_ok(), super::super::SIGNATURES_SUPPORTED);
 }
