@@ -362,6 +362,12 @@ fn open_connector(
         "authproxy" => {
             (Login::Redirect(Arc::new(connector::authproxy::AuthProxy::open(&c.id, parse(c)?)?)), None)
         }
+        "saml" => {
+            let config = serde_json::from_value(c.config.clone())
+                .map_err(|e| connector::ConnectorError::Upstream(format!("config: {e}")))?;
+            let saml = Arc::new(connector::saml::Saml::open(&c.id, config)?);
+            (Login::Saml(saml.clone()), Some(saml))
+        }
         _ => return Ok(None),
     };
     Ok(Some(Opened {

@@ -12,7 +12,7 @@
 //!    client: a code, tokens in the fragment (implicit/hybrid), or the out-of-band page.
 
 use crate::app::App;
-use crate::connector::{Identity, Login, Opened, Scopes};
+use crate::connector::{Identity, Login, Opened, SamlBinding, SamlLogin, SamlRequest, Scopes};
 use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_id};
 use crate::oauth2::OAuthError;
 use crate::oauth2::authorize::{
@@ -214,6 +214,10 @@ pub async fn begin(
             request.connector_data = login_data;
             url
         }
+        Login::Saml(saml) => match saml_pending(saml.as_ref(), &mut request, now)?.binding {
+            SamlBinding::Redirect(url) => url,
+            SamlBinding::Post { .. } => saml_post_url(app, connector_id, &request.id),
+        },
     };
     app.storage.create_auth_request(&request).await.map_err(internal)?;
     Ok(next)
@@ -482,4 +486,91 @@ async fn finish(app: &App, req: &str) -> Result<Completion, AuthorizeError> {
     params.push(("state", request.state.clone()));
     let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     Ok(Completion::Redirect(with_params(&request.redirect_uri, &pairs, uses_fragment(types))))
+}
+
+// SAML (HTTP-POST binding back to `/callback`)
+
+/// What the auth request remembers of its SAML `AuthnRequest` (in `connector_data` until login):
+/// the `ID` the response must answer, and the POST binding's form fields.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SamlPending {
+    request_id: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    saml_request: String,
+}
+
+/// A fresh `AuthnRequest` for `request`, remembered with it server-side.
+fn saml_pending(
+    saml: &dyn SamlLogin,
+    request: &mut AuthRequest,
+    now: crate::types::UnixTime,
+) -> Result<SamlRequest, AuthorizeError> {
+    let saml_request = saml.authn_request(&request.id, now).map_err(internal)?;
+    let (action, form_value) = match &saml_request.binding {
+        SamlBinding::Post { action, saml_request, .. } => (action.clone(), saml_request.clone()),
+        SamlBinding::Redirect(_) => (String::new(), String::new()),
+    };
+    let pending = SamlPending { request_id: saml_request.id.clone(), action, saml_request: form_value };
+    request.connector_data = Some(serde_json::to_vec(&pending).map_err(internal)?);
+    Ok(saml_request)
+}
+
+fn saml_post_url(app: &App, connector_id: &str, state: &str) -> String {
+    app.settings.endpoint(&format!("/auth/{}/saml?state={}", urlencode(connector_id), urlencode(state)))
+}
+
+/// A SAML login waiting for the identity provider's answer, and what it is waiting for.
+async fn saml_waiting(
+    app: &App,
+    state: &str,
+) -> Result<(AuthRequest, Arc<dyn SamlLogin>, SamlPending), AuthorizeError> {
+    let request = app.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
+    if request.expiry <= app.clock.now() || request.logged_in {
+        return Err(expired());
+    }
+    let Some(Login::Saml(saml)) = app.connectors.get(&request.connector_id).map(|c| &c.login) else {
+        return Err(expired());
+    };
+    let pending: SamlPending =
+        request.connector_data.as_deref().and_then(|d| serde_json::from_slice(d).ok()).ok_or_else(expired)?;
+    let saml = saml.clone();
+    Ok((request, saml, pending))
+}
+
+/// The HTTP-POST binding's form to the identity provider: `(action, SAMLRequest, RelayState)`.
+pub async fn saml_post_form(
+    app: &App,
+    connector_id: &str,
+    state: &str,
+) -> Result<(String, String, String), AuthorizeError> {
+    let (request, _, pending) = saml_waiting(app, state).await?;
+    if request.connector_id != connector_id || pending.action.is_empty() {
+        return Err(expired());
+    }
+    Ok((pending.action, pending.saml_request, request.id))
+}
+
+/// Step 3c: the identity provider posted a `SAMLResponse` with `RelayState` = the auth request
+/// id. No browser session is needed (the cross-site POST carries none): the auth request and
+/// the `AuthnRequest` ID stored with it are the binding.
+pub async fn saml_callback(
+    app: &App,
+    relay_state: &str,
+    saml_response: &str,
+) -> Result<LoggedIn, AuthorizeError> {
+    let (request, saml, pending) = saml_waiting(app, relay_state).await?;
+    let scopes = Scopes::from_requested(&request.scopes);
+    let result = saml
+        .handle_post(scopes, saml_response, &pending.request_id, app.clock.now(), app.storage.as_ref())
+        .await;
+    metrics::counter!("tessera_logins_total", "connector" => request.connector_id.clone(),
+        "result" => if result.is_ok() { "ok" } else { "error" })
+    .increment(1);
+    match result {
+        Ok(identity) => logged_in(app, request, identity).await,
+        Err(crate::connector::ConnectorError::Refused(reason)) => Err(page("Login refused", &reason)),
+        Err(e) => Err(internal(e)),
+    }
 }

@@ -38,6 +38,9 @@
       });
     });
   });
+  // SAML HTTP-POST binding: <form data-autosubmit> goes to the identity provider at once.
+  document.querySelectorAll("form[data-autosubmit]").forEach(function (form) { form.submit(); });
+
   window.addEventListener("pageshow", function () {
     onceForms.forEach(function (form) {
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });

@@ -167,7 +167,8 @@ mod tests {
         assert_eq!(url.0, "https://id.example/dex/callback/proxy?state=s1");
         let headers: HashMap<String, String> =
             [("x-remote-user", "jane"), ("x-remote-group", "a, b")].map(|(k, v)| (k.into(), v.into())).into();
-        let id = proxy.handle_header_callback(Scopes::default(), None, &HashMap::new(), &headers).await.unwrap();
+        let id =
+            proxy.handle_header_callback(Scopes::default(), None, &HashMap::new(), &headers).await.unwrap();
         assert_eq!(id.claims.user_id, "jane");
         assert_eq!(id.claims.email, "jane");
         assert_eq!(id.claims.groups, ["a", "b", "static"]);

@@ -1,7 +1,8 @@
 //! Connectors: how Tessera learns who the user is from the identity provider that knows them.
 //!
-//! One small trait per login style, as in Dex: [`PasswordLogin`] (Tessera shows a form) and
-//! [`RedirectLogin`] (the user is sent to the provider and comes back to `/callback`), plus
+//! One small trait per login style, as in Dex: [`PasswordLogin`] (Tessera shows a form),
+//! [`RedirectLogin`] (the user is sent to the provider and comes back to `/callback`) and
+//! [`SamlLogin`] (the provider POSTs a SAML response back to `/callback`), plus
 //! an optional [`Refresh`] to re-check the user when a refresh token is used, and an optional
 //! [`TokenIdentity`] to vouch for a token the upstream issued (RFC 8693 token exchange). An opened
 //! connector is an [`Opened`] whose `login` says which style it is, so the login handler's
@@ -17,6 +18,11 @@ pub mod microsoft;
 pub mod mock;
 pub mod oauth;
 pub mod oidc;
+#[cfg(feature = "saml-xmlsec")]
+pub mod saml;
+#[cfg(not(feature = "saml-xmlsec"))]
+#[path = "saml_disabled.rs"]
+pub mod saml;
 pub mod sealed;
 pub mod upstream;
 
@@ -129,6 +135,47 @@ pub trait UpstreamLogout: Send + Sync {
     fn logout_url(&self, connector_data: Option<&[u8]>, post_logout_redirect_uri: &str) -> Option<String>;
 }
 
+/// How the browser carries a SAML `AuthnRequest` to the identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SamlBinding {
+    /// HTTP-Redirect binding: send the browser to this URL.
+    Redirect(String),
+    /// HTTP-POST binding: the browser posts `SAMLRequest` and `RelayState` to `action`.
+    Post { action: String, saml_request: String, relay_state: String },
+}
+
+/// A fresh `AuthnRequest`: its `ID` (the `InResponseTo` the answer must carry) and how to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamlRequest {
+    pub id: String,
+    pub binding: SamlBinding,
+}
+
+/// SAML 2.0 Web Browser SSO, SP-initiated (Dex's `SAMLConnector`).
+#[async_trait]
+pub trait SamlLogin: Send + Sync {
+    /// A new `AuthnRequest` with a fresh, unpredictable `ID`; `relay_state` (the auth request
+    /// id) must come back unchanged with the response. The caller remembers `id` server-side.
+    fn authn_request(
+        &self,
+        relay_state: &str,
+        now: crate::types::UnixTime,
+    ) -> Result<SamlRequest, ConnectorError>;
+    /// Verifies a posted `SAMLResponse` (base64) that must answer the request `in_response_to`,
+    /// and maps it to an identity. Each assertion is accepted once across replicas: its id is
+    /// claimed in `replay`. `Refused` for every response that is not accepted.
+    async fn handle_post(
+        &self,
+        scopes: Scopes,
+        saml_response: &str,
+        in_response_to: &str,
+        now: crate::types::UnixTime,
+        replay: &dyn crate::storage::ReplayStore,
+    ) -> Result<Identity, ConnectorError>;
+    /// The SP metadata (an `EntityDescriptor`) for the identity provider's administrators.
+    fn metadata(&self) -> String;
+}
+
 #[async_trait]
 pub trait Refresh: Send + Sync {
     /// Re-checks the user at refresh time; `Refused` ends the refresh token.
@@ -151,6 +198,7 @@ pub trait TokenIdentity: Send + Sync {
 pub enum Login {
     Password(Arc<dyn PasswordLogin>),
     Redirect(Arc<dyn RedirectLogin>),
+    Saml(Arc<dyn SamlLogin>),
 }
 
 pub struct Opened {

@@ -162,6 +162,15 @@ pub trait AuthSessionStore: Send + Sync {
     async fn delete_refresh_tokens_for_session(&self, session_id: &str) -> Result<u64>;
 }
 
+#[async_trait]
+pub trait ReplayStore: Send + Sync {
+    /// Records that the SAML assertion `id` was accepted, remembered until `expiry` (when the
+    /// assertion could no longer be accepted anyway). `true` the first time; `false` when the
+    /// id was already claimed, by this replica or another. Atomic: of concurrent claims of one
+    /// id exactly one returns `true`.
+    async fn claim_saml_assertion(&self, id: &str, expiry: UnixTime) -> Result<bool>;
+}
+
 /// Everything Tessera keeps.
 #[async_trait]
 pub trait Storage:
@@ -174,10 +183,11 @@ pub trait Storage:
     + DeviceStore
     + SessionStore
     + AuthSessionStore
+    + ReplayStore
 {
     /// Deletes what expired before `now`: auth requests, codes, device requests and tokens,
     /// refresh tokens past `expires_at`, browser and single sign-on sessions, and
-    /// revoked-token entries.
+    /// revoked-token entries, and claimed SAML assertion ids.
     async fn garbage_collect(&self, now: UnixTime) -> Result<GcResult>;
     /// A cheap round trip, for `/healthz/ready`.
     async fn ping(&self) -> Result<()>;

@@ -332,4 +332,5 @@ pub struct GcResult {
     pub web_sessions: u64,
     pub revoked_tokens: u64,
     pub auth_sessions: u64,
+    pub saml_assertions: u64,
 }

@@ -56,7 +56,7 @@ pub(super) async fn browser_sid(session: &Session) -> Option<String> {
 }
 
 /// Remembers a fresh login in the browser: a new cookie id (no session fixation) and the sid.
-async fn remember_login(session: &Session, sid: &str) -> Result<(), AuthorizeError> {
+pub(super) async fn remember_login(session: &Session, sid: &str) -> Result<(), AuthorizeError> {
     session.cycle_id().await.map_err(|_| session_failed())?;
     session.insert(SID_KEY, sid).await.map_err(|_| session_failed())
 }
@@ -91,6 +91,7 @@ pub async fn auth_get(
                     kind: match c.login {
                         Login::Password(_) => "password".into(),
                         Login::Redirect(_) => "redirect".into(),
+                        Login::Saml(_) => "saml".into(),
                     },
                 })
                 .collect(),

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod login;
 pub mod logout;
 pub mod oauth2;
+pub mod saml;
 pub mod session;
 pub mod telemetry;
 pub mod templates;
@@ -56,8 +57,9 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
         .route("/auth", get(login::auth_get).post(login::auth_get))
         .route("/auth/{connector}", get(login::connector_get))
         .route("/auth/{connector}/login", get(login::password_get).post(login::password_post))
-        .route("/callback", get(login::callback_get))
+        .route("/callback", get(login::callback_get).post(saml::callback_post))
         .route("/callback/{connector}", get(login::connector_callback_get))
+        .route("/auth/{connector}/saml", get(saml::post_form_get))
         .route("/approval", get(login::approval_get).post(login::approval_post))
         .route("/logout", get(logout::logout_handler).post(logout::logout_handler))
         .route(crate::logout::UPSTREAM_LOGOUT_CALLBACK, get(logout::logout_callback_get));
@@ -76,7 +78,8 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
         .route("/token", post(oauth2::token_post))
         .route(crate::oauth2::INTROSPECTION_PATH, post(oauth2::introspect_post))
         .route(crate::oauth2::REVOCATION_PATH, post(oauth2::revoke_post))
-        .route("/userinfo", get(oauth2::userinfo_handler).post(oauth2::userinfo_handler));
+        .route("/userinfo", get(oauth2::userinfo_handler).post(oauth2::userinfo_handler))
+        .route("/saml/{connector}/metadata", get(saml::metadata_get));
     if device_flow {
         api = api.route("/device/code", post(device::device_code_post));
     }

@@ -161,6 +161,17 @@ pub struct OobPage {
     pub code: String,
 }
 
+/// The SAML HTTP-POST binding: a form to the identity provider, submitted by `tessera.js`
+/// (or by the user, without scripts).
+#[derive(Debug, Clone, Template, WebTemplate)]
+#[template(path = "saml_post.html")]
+pub struct SamlPostPage {
+    pub branding: Branding,
+    pub action: String,
+    pub saml_request: String,
+    pub relay_state: String,
+}
+
 /// Something went wrong; says so in plain words and shows the request id for support.
 ///
 /// Return it as `(StatusCode, ErrorPage)` so the status is not 200.

@@ -22,5 +22,6 @@ mod operations;
 mod refresh;
 mod replicas;
 mod robustness;
+mod saml;
 mod sessions;
 mod token_errors;

@@ -473,11 +473,15 @@ connectors:
             })
             .collect();
         url.query_pairs_mut().clear().extend_pairs(pairs);
-        let started = std::time::Instant::now();
-        let page = navigate(&browser(), &url).await.page();
-        page.assert_error_page();
+        // The connector's own timeout ends the wait; the outer bound only keeps a broken
+        // timeout from hanging the test run.
+        let hop = tokio::time::timeout(std::time::Duration::from_secs(60), navigate(&browser(), &url))
+            .await
+            .unwrap_or_else(|_| panic!("{id}: the upstream timeout did not end the request"));
+        let page = hop.page();
+        assert_eq!(page.status, reqwest::StatusCode::BAD_GATEWAY, "{id}: {}", page.body);
+        assert!(page.content_type().starts_with("text/html"));
         assert!(page.body.contains("could not be reached"), "{id}: {}", page.body);
-        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{id} took {:?}", started.elapsed());
     }
     // The other connectors still work.
     let mut local = server.code_auth_url(CLIENT_ID, REDIRECT_URI, "openid email");

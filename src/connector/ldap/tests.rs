@@ -235,7 +235,7 @@ fn refresh_data_has_dex_shape() {
 async fn a_directory_that_never_answers_is_an_error_not_a_hang() {
     use super::conn::Timeouts;
     use crate::connector::{ConnectorError, PasswordLogin, Scopes};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -259,9 +259,12 @@ async fn a_directory_that_never_answers_is_an_error_not_a_hang() {
         }
         let mut connector = LdapConnector::open(config).unwrap();
         connector.settings.target.timeouts = short;
-        let started = Instant::now();
-        let result = connector.login(Scopes::default(), "jane", "foo").await;
+        // The connector's timeouts must end the login; the outer bound only keeps a broken
+        // timeout from hanging the test run (no speed is asserted).
+        let result =
+            tokio::time::timeout(Duration::from_secs(60), connector.login(Scopes::default(), "jane", "foo"))
+                .await
+                .unwrap_or_else(|_| panic!("{transport}: the LDAP timeouts did not end the login"));
         assert!(matches!(result, Err(ConnectorError::Upstream(_))), "{transport}: {result:?}");
-        assert!(started.elapsed() < Duration::from_secs(2), "{transport}: {:?}", started.elapsed());
     }
 }

@@ -189,3 +189,23 @@ pub(super) async fn data_key_created_concurrently(s: Store) {
     .await;
     assert!(keys.iter().all(|k| k == &keys[0]), "every replica gets the same key: {keys:?}");
 }
+
+pub(super) async fn claim_saml_assertion_once(s: Store) {
+    assert!(s.claim_saml_assertion("idp\n_a1", NOW + 60).await.unwrap(), "the first claim wins");
+    assert!(!s.claim_saml_assertion("idp\n_a1", NOW + 600).await.unwrap(), "a replay is refused");
+    assert!(s.claim_saml_assertion("idp\n_a2", NOW + 60).await.unwrap(), "ids are independent");
+    // Collected only once it expired: until then a replay is still refused.
+    s.garbage_collect(NOW).await.unwrap();
+    assert!(!s.claim_saml_assertion("idp\n_a1", NOW + 60).await.unwrap());
+    s.garbage_collect(NOW + 61).await.unwrap();
+    assert!(s.claim_saml_assertion("idp\n_a1", NOW + 120).await.unwrap());
+}
+
+pub(super) async fn claim_saml_assertion_concurrently(s: Store) {
+    let claims = race(16, |_| {
+        let s = s.clone();
+        async move { s.claim_saml_assertion("idp\n_same", NOW + 60).await.unwrap() }
+    })
+    .await;
+    assert_eq!(claims.iter().filter(|c| **c).count(), 1, "exactly one replica accepts the assertion");
+}

@@ -213,6 +213,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         s.create_web_session(&web_session(id, expiry)).await.unwrap();
         s.revoke_access_token(id, expiry).await.unwrap();
         s.create_auth_session(&auth_session(id, expiry)).await.unwrap();
+        assert!(s.claim_saml_assertion(id, expiry).await.unwrap());
     }
     s.create_refresh_token(&refresh_token("forever", "alice", None)).await.unwrap();
     // Things that never expire are untouched.
@@ -229,6 +230,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         web_sessions: 1,
         revoked_tokens: 1,
         auth_sessions: 1,
+        saml_assertions: 1,
     };
     assert_eq!(removed, one_each);
     assert_eq!(s.garbage_collect(NOW).await.unwrap(), GcResult::default(), "nothing left to collect");

@@ -68,6 +68,8 @@ conformance_suite!(
     auth_sessions_crud,
     data_key_created_once,
     data_key_created_concurrently,
+    claim_saml_assertion_once,
+    claim_saml_assertion_concurrently,
 );
 
 // Backend-specific behaviour

@@ -41,6 +41,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "data keys",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0003_data_keys.sql")),
     ),
+    (
+        4,
+        "saml replay",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0004_saml_replay.sql")),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0001_init.sql"))),
@@ -53,6 +58,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "data keys",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0003_data_keys.sql")),
+    ),
+    (
+        4,
+        "saml replay",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0004_saml_replay.sql")),
     ),
 ];
 

@@ -28,6 +28,7 @@ mod catalog;
 mod connect;
 mod document;
 mod keys;
+mod replay;
 mod sessions;
 mod sso;
 mod tokens;
@@ -99,6 +100,7 @@ impl Storage for SqlStorage {
             web_sessions: self.delete_expired("web_sessions", "expiry", now).await?,
             revoked_tokens: self.delete_expired("revoked_tokens", "expiry", now).await?,
             auth_sessions: self.delete_expired("auth_sessions", "expiry", now).await?,
+            saml_assertions: self.delete_expired("saml_replay", "expiry", now).await?,
         })
     }
 
