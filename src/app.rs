@@ -333,7 +333,7 @@ fn open_connector(
             (Login::Password(mock.clone()), Some(mock))
         }
         "ldap" => {
-            let ldap = Arc::new(connector::ldap::LdapConnector::open(c.config.clone())?);
+            let ldap = Arc::new(connector::ldap::LdapConnector::open(&c.id, c.config.clone())?);
             (Login::Password(ldap.clone()), Some(ldap))
         }
         "oidc" => {

@@ -286,3 +286,58 @@ async fn an_invalid_config_skips_the_connector_only() {
     assert!(!matches!(page, Hop::Page(ref p) if p.url.path().ends_with("/auth/ldap/login")), "{page:?}");
     assert!(!server.login_code(CLIENT_ID, REDIRECT_URI, "openid").await.is_empty());
 }
+
+/// The value of `tessera_ldap_connections_total` for one connector.
+fn connections_opened(connector: &str) -> u64 {
+    let handle = tessera::web::telemetry::prometheus().expect("the metrics recorder");
+    let needle = format!("tessera_ldap_connections_total{{connector=\"{connector}\"}} ");
+    handle
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix(&needle))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_pooled_and_replaced_when_dead() {
+    tessera::web::telemetry::prometheus();
+    let mut slapd = Slapd::start().await;
+    let connectors = json!({"connectors": [{"type": "ldap", "id": "ldap-pool", "name": "OpenLDAP", "config": plain(&slapd)}]});
+    let yaml = serde_norway::to_string(&connectors).unwrap();
+    let server = TestServer::builder().yaml(&yaml).start().await;
+    let mut pooled_login = |username: &'static str| {
+        let server = &server;
+        async move {
+            let url = server.auth_url(&[
+                ("client_id", CLIENT_ID),
+                ("redirect_uri", REDIRECT_URI),
+                ("response_type", "code"),
+                ("scope", SCOPES),
+                ("state", "st4te"),
+                ("connector_id", "ldap-pool"),
+            ]);
+            let browser = browser();
+            let form = navigate(&browser, &url).await.page();
+            submit_password(&browser, &form, username, "foo").await
+        }
+    };
+    // Three logins one after another share one connection (a wrong password included).
+    for password_ok in [true, false, true] {
+        let hop = pooled_login(if password_ok { "jane" } else { "nobody" }).await;
+        match hop {
+            Hop::Page(page) if page.url.path().ends_with("/approval") => {}
+            Hop::Page(page) => assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body),
+            Hop::Client(url) => panic!("unexpected redirect {url}"),
+        }
+    }
+    assert_eq!(connections_opened("ldap-pool"), 1, "one connection served three logins");
+
+    // The directory restarts: the pooled connection is dead and is replaced, once.
+    slapd.restart().await;
+    match pooled_login("jane").await {
+        Hop::Page(page) => assert!(page.url.path().ends_with("/approval"), "{}: {}", page.status, page.body),
+        Hop::Client(url) => panic!("unexpected redirect {url}"),
+    }
+    assert_eq!(connections_opened("ldap-pool"), 2);
+}

@@ -260,3 +260,39 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+/// Idle connections kept for the next login, so a burst of logins does not pay a TCP and
+/// TLS handshake each. Every use starts with a bind (the service account, then the user),
+/// so a connection left bound as one user is never used as that user again. Connections
+/// older than `max_age` are dropped rather than reused (directories close idle ones).
+pub struct Pool {
+    idle: std::sync::Mutex<Vec<(Session, std::time::Instant)>>,
+    max_idle: usize,
+    max_age: Duration,
+}
+
+impl Pool {
+    pub fn new(max_idle: usize, max_age: Duration) -> Self {
+        Self { idle: std::sync::Mutex::new(Vec::new()), max_idle, max_age }
+    }
+
+    /// A pooled connection young enough to reuse, if any.
+    pub fn take(&self) -> Option<Session> {
+        let mut idle = self.idle.lock().ok()?;
+        while let Some((session, since)) = idle.pop() {
+            if since.elapsed() < self.max_age {
+                return Some(session);
+            }
+        }
+        None
+    }
+
+    /// Keeps a connection that just served a request without a transport error.
+    pub fn give(&self, session: Session) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.max_idle
+        {
+            idle.push((session, std::time::Instant::now()));
+        }
+    }
+}

@@ -41,7 +41,14 @@ pub struct LdapConnector {
     settings: Settings,
     /// The attributes read from the user entry.
     user_attrs: Vec<String>,
+    pool: conn::Pool,
+    /// For the `tessera_ldap_connections_total` metric.
+    id: String,
 }
+
+/// Idle connections kept per connector, and how long one may be reused.
+const POOL_IDLE: usize = 4;
+const POOL_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What a refresh needs, in the JSON shape Dex stores (`refreshData`), so either reads the
 /// other's. Dex also stores the entry's attributes; they are not needed and ignored.
@@ -59,7 +66,7 @@ struct RefreshEntry {
 
 impl LdapConnector {
     /// Parses and validates `connectors[].config`; every problem is in the error.
-    pub fn open(config: serde_json::Value) -> Result<Self, ConnectorError> {
+    pub fn open(id: &str, config: serde_json::Value) -> Result<Self, ConnectorError> {
         let config: LdapConfig = serde_path_to_error::deserialize(config)
             .map_err(|e| ConnectorError::Upstream(format!("ldap config: {e}")))?;
         let settings =
@@ -75,7 +82,7 @@ impl LdapConnector {
                 user_attrs.push(attr.clone());
             }
         }
-        Ok(Self { settings, user_attrs })
+        Ok(Self { settings, user_attrs, pool: conn::Pool::new(POOL_IDLE, POOL_MAX_AGE), id: id.to_string() })
     }
 
     fn user_attrs(&self) -> Vec<&str> {
@@ -183,21 +190,62 @@ impl LdapConnector {
     }
 }
 
-/// Runs `f` on a fresh session within the total timeout, closing the session afterwards.
-async fn with_session<T>(
-    settings: &Settings,
-    f: impl AsyncFnOnce(&mut Session) -> Result<T, ConnectorError>,
-) -> Result<T, ConnectorError> {
-    let work = async {
-        let mut session = Session::connect(&settings.target).await?;
-        let result = f(&mut session).await;
-        session.close().await;
-        result
-    };
-    let total = settings.target.timeouts.total;
-    tokio::time::timeout(total, work).await.map_err(|_| {
-        ConnectorError::Upstream(format!("ldap: no answer from {} within {total:?}", settings.target.url))
-    })?
+/// What a connection is used for.
+enum Work<'a> {
+    Login { scopes: Scopes, username: &'a str, password: &'a str },
+    Refresh { scopes: Scopes, data: &'a RefreshData },
+}
+
+enum Done {
+    Login(Option<Identity>),
+    Refresh(Claims),
+}
+
+impl LdapConnector {
+    async fn run(&self, session: &mut Session, work: &Work<'_>) -> Result<Done, ConnectorError> {
+        match work {
+            Work::Login { scopes, username, password } => {
+                self.login_on(session, *scopes, username, password).await.map(Done::Login)
+            }
+            Work::Refresh { scopes, data } => {
+                self.refresh_on(session, *scopes, data).await.map(Done::Refresh)
+            }
+        }
+    }
+
+    /// Runs `work` on a pooled or new connection within the total timeout. A connection that
+    /// served without a transport error goes back to the pool; a pooled connection that
+    /// turns out dead (the directory closed it) is replaced by a new one, once.
+    async fn with_session(&self, work: Work<'_>) -> Result<Done, ConnectorError> {
+        let attempt = async {
+            if let Some(mut pooled) = self.pool.take() {
+                match self.run(&mut pooled, &work).await {
+                    Err(ConnectorError::Upstream(cause)) => {
+                        tracing::debug!(%cause, "ldap: pooled connection failed; using a new one");
+                    }
+                    result => {
+                        self.pool.give(pooled);
+                        return result;
+                    }
+                }
+            }
+            metrics::counter!("tessera_ldap_connections_total", "connector" => self.id.clone()).increment(1);
+            let mut session = Session::connect(&self.settings.target).await?;
+            let result = self.run(&mut session, &work).await;
+            match result {
+                Err(ConnectorError::Upstream(_)) => session.close().await,
+                _ => self.pool.give(session),
+            }
+            result
+        };
+        let total = self.settings.target.timeouts.total;
+        tokio::time::timeout(total, attempt).await.map_err(|_| {
+            ConnectorError::Upstream(format!(
+                "ldap: no answer from {} within {total:?}",
+                self.settings.target.url
+            ))
+        })?
+    }
 }
 
 #[async_trait]
@@ -217,8 +265,10 @@ impl PasswordLogin for LdapConnector {
         if password.is_empty() || username.is_empty() {
             return Ok(None);
         }
-        with_session(&self.settings, async |session| self.login_on(session, scopes, username, password).await)
-            .await
+        match self.with_session(Work::Login { scopes, username, password }).await? {
+            Done::Login(identity) => Ok(identity),
+            Done::Refresh(_) => Err(ConnectorError::Upstream("ldap: unexpected result".into())),
+        }
     }
 }
 
@@ -230,9 +280,10 @@ impl Refresh for LdapConnector {
             identity.connector_data.as_deref().and_then(|d| serde_json::from_slice(d).ok()).ok_or_else(
                 || ConnectorError::Refused("The refresh token carries no directory entry.".into()),
             )?;
-        let claims =
-            with_session(&self.settings, async |session| self.refresh_on(session, scopes, &data).await)
-                .await?;
+        let claims = match self.with_session(Work::Refresh { scopes, data: &data }).await? {
+            Done::Refresh(claims) => claims,
+            Done::Login(_) => return Err(ConnectorError::Upstream("ldap: unexpected result".into())),
+        };
         Ok(Identity { claims, connector_data: identity.connector_data })
     }
 }

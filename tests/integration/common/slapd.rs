@@ -246,6 +246,13 @@ impl Slapd {
         }
     }
 
+    /// Stops slapd and starts it again on the same ports and data: every open connection to
+    /// it is cut, as when a directory restarts.
+    pub async fn restart(&mut self) {
+        self.kill();
+        assert!(self.spawn().await, "slapd restarts on its ports");
+    }
+
     /// A connection bound as the directory's admin, to change it during a test.
     pub async fn admin(&self) -> ldap3::Ldap {
         let (conn, mut ldap) = LdapConnAsync::new(&format!("ldap://{}", self.ldap_host)).await.unwrap();
