@@ -345,20 +345,24 @@ fn open_connector(
             (Login::Redirect(oidc.clone()), Some(oidc))
         }
         "github" => {
-            let github = Arc::new(connector::github::Github::open(parse(c)?)?);
+            let github = Arc::new(connector::github::Github::open(parse(c)?, context.data_key.clone())?);
             (Login::Redirect(github.clone()), Some(github))
         }
         "gitlab" => {
-            let gitlab = Arc::new(connector::gitlab::Gitlab::open(parse(c)?)?);
+            let gitlab = Arc::new(connector::gitlab::Gitlab::open(parse(c)?, context.data_key.clone())?);
             token_identity = Some(gitlab.clone());
             (Login::Redirect(gitlab.clone()), Some(gitlab))
         }
         "microsoft" => {
-            let microsoft = Arc::new(connector::microsoft::Microsoft::open(parse(c)?)?);
+            let microsoft =
+                Arc::new(connector::microsoft::Microsoft::open(parse(c)?, context.data_key.clone())?);
             (Login::Redirect(microsoft.clone()), Some(microsoft))
         }
         // No refresh, as in Dex: a refresh keeps the claims of the login.
-        "oauth" => (Login::Redirect(Arc::new(connector::oauth::Oauth::open(parse(c)?)?)), None),
+        "oauth" => (
+            Login::Redirect(Arc::new(connector::oauth::Oauth::open(parse(c)?, context.data_key.clone())?)),
+            None,
+        ),
         "authproxy" => {
             (Login::Redirect(Arc::new(connector::authproxy::AuthProxy::open(&c.id, parse(c)?)?)), None)
         }

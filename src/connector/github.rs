@@ -77,6 +77,8 @@ enum TeamName {
 }
 
 pub struct Github {
+    /// Seals the upstream tokens kept for refresh.
+    key: std::sync::Arc<super::sealed::DataKey>,
     app: OAuthApp,
     api_url: String,
     enterprise: bool,
@@ -120,7 +122,10 @@ struct Team {
 }
 
 impl Github {
-    pub fn open(config: GithubConfig) -> Result<Self, ConnectorError> {
+    pub fn open(
+        config: GithubConfig,
+        key: std::sync::Arc<super::sealed::DataKey>,
+    ) -> Result<Self, ConnectorError> {
         if !config.org.is_empty() {
             if !config.orgs.is_empty() {
                 return Err(fail(KIND, "cannot use both `org` and `orgs`; keep `orgs`"));
@@ -154,6 +159,7 @@ impl Github {
             (format!("https://{}", config.host_name), format!("https://{}/api/v3", config.host_name))
         };
         Ok(Self {
+            key,
             app: OAuthApp {
                 client_id: config.client_id,
                 auth: ClientAuth::Basic(config.client_secret),
@@ -401,7 +407,8 @@ impl RedirectLogin for Github {
         let code = upstream::callback_code(params)?;
         let token = self.app.exchange(KIND, code).await?;
         let claims = self.identity(scopes, &token.access_token).await?;
-        let connector_data = scopes.offline_access.then(|| TokenData::from_token(&token).to_bytes());
+        let connector_data =
+            scopes.offline_access.then(|| TokenData::from_token(&token).seal(KIND, &self.key)).transpose()?;
         Ok(Identity { claims, connector_data })
     }
 }
@@ -410,12 +417,12 @@ impl RedirectLogin for Github {
 impl Refresh for Github {
     #[tracing::instrument(skip_all, fields(connector = KIND))]
     async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError> {
-        let data = TokenData::from_bytes(KIND, identity.connector_data.as_deref())?;
+        let data = TokenData::open(KIND, &self.key, identity.connector_data.as_deref())?;
         let data = self.app.usable_token(KIND, data).await?;
         let fresh = self.identity(scopes, &data.access_token).await?;
         // Like Dex, the user id stays the one of the login.
         let claims = Claims { user_id: identity.claims.user_id, ..fresh };
-        Ok(Identity { claims, connector_data: Some(data.to_bytes()) })
+        Ok(Identity { claims, connector_data: Some(data.seal(KIND, &self.key)?) })
     }
 }
 
@@ -423,6 +430,12 @@ impl Refresh for Github {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    fn test_key() -> std::sync::Arc<crate::connector::sealed::DataKey> {
+        std::sync::Arc::new(
+            crate::connector::sealed::DataKey::new(&crate::connector::sealed::DataKey::generate()).unwrap(),
+        )
+    }
 
     #[test]
     fn pagination_follows_next_until_last() {
@@ -452,12 +465,12 @@ mod tests {
     #[test]
     fn config_errors() {
         let both = GithubConfig { org: "a".into(), orgs: vec![Org::default()], ..Default::default() };
-        assert!(Github::open(both).is_err());
+        assert!(Github::open(both, test_key()).is_err());
         let bad_host = GithubConfig { host_name: "https://x".into(), ..Default::default() };
-        assert!(Github::open(bad_host).is_err());
+        assert!(Github::open(bad_host, test_key()).is_err());
         let bad_field = GithubConfig { team_name_field: "id".into(), ..Default::default() };
-        assert!(Github::open(bad_field).is_err());
+        assert!(Github::open(bad_field, test_key()).is_err());
         let ok = GithubConfig { redirect_uri: "http://x/callback".into(), ..Default::default() };
-        assert!(Github::open(ok).is_ok());
+        assert!(Github::open(ok, test_key()).is_ok());
     }
 }

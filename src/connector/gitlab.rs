@@ -52,6 +52,8 @@ pub struct GitlabConfig {
 }
 
 pub struct Gitlab {
+    /// Seals the upstream tokens kept for refresh.
+    key: std::sync::Arc<super::sealed::DataKey>,
     app: OAuthApp,
     base_url: String,
     groups: Vec<String>,
@@ -105,7 +107,10 @@ struct Member {
 }
 
 impl Gitlab {
-    pub fn open(config: GitlabConfig) -> Result<Self, ConnectorError> {
+    pub fn open(
+        config: GitlabConfig,
+        key: std::sync::Arc<super::sealed::DataKey>,
+    ) -> Result<Self, ConnectorError> {
         let base_url = if config.base_url.is_empty() {
             "https://gitlab.com".to_string()
         } else {
@@ -122,6 +127,7 @@ impl Gitlab {
         let http = super::http::client(&super::http::Upstream { root_cas })
             .map_err(|e| fail(KIND, format!("invalid rootCAData: {e}")))?;
         Ok(Self {
+            key,
             app: OAuthApp {
                 client_id: config.client_id,
                 auth: ClientAuth::Basic(config.client_secret),
@@ -177,7 +183,8 @@ impl Gitlab {
                 claims.groups = groups;
             }
         }
-        let connector_data = scopes.offline_access.then(|| TokenData::from_token(token).to_bytes());
+        let connector_data =
+            scopes.offline_access.then(|| TokenData::from_token(token).seal(KIND, &self.key)).transpose()?;
         Ok(Identity { claims, connector_data })
     }
 
@@ -312,7 +319,7 @@ impl RedirectLogin for Gitlab {
 impl Refresh for Gitlab {
     #[tracing::instrument(skip_all, fields(connector = KIND))]
     async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError> {
-        let data = TokenData::from_bytes(KIND, identity.connector_data.as_deref())?;
+        let data = TokenData::open(KIND, &self.key, identity.connector_data.as_deref())?;
         let mut token = if !data.refresh_token.is_empty() {
             self.app.refresh(KIND, &data.refresh_token).await?
         } else if !data.access_token.is_empty() {

@@ -77,6 +77,8 @@ pub struct MicrosoftConfig {
 }
 
 pub struct Microsoft {
+    /// Seals the upstream tokens kept for refresh.
+    key: std::sync::Arc<super::sealed::DataKey>,
     app: OAuthApp,
     graph_url: String,
     tenant: String,
@@ -136,7 +138,10 @@ struct GraphErrorDetail {
 }
 
 impl Microsoft {
-    pub fn open(config: MicrosoftConfig) -> Result<Self, ConnectorError> {
+    pub fn open(
+        config: MicrosoftConfig,
+        key: std::sync::Arc<super::sealed::DataKey>,
+    ) -> Result<Self, ConnectorError> {
         let group_names = match config.group_name_format.as_str() {
             "" | "name" => true,
             "id" => false,
@@ -154,6 +159,7 @@ impl Microsoft {
             ClientAuth::AssertionFile(config.client_assertion)
         };
         Ok(Self {
+            key,
             app: OAuthApp {
                 client_id: config.client_id,
                 auth,
@@ -338,7 +344,8 @@ impl RedirectLogin for Microsoft {
         let code = upstream::callback_code(params)?;
         let token = self.app.exchange(KIND, code).await?;
         let claims = self.identity(scopes, &token.access_token).await?;
-        let connector_data = scopes.offline_access.then(|| TokenData::from_token(&token).to_bytes());
+        let connector_data =
+            scopes.offline_access.then(|| TokenData::from_token(&token).seal(KIND, &self.key)).transpose()?;
         Ok(Identity { claims, connector_data })
     }
 }
@@ -347,10 +354,10 @@ impl RedirectLogin for Microsoft {
 impl Refresh for Microsoft {
     #[tracing::instrument(skip_all, fields(connector = KIND))]
     async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError> {
-        let data = TokenData::from_bytes(KIND, identity.connector_data.as_deref())?;
+        let data = TokenData::open(KIND, &self.key, identity.connector_data.as_deref())?;
         let data = self.app.usable_token(KIND, data).await?;
         let fresh = self.identity(scopes, &data.access_token).await?;
         let claims = Claims { user_id: identity.claims.user_id, ..fresh };
-        Ok(Identity { claims, connector_data: Some(data.to_bytes()) })
+        Ok(Identity { claims, connector_data: Some(data.seal(KIND, &self.key)?) })
     }
 }

@@ -65,6 +65,8 @@ pub struct ClaimMapping {
 }
 
 pub struct Oauth {
+    /// Seals the upstream tokens kept for refresh.
+    key: std::sync::Arc<super::sealed::DataKey>,
     app: OAuthApp,
     user_info_url: String,
     scopes: Vec<String>,
@@ -81,7 +83,10 @@ fn or_default(value: String, default: &str) -> String {
 }
 
 impl Oauth {
-    pub fn open(config: OauthConfig) -> Result<Self, ConnectorError> {
+    pub fn open(
+        config: OauthConfig,
+        key: std::sync::Arc<super::sealed::DataKey>,
+    ) -> Result<Self, ConnectorError> {
         for (key, value) in [
             ("tokenURL", &config.token_url),
             ("authorizationURL", &config.authorization_url),
@@ -98,6 +103,7 @@ impl Oauth {
         };
         let mapping = config.claim_mapping;
         Ok(Self {
+            key,
             app: OAuthApp {
                 client_id: config.client_id,
                 auth: ClientAuth::Basic(config.client_secret),
@@ -205,7 +211,8 @@ impl RedirectLogin for Oauth {
             email_verified: info.get(&self.email_verified_key).and_then(Value::as_bool).unwrap_or(false),
             groups,
         };
-        let connector_data = scopes.offline_access.then(|| TokenData::from_token(&token).to_bytes());
+        let connector_data =
+            scopes.offline_access.then(|| TokenData::from_token(&token).seal(KIND, &self.key)).transpose()?;
         Ok(Identity { claims, connector_data })
     }
 }
@@ -215,15 +222,24 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
+    fn test_key() -> std::sync::Arc<crate::connector::sealed::DataKey> {
+        std::sync::Arc::new(
+            crate::connector::sealed::DataKey::new(&crate::connector::sealed::DataKey::generate()).unwrap(),
+        )
+    }
+
     #[test]
     fn groups_from_strings_objects_and_jwt() {
-        let connector = Oauth::open(OauthConfig {
-            redirect_uri: "http://x/callback".into(),
-            token_url: "http://p/token".into(),
-            authorization_url: "http://p/auth".into(),
-            user_info_url: "http://p/userinfo".into(),
-            ..Default::default()
-        })
+        let connector = Oauth::open(
+            OauthConfig {
+                redirect_uri: "http://x/callback".into(),
+                token_url: "http://p/token".into(),
+                authorization_url: "http://p/auth".into(),
+                user_info_url: "http://p/userinfo".into(),
+                ..Default::default()
+            },
+            test_key(),
+        )
         .unwrap();
         let mut set = BTreeSet::new();
         let info = serde_json::json!({"groups": ["a", {"name": "b"}, 3]});

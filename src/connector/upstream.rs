@@ -11,6 +11,7 @@
 //! failed or answered garbage.
 
 use super::ConnectorError;
+use super::sealed::DataKey;
 use crate::types::Secret;
 use reqwest::header::{ACCEPT, HeaderMap};
 use reqwest::{Method, StatusCode};
@@ -93,17 +94,27 @@ impl TokenData {
         }
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The tokens as stored: JSON in Dex's field names, sealed (AES-256-GCM) with the
+    /// data key shared by the replicas, so a database dump does not reveal upstream tokens.
+    pub fn seal(&self, kind: &str, key: &DataKey) -> Result<Vec<u8>, ConnectorError> {
+        let json = serde_json::to_vec(self).map_err(|e| upstream(kind, e))?;
+        key.seal(&Self::context(kind), &json)
     }
 
-    /// Reads what [`to_bytes`](Self::to_bytes) wrote; `Upstream` when missing or corrupt.
-    pub fn from_bytes(kind: &str, data: Option<&[u8]>) -> Result<Self, ConnectorError> {
+    /// Reads what [`seal`](Self::seal) wrote; `Upstream` when missing, corrupt or sealed
+    /// with another key.
+    pub fn open(kind: &str, key: &DataKey, data: Option<&[u8]>) -> Result<Self, ConnectorError> {
         let data = data
             .filter(|d| !d.is_empty())
             .ok_or_else(|| upstream(kind, "no upstream token stored for this refresh token"))?;
-        serde_json::from_slice(data)
+        let json = key.open(&Self::context(kind), data)?;
+        serde_json::from_slice(&json)
             .map_err(|e| upstream(kind, format!("stored connector data is corrupt: {e}")))
+    }
+
+    /// Binds sealed data to its connector type (a GitHub token cannot be opened as GitLab's).
+    fn context(kind: &str) -> String {
+        format!("upstream-tokens/{kind}")
     }
 
     /// Whether the access token may still be used (10 seconds of slack, as Go's oauth2).

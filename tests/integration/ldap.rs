@@ -306,7 +306,7 @@ async fn connections_are_pooled_and_replaced_when_dead() {
     let connectors = json!({"connectors": [{"type": "ldap", "id": "ldap-pool", "name": "OpenLDAP", "config": plain(&slapd)}]});
     let yaml = serde_norway::to_string(&connectors).unwrap();
     let server = TestServer::builder().yaml(&yaml).start().await;
-    let mut pooled_login = |username: &'static str| {
+    let pooled_login = |username: &'static str| {
         let server = &server;
         async move {
             let url = server.auth_url(&[

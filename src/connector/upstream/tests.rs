@@ -69,7 +69,11 @@ async fn authorize_url_and_token_encodings() {
     assert_eq!(token.expires_in, Some(3600));
     let data = TokenData::from_token(&token);
     assert!(data.access_token_valid());
-    assert_eq!(TokenData::from_bytes("t", Some(&data.to_bytes())).unwrap(), data);
+    let key = crate::connector::sealed::DataKey::new(&crate::connector::sealed::DataKey::generate()).unwrap();
+    let sealed = data.seal("t", &key).unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains("a1"), "the token is not stored in the clear");
+    assert_eq!(TokenData::open("t", &key, Some(&sealed)).unwrap(), data);
+    assert!(TokenData::open("other", &key, Some(&sealed)).is_err(), "sealed for one connector type only");
 }
 
 #[tokio::test]
