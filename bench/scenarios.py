@@ -114,6 +114,7 @@ def interleaved(profile, sides, scenario, concurrency, count=None):
     (servers to sample, targets, flags). Returns {side: summary}."""
     reports = {name: [] for name in sides}
     samples = {name: [] for name in sides}
+    cpu = {name: [] for name in sides}
     for name, (srvs, targets, flags) in sides.items():
         if profile.warmup_s and count is None:
             S.loadgen(targets, scenario, concurrency, profile.warmup_s, flags)
@@ -125,10 +126,12 @@ def interleaved(profile, sides, scenario, concurrency, count=None):
             reports[name].append(report)
             for s in srvs:
                 samples[name].extend(sampler.samples[s.name])
+            cpu[name].append(sum(sampler.cpu.values()))
     out = {}
     for name in sides:
         values = samples[name] or [0]
-        rss = {"rss_load_mb": round(sum(values) / len(values) / 1024, 1), "rss_max_mb": round(max(values) / 1024, 1)}
+        rss = {"rss_load_mb": round(sum(values) / len(values) / 1024, 1), "rss_max_mb": round(max(values) / 1024, 1),
+               "server_cpu": round(sum(cpu[name]) / len(cpu[name]), 2)}
         out[name] = summarize(reports[name], rss)
     return out
 
@@ -245,10 +248,7 @@ def run_rotation(profile, work, password_hash, out):
         log(f"rotation: issue + introspect while the key rotates (period {period}s)")
         with S.RssSampler([server]) as sampler:
             report = S.loadgen([server.base_url], "issue-introspect", 16, period + 4)
-        with open(os.devnull, "w"):
-            import urllib.request
-            with urllib.request.urlopen(server.base_url + "/keys") as r:
-                keys = len(json.load(r)["keys"])
+        keys = len(S.get_json(server.base_url + "/keys")["keys"])
         result = summarize([report], sampler.summary(server.name))
         result["checks"]["keys_in_jwks_after"] = keys
         out["scenarios"].append(scenario_entry("rotation", "signing-key rotation during issue + introspect", "req/s",

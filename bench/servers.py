@@ -53,6 +53,11 @@ def http_get_status(url, timeout=1.0):
         return None
 
 
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.load(r)
+
+
 class Server:
     """A server process pinned to CPU 0; `start` measures exec → first 200 on the JWKS."""
 
@@ -106,12 +111,25 @@ class Server:
         self.proc = None
 
 
+def cpu_seconds(pid):
+    """User + system CPU time a process has used."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class RssSampler:
-    """Samples the RSS of some servers every `interval` seconds in a thread."""
+    """Samples the RSS of some servers every `interval` seconds in a thread, and measures the
+    CPU they used meanwhile (1.0 = one core busy: the server, not the load generator, was
+    the limit)."""
 
     def __init__(self, servers, interval=0.1):
         self.servers, self.interval = servers, interval
         self.samples = {s.name: [] for s in servers}
+        self.cpu = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -124,16 +142,21 @@ class RssSampler:
             self._stop.wait(self.interval)
 
     def __enter__(self):
+        self._t0 = time.monotonic()
+        self._cpu0 = {s.name: cpu_seconds(s.pid) for s in self.servers}
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+        elapsed = max(time.monotonic() - self._t0, 1e-9)
+        self.cpu = {s.name: (cpu_seconds(s.pid) - self._cpu0[s.name]) / elapsed for s in self.servers}
 
     def summary(self, name):
         values = self.samples.get(name) or [0]
-        return {"rss_load_mb": round(sum(values) / len(values) / 1024, 1), "rss_max_mb": round(max(values) / 1024, 1)}
+        return {"rss_load_mb": round(sum(values) / len(values) / 1024, 1), "rss_max_mb": round(max(values) / 1024, 1),
+                "server_cpu": round(self.cpu.get(name, 0.0), 2)}
 
 
 def loadgen_argv(targets, scenario, concurrency, duration, extra=()):

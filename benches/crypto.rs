@@ -43,6 +43,24 @@ fn jwt(c: &mut Criterion) {
     c.bench_function("jwt/keygen/ES256", |b| {
         b.iter(|| tessera::signer::keys::generate(SigningAlgorithm::Es256).unwrap())
     });
+    raw_rsa(c);
+}
+
+/// The RSA-2048 signature alone, through aws-lc-rs with the key parsed once, and the key
+/// parsing alone: what `jwt/sign/RS256` costs beyond the signature itself.
+fn raw_rsa(c: &mut Criterion) {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let der = pair.as_der().unwrap().as_ref().to_vec();
+    let parsed = RsaKeyPair::from_pkcs8(&der).unwrap();
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let message = [7u8; 400];
+    let mut signature = vec![0; parsed.public_modulus_len()];
+    c.bench_function("rsa2048/sign/key-parsed-once", |b| {
+        b.iter(|| parsed.sign(&RSA_PKCS1_SHA256, &rng, black_box(&message), &mut signature).unwrap())
+    });
+    c.bench_function("rsa2048/parse-private-key", |b| b.iter(|| RsaKeyPair::from_pkcs8(black_box(&der)).unwrap()));
 }
 
 fn passwords(c: &mut Criterion) {

@@ -58,9 +58,7 @@ fn refresh_token(id: &str) -> RefreshToken {
 fn operations(c: &mut Criterion, runtime: &tokio::runtime::Runtime, label: &str, storage: SqlStorage) {
     let next = AtomicU64::new(0);
     let fresh_id = || format!("id-{}", next.fetch_add(1, Ordering::Relaxed));
-    let run = |f| runtime.block_on(f);
-
-    run(async {
+    runtime.block_on(async {
         let client = Client {
             id: "example-app".into(),
             secret: Secret::new("ZXhhbXBsZS1hcHAtc2VjcmV0"),
@@ -75,10 +73,10 @@ fn operations(c: &mut Criterion, runtime: &tokio::runtime::Runtime, label: &str,
 
     let mut group = c.benchmark_group("storage");
     group.bench_function(BenchmarkId::new("get_client", label), |b| {
-        b.iter(|| run(async { storage.get_client("example-app").await.unwrap() }))
+        b.iter(|| runtime.block_on(async { storage.get_client("example-app").await.unwrap() }))
     });
     group.bench_function(BenchmarkId::new("is_access_token_revoked", label), |b| {
-        b.iter(|| run(async { storage.is_access_token_revoked("live-jti").await.unwrap() }))
+        b.iter(|| runtime.block_on(async { storage.is_access_token_revoked("live-jti").await.unwrap() }))
     });
     group.bench_function(BenchmarkId::new("create_auth_request", label), |b| {
         b.iter(|| {
@@ -89,14 +87,14 @@ fn operations(c: &mut Criterion, runtime: &tokio::runtime::Runtime, label: &str,
                 expiry: NOW + 600,
                 ..AuthRequest::default()
             };
-            run(async { storage.create_auth_request(&request).await.unwrap() })
+            runtime.block_on(async { storage.create_auth_request(&request).await.unwrap() })
         })
     });
     // A code exchange: the code was created at approval; the token endpoint redeems it.
     group.bench_function(BenchmarkId::new("create+redeem_auth_code", label), |b| {
         b.iter(|| {
             let code = code(fresh_id());
-            run(async {
+            runtime.block_on(async {
                 storage.create_auth_code(&code).await.unwrap();
                 storage.redeem_auth_code(&code.id, NOW).await.unwrap()
             })
@@ -117,7 +115,7 @@ fn operations(c: &mut Criterion, runtime: &tokio::runtime::Runtime, label: &str,
                 claims: claims(),
                 connector_data: None,
             };
-            run(async {
+            runtime.block_on(async {
                 storage.get_refresh_token("family").await.unwrap();
                 assert!(storage.rotate_refresh_token("family", &rotation).await.unwrap());
             });
@@ -127,7 +125,7 @@ fn operations(c: &mut Criterion, runtime: &tokio::runtime::Runtime, label: &str,
     group.bench_function(BenchmarkId::new("save+load_web_session", label), |b| {
         b.iter(|| {
             let session = WebSession { id: fresh_id(), data: vec![7; 200], expiry: NOW + 3600 };
-            run(async {
+            runtime.block_on(async {
                 storage.save_web_session(&session).await.unwrap();
                 storage.load_web_session(&session.id, NOW).await.unwrap()
             })

@@ -164,11 +164,14 @@ async fn run(args: Args) -> Result<Value, String> {
                 round += 1;
                 let began = Instant::now();
                 let outcome = state.step(&http, &args, target).await;
+                if matches!(outcome, Outcome::Done) {
+                    break;
+                }
                 let micros = began.elapsed().as_micros() as u64;
                 tally.latency.saturating_record(micros.max(1));
                 tally.ops += 1;
                 match outcome {
-                    Outcome::Ok => {}
+                    Outcome::Ok | Outcome::Done => {}
                     Outcome::Failed(why) => *tally.failures.entry(why).or_default() += 1,
                 }
             }

@@ -46,6 +46,8 @@ impl Scenario {
 pub enum Outcome {
     Ok,
     Failed(String),
+    /// Nothing left to do (the worker's code pool is empty): the worker stops, uncounted.
+    Done,
 }
 
 /// One worker's state.
@@ -136,7 +138,7 @@ impl Setup {
                     Ok(_) => Outcome::Ok,
                     Err(e) => fail(e),
                 },
-                None => fail("pool exhausted"),
+                None => Outcome::Done,
             },
             Scenario::Refresh => match refresh(http, args, target, &self.token).await {
                 Ok(next) => {
@@ -200,7 +202,13 @@ impl Setup {
 
     async fn contention_round(&mut self, http: &reqwest::Client, args: &Args, target: &str) -> Outcome {
         let current = self.token.clone();
-        let attempts = (0..args.fan_out.max(1)).map(|_| refresh(http, args, target, &current));
+        // With several replicas the refreshes of one round are split across them.
+        let targets: Vec<&str> = if args.targets.len() > 1 {
+            (0..args.fan_out.max(1)).map(|i| args.targets[i % args.targets.len()].as_str()).collect()
+        } else {
+            vec![target; args.fan_out.max(1)]
+        };
+        let attempts = targets.into_iter().map(|t| refresh(http, args, t, &current));
         let results = futures_join_all(attempts).await;
         let mut next: Vec<String> = Vec::new();
         let mut first_error = None;
