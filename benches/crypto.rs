@@ -37,8 +37,12 @@ fn jwt(c: &mut Criterion) {
     for (name, algorithm) in [("RS256", SigningAlgorithm::Rs256), ("ES256", SigningAlgorithm::Es256)] {
         let signer = signer(&runtime, algorithm);
         let token = signer.sign(&claims()).unwrap();
-        c.bench_function(&format!("jwt/sign/{name}"), |b| b.iter(|| signer.sign(black_box(&claims())).unwrap()));
-        c.bench_function(&format!("jwt/verify/{name}"), |b| b.iter(|| signer.verify(black_box(&token)).unwrap()));
+        c.bench_function(&format!("jwt/sign/{name}"), |b| {
+            b.iter(|| signer.sign(black_box(&claims())).unwrap())
+        });
+        c.bench_function(&format!("jwt/verify/{name}"), |b| {
+            b.iter(|| signer.verify(black_box(&token)).unwrap())
+        });
     }
     c.bench_function("jwt/keygen/ES256", |b| {
         b.iter(|| tessera::signer::keys::generate(SigningAlgorithm::Es256).unwrap())
@@ -60,7 +64,9 @@ fn raw_rsa(c: &mut Criterion) {
     c.bench_function("rsa2048/sign/key-parsed-once", |b| {
         b.iter(|| parsed.sign(&RSA_PKCS1_SHA256, &rng, black_box(&message), &mut signature).unwrap())
     });
-    c.bench_function("rsa2048/parse-private-key", |b| b.iter(|| RsaKeyPair::from_pkcs8(black_box(&der)).unwrap()));
+    c.bench_function("rsa2048/parse-private-key", |b| {
+        b.iter(|| RsaKeyPair::from_pkcs8(black_box(&der)).unwrap())
+    });
 }
 
 fn passwords(c: &mut Criterion) {

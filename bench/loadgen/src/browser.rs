@@ -43,7 +43,8 @@ impl<'a> Browser<'a> {
         extra: &[(&str, &str)],
         client_prefix: &str,
     ) -> Result<Landing, String> {
-        let mut fields: Vec<(&str, &str)> = form.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut fields: Vec<(&str, &str)> =
+            form.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         fields.extend_from_slice(extra);
         let request = self.http.post(form.action.clone()).form(&fields);
         self.send(request, form.action.clone(), client_prefix).await
@@ -58,7 +59,8 @@ impl<'a> Browser<'a> {
     ) -> Result<Landing, String> {
         for _ in 0..10 {
             if !self.cookies.is_empty() {
-                let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+                let cookie =
+                    self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
                 request = request.header(reqwest::header::COOKIE, cookie);
             }
             self.requests += 1;
@@ -103,14 +105,18 @@ pub fn form(page: &Url, body: &str, action_part: &str) -> Option<Form> {
     body.split("<form").skip(1).find_map(|chunk| {
         let chunk = chunk.split("</form>").next()?;
         let action = attribute(chunk, "action").unwrap_or_default();
-        if !action.contains(action_part) && !(action.is_empty() && page.path().contains(action_part)) {
+        let matches =
+            action.contains(action_part) || (action.is_empty() && page.path().contains(action_part));
+        if !matches {
             return None;
         }
         let fields = chunk
             .split("<input")
             .skip(1)
             .filter(|input| input.contains(r#"type="hidden""#))
-            .filter_map(|input| Some((attribute(input, "name")?, attribute(input, "value").unwrap_or_default())))
+            .filter_map(|input| {
+                Some((attribute(input, "name")?, attribute(input, "value").unwrap_or_default()))
+            })
             .collect();
         Some(Form { action: page.join(&action).ok()?, fields })
     })

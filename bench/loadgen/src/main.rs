@@ -214,14 +214,13 @@ fn report(args: &Args, t: &Tally, elapsed: f64, setup_secs: f64) -> Value {
 }
 
 fn is_loopback(url: &str) -> bool {
-    url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).is_some_and(|h| {
-        h == "127.0.0.1" || h == "localhost" || h == "[::1]"
-    })
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .is_some_and(|h| h == "127.0.0.1" || h == "localhost" || h == "[::1]")
 }
 
 /// `k=v` pairs from the command line.
 pub fn pairs(raw: &[String]) -> Vec<(String, String)> {
-    raw.iter()
-        .filter_map(|p| p.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect()
+    raw.iter().filter_map(|p| p.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect()
 }

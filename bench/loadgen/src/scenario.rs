@@ -373,7 +373,13 @@ async fn introspect_active(http: &reqwest::Client, args: &Args, target: &str, to
     }
 }
 
-async fn redeem(http: &reqwest::Client, args: &Args, target: &str, code: &str, verifier: &str) -> Result<Value, String> {
+async fn redeem(
+    http: &reqwest::Client,
+    args: &Args,
+    target: &str,
+    code: &str,
+    verifier: &str,
+) -> Result<Value, String> {
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -385,11 +391,18 @@ async fn redeem(http: &reqwest::Client, args: &Args, target: &str, code: &str, v
 }
 
 async fn refresh(http: &reqwest::Client, args: &Args, target: &str, token: &str) -> Result<String, String> {
-    let form = [("grant_type", "refresh_token"), ("refresh_token", token)].map(|(k, v)| (k.to_string(), v.to_string()));
+    let form = [("grant_type", "refresh_token"), ("refresh_token", token)]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
     field(&token_request(http, args, target, &form).await?, "refresh_token")
 }
 
-fn authorize_url(args: &Args, target: &str, connector: &str, scope: &str, verifier: &str) -> Result<Url, String> {
+fn authorize_url(
+    args: &Args,
+    target: &str,
+    connector: &str,
+    scope: &str,
+    verifier: &str,
+) -> Result<Url, String> {
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let mut url = Url::parse(&format!("{target}/auth")).map_err(|e| e.to_string())?;
     url.query_pairs_mut()
@@ -426,8 +439,12 @@ async fn walk_to_code(
             Landing::Page(url, body) => {
                 if let Some(form) = browser::form(&url, &body, "approval") {
                     landing = browser.submit(&form, &[("approval", "approve")], &args.redirect_uri).await?;
-                } else if let (Some(form), Some((login, password))) = (browser::form(&url, &body, "/login"), credentials) {
-                    landing = browser.submit(&form, &[("login", login), ("password", password)], &args.redirect_uri).await?;
+                } else if let (Some(form), Some((login, password))) =
+                    (browser::form(&url, &body, "/login"), credentials)
+                {
+                    landing = browser
+                        .submit(&form, &[("login", login), ("password", password)], &args.redirect_uri)
+                        .await?;
                 } else {
                     return Err(format!("unexpected page at {}", url.path()));
                 }
@@ -438,7 +455,13 @@ async fn walk_to_code(
 }
 
 /// A code from the connector that needs no password (setup for code and refresh pools).
-async fn mock_code(http: &reqwest::Client, args: &Args, target: &str, verifier: &str, scope: &str) -> Result<String, String> {
+async fn mock_code(
+    http: &reqwest::Client,
+    args: &Args,
+    target: &str,
+    verifier: &str,
+    scope: &str,
+) -> Result<String, String> {
     let mut browser = Browser::new(http);
     let url = authorize_url(args, target, &args.code_connector, scope, verifier)?;
     walk_to_code(&mut browser, args, url, None).await
@@ -447,7 +470,8 @@ async fn mock_code(http: &reqwest::Client, args: &Args, target: &str, verifier: 
 /// The full browser login with the password form, then token and userinfo.
 async fn login(http: &reqwest::Client, args: &Args, target: &str, verifier: &str) -> Result<(), String> {
     let mut browser = Browser::new(http);
-    let url = authorize_url(args, target, &args.login_connector, "openid email profile offline_access", verifier)?;
+    let url =
+        authorize_url(args, target, &args.login_connector, "openid email profile offline_access", verifier)?;
     let code = walk_to_code(&mut browser, args, url, Some((&args.user, &args.password))).await?;
     let tokens = redeem(http, args, target, &code, verifier).await?;
     let access = field(&tokens, "access_token")?;
