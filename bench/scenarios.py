@@ -55,7 +55,7 @@ class Profile:
     def full():
         # Sized so the whole suite, soak included, fits in 15 minutes on 2 cores.
         return Profile(round_s=3, rounds=2, warmup_s=1, code_pool=2000, soak_seconds=600,
-                       bench_args=["--warm-up-time", "0.5", "--measurement-time", "1.5"])
+                       bench_args=["--warm-up-time", "0.5", "--measurement-time", "1"])
 
     def wants(self, group):
         return self.only is None or group in self.only
