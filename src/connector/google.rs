@@ -13,7 +13,8 @@
 //!   with the service account impersonating the admin of the user's domain (a JWT-bearer
 //!   assertion, RFC 7523, exchanged at the account's `token_uri`); transitively with
 //!   `fetchTransitiveGroupMembership`. Then `groups`, when set, keeps only those groups and
-//!   refuses a user in none of them.
+//!   refuses a user in none of them: at every login (Dex checks it only when the client asks
+//!   for the `groups` scope, so leaving the scope out would skip the restriction).
 //!
 //! Refresh refreshes upstream with the sealed refresh token and applies the same rules, so a
 //! user removed from the allowed groups loses their refresh tokens.
@@ -35,6 +36,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Google's issuer (Dex hard-codes it).
 pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+/// The `iss` Google's ID tokens may also carry.
+const GOOGLE_ISSUER_NO_SCHEME: &str = "accounts.google.com";
 /// The Admin SDK's base URL.
 pub const ADMIN_API_URL: &str = "https://admin.googleapis.com";
 /// The scope needed to list groups.
@@ -108,6 +111,11 @@ impl Config {
             prompt_type: self.prompt_type.clone(),
             // Google's rules are applied here, not by the oidc mapping.
             insecure_skip_email_verified: true,
+            // Google documents both forms of its `iss` (go-oidc accepts both for Google).
+            other_issuers: match &self.issuer {
+                Some(i) if !i.is_empty() && i != GOOGLE_ISSUER => Vec::new(),
+                _ => vec![GOOGLE_ISSUER_NO_SCHEME.into()],
+            },
             ..Default::default()
         }
     }
@@ -397,7 +405,9 @@ impl Google {
             }
         }
         let mut groups = Vec::new();
-        if scopes.groups
+        // Dex checks `groups` only when the client asks for the groups scope; Tessera checks
+        // it at every login, so leaving out the scope does not skip the restriction.
+        if (scopes.groups || !self.groups.is_empty())
             && let Some(directory) = &self.directory
         {
             groups = directory.groups(&email, self.transitive).await?;
@@ -409,6 +419,9 @@ impl Google {
                     ));
                 }
             }
+        }
+        if !scopes.groups {
+            groups.clear();
         }
         Ok(Claims { user_id, username, preferred_username: String::new(), email, email_verified, groups })
     }
@@ -483,6 +496,8 @@ mod tests {
         .unwrap();
         assert_eq!(legacy.admin_email, "a@x");
         assert_eq!(legacy.oidc_config().issuer, GOOGLE_ISSUER);
+        assert_eq!(legacy.oidc_config().other_issuers, [GOOGLE_ISSUER_NO_SCHEME]);
+        assert!(config.oidc_config().other_issuers.is_empty(), "a local issuer has one form");
         assert!(
             serde_json::from_value::<Config>(serde_json::json!({"clientID": "id", "hostedDomain": []}))
                 .is_err()

@@ -351,4 +351,8 @@ async fn a_user_in_none_of_the_groups_is_refused() {
     page.assert_error_page();
     assert!(page.body.contains("not a member of any Google group allowed"), "{}", page.body);
     assert!(google.assertions.load(Ordering::SeqCst) >= 1);
+    // Without the groups scope the restriction still holds (Dex would skip it).
+    let page =
+        login_via(&server, "openid email").await.err().unwrap_or_else(|| panic!("no groups scope: let in"));
+    assert!(page.body.contains("not a member of any Google group allowed"), "{}", page.body);
 }
