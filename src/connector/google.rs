@@ -36,8 +36,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Google's issuer (Dex hard-codes it).
 pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
-/// The `iss` Google's ID tokens may also carry.
-const GOOGLE_ISSUER_NO_SCHEME: &str = "accounts.google.com";
 /// The Admin SDK's base URL.
 pub const ADMIN_API_URL: &str = "https://admin.googleapis.com";
 /// The scope needed to list groups.
@@ -111,11 +109,6 @@ impl Config {
             prompt_type: self.prompt_type.clone(),
             // Google's rules are applied here, not by the oidc mapping.
             insecure_skip_email_verified: true,
-            // Google documents both forms of its `iss` (go-oidc accepts both for Google).
-            other_issuers: match &self.issuer {
-                Some(i) if !i.is_empty() && i != GOOGLE_ISSUER => Vec::new(),
-                _ => vec![GOOGLE_ISSUER_NO_SCHEME.into()],
-            },
             ..Default::default()
         }
     }
@@ -496,8 +489,6 @@ mod tests {
         .unwrap();
         assert_eq!(legacy.admin_email, "a@x");
         assert_eq!(legacy.oidc_config().issuer, GOOGLE_ISSUER);
-        assert_eq!(legacy.oidc_config().other_issuers, [GOOGLE_ISSUER_NO_SCHEME]);
-        assert!(config.oidc_config().other_issuers.is_empty(), "a local issuer has one form");
         assert!(
             serde_json::from_value::<Config>(serde_json::json!({"clientID": "id", "hostedDomain": []}))
                 .is_err()

@@ -159,10 +159,6 @@ pub struct Config {
     /// Tessera's own: how long one request to the provider may take (e.g. `15s`).
     #[serde(default)]
     pub upstream_timeout: Option<String>,
-    /// Not a config key: other `iss` values the provider's ID tokens may carry (Google's
-    /// `accounts.google.com` without scheme), set by connectors built on this one.
-    #[serde(skip)]
-    pub other_issuers: Vec<String>,
 }
 
 /// Domains known to refuse HTTP Basic client authentication (as Dex lists them).
