@@ -353,6 +353,10 @@ fn open_connector(
             token_identity = Some(gitlab.clone());
             (Login::Redirect(gitlab.clone()), Some(gitlab))
         }
+        "google" => {
+            let google = Arc::new(connector::google::Google::open(&c.id, parse(c)?, context)?);
+            (Login::Redirect(google.clone()), Some(google))
+        }
         "microsoft" => {
             let microsoft =
                 Arc::new(connector::microsoft::Microsoft::open(parse(c)?, context.data_key.clone())?);

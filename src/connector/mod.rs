@@ -11,6 +11,7 @@
 pub mod authproxy;
 pub mod github;
 pub mod gitlab;
+pub mod google;
 pub mod http;
 pub mod ldap;
 pub mod local;

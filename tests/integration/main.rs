@@ -13,6 +13,7 @@ mod code_flow;
 mod codes;
 mod connectors;
 mod device;
+mod google;
 mod keys;
 mod kubectl;
 mod ldap;

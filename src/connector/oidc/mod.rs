@@ -76,6 +76,8 @@ pub struct Oidc {
     http: OidcHttp,
     key: Arc<DataKey>,
     provider: Arc<OnceCell<Arc<Provider>>>,
+    /// Extra parameters of the authorization request (the `google` connector's `hd`).
+    auth_params: Vec<(String, String)>,
 }
 
 impl Oidc {
@@ -100,6 +102,7 @@ impl Oidc {
             http,
             key: context.data_key.clone(),
             provider: Arc::new(OnceCell::new()),
+            auth_params: Vec::new(),
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let (cell, config, http, id) = (
@@ -115,6 +118,12 @@ impl Oidc {
             });
         }
         Ok(connector)
+    }
+
+    /// Adds a parameter to every authorization request (for connectors built on this one).
+    pub(crate) fn with_auth_param(mut self, name: &str, value: &str) -> Self {
+        self.auth_params.push((name.to_string(), value.to_string()));
+        self
     }
 
     async fn provider(&self) -> Result<&Arc<Provider>, ConnectorError> {
@@ -283,6 +292,9 @@ impl RedirectLogin for Oidc {
         for scope in self.scopes.iter().filter(|s| *s != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
         }
+        for (name, value) in &self.auth_params {
+            request = request.add_extra_param(name.clone(), value.clone());
+        }
         if !self.config.acr_values.is_empty() {
             request = request.add_extra_param("acr_values", self.config.acr_values.join(" "));
         }
@@ -320,6 +332,21 @@ impl RedirectLogin for Oidc {
         login_data: Option<&[u8]>,
         params: &HashMap<String, String>,
     ) -> Result<Identity, ConnectorError> {
+        let (claims, connector_data) = self.callback_claims(scopes, login_data, params).await?;
+        let claims = self.mapping.map(&claims)?;
+        Ok(Identity { claims, connector_data: Some(connector_data) })
+    }
+}
+
+impl Oidc {
+    /// The callback up to the claims: the code exchanged, the ID token verified (nonce,
+    /// PKCE), userinfo merged; with the sealed session to keep as connector data.
+    pub(crate) async fn callback_claims(
+        &self,
+        scopes: Scopes,
+        login_data: Option<&[u8]>,
+        params: &HashMap<String, String>,
+    ) -> Result<(Map<String, Value>, Vec<u8>), ConnectorError> {
         if let Some(error) = params.get("error") {
             let description = params.get("error_description").map(String::as_str).unwrap_or_default();
             tracing::info!(error, description, "the provider answered the login with an error");
@@ -356,17 +383,19 @@ impl RedirectLogin for Oidc {
             .response_claims(provider, &tokens, Some(&nonce))
             .await?
             .ok_or_else(|| ConnectorError::Refused("The identity provider sent no ID token.".into()))?;
-        let claims = self.mapping.map(&claims)?;
-        let connector_data = Some(self.session_data(scopes, &tokens, Session::default())?);
-        Ok(Identity { claims, connector_data })
+        let connector_data = self.session_data(scopes, &tokens, Session::default())?;
+        Ok((claims, connector_data))
     }
-}
 
-#[async_trait]
-impl Refresh for Oidc {
-    #[tracing::instrument(skip_all, fields(connector = %self.id))]
-    async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError> {
-        let session: Session = match identity.connector_data.as_deref() {
+    /// The upstream refresh up to the claims: the refresh token kept in `connector_data`
+    /// used; the fresh claims (`None` when the provider answered without ID token and
+    /// without userinfo) and the session to keep.
+    pub(crate) async fn refresh_claims(
+        &self,
+        scopes: Scopes,
+        connector_data: Option<&[u8]>,
+    ) -> Result<(Option<Map<String, Value>>, Vec<u8>), ConnectorError> {
+        let session: Session = match connector_data {
             Some(data) => self.unseal("session", data)?,
             None => Session::default(),
         };
@@ -378,7 +407,19 @@ impl Refresh for Oidc {
         let token = RefreshToken::new(refresh_token);
         let tokens =
             client.exchange_refresh_token(&token).request_async(&self.http).await.map_err(token_error)?;
-        let claims = match self.response_claims(provider, &tokens, None).await? {
+        let claims = self.response_claims(provider, &tokens, None).await?;
+        let connector_data = self.session_data(scopes, &tokens, session)?;
+        Ok((claims, connector_data))
+    }
+}
+
+#[async_trait]
+impl Refresh for Oidc {
+    #[tracing::instrument(skip_all, fields(connector = %self.id))]
+    async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError> {
+        let (claims, connector_data) =
+            self.refresh_claims(scopes, identity.connector_data.as_deref()).await?;
+        let claims = match claims {
             Some(claims) => {
                 let fresh = self.mapping.map(&claims)?;
                 // Core §12.2: a refreshed ID token is about the same user.
@@ -392,8 +433,7 @@ impl Refresh for Oidc {
             // No ID token and no userinfo: the provider still vouches for the login.
             None => identity.claims,
         };
-        let connector_data = Some(self.session_data(scopes, &tokens, session)?);
-        Ok(Identity { claims, connector_data })
+        Ok(Identity { claims, connector_data: Some(connector_data) })
     }
 }
 
