@@ -101,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 tracing::warn!("config: {warning}");
             }
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            tessera::signer::provider::install();
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(tessera::server::run(config))?;
             Ok(std::process::ExitCode::SUCCESS)

@@ -7,6 +7,7 @@
 //! replica that loses the compare-and-swap simply adopts the winner's keys.
 
 pub mod keys;
+pub mod provider;
 pub mod rotation;
 
 use crate::clock::Clock;
@@ -116,6 +117,7 @@ impl LocalSigner {
         clock: Arc<dyn Clock>,
         settings: SignerSettings,
     ) -> Result<Arc<Self>, SignerError> {
+        provider::install();
         let signer = Arc::new(Self {
             storage,
             clock,
