@@ -183,8 +183,7 @@ impl Gitlab {
                 claims.groups = groups;
             }
         }
-        let connector_data =
-            scopes.offline_access.then(|| TokenData::from_token(token).seal(KIND, &self.key)).transpose()?;
+        let connector_data = TokenData::keep(token, scopes, KIND, &self.key)?;
         Ok(Identity { claims, connector_data })
     }
 

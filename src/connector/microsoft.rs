@@ -344,8 +344,7 @@ impl RedirectLogin for Microsoft {
         let code = upstream::callback_code(params)?;
         let token = self.app.exchange(KIND, code).await?;
         let claims = self.identity(scopes, &token.access_token).await?;
-        let connector_data =
-            scopes.offline_access.then(|| TokenData::from_token(&token).seal(KIND, &self.key)).transpose()?;
+        let connector_data = TokenData::keep(&token, scopes, KIND, &self.key)?;
         Ok(Identity { claims, connector_data })
     }
 }

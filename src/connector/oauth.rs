@@ -211,8 +211,7 @@ impl RedirectLogin for Oauth {
             email_verified: info.get(&self.email_verified_key).and_then(Value::as_bool).unwrap_or(false),
             groups,
         };
-        let connector_data =
-            scopes.offline_access.then(|| TokenData::from_token(&token).seal(KIND, &self.key)).transpose()?;
+        let connector_data = TokenData::keep(&token, scopes, KIND, &self.key)?;
         Ok(Identity { claims, connector_data })
     }
 }

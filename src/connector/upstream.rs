@@ -101,6 +101,17 @@ impl TokenData {
         key.seal(&Self::context(kind), &json)
     }
 
+    /// What a login keeps for refresh: the sealed tokens when the client asked for
+    /// `offline_access`, nothing otherwise.
+    pub fn keep(
+        token: &TokenResponse,
+        scopes: super::Scopes,
+        kind: &str,
+        key: &DataKey,
+    ) -> Result<Option<Vec<u8>>, ConnectorError> {
+        scopes.offline_access.then(|| Self::from_token(token).seal(kind, key)).transpose()
+    }
+
     /// Reads what [`seal`](Self::seal) wrote; `Upstream` when missing, corrupt or sealed
     /// with another key.
     pub fn open(kind: &str, key: &DataKey, data: Option<&[u8]>) -> Result<Self, ConnectorError> {
