@@ -68,7 +68,7 @@ fn operations(c: &mut Criterion, runtime: &tokio::runtime::Runtime, label: &str,
         };
         storage.create_client(&client).await.unwrap();
         storage.create_refresh_token(&refresh_token("family")).await.unwrap();
-        storage.revoke_access_token("revoked-jti", NOW + 3600).await.unwrap();
+        storage.revoke_access_token("revoked-jti", NOW + 3600, NOW).await.unwrap();
     });
 
     let mut group = c.benchmark_group("storage");

@@ -6,6 +6,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConnectorConfig, StorageConfig};
 use crate::connector::{self, Login, Opened, Registry};
 use crate::crypto::PasswordHasher;
+use crate::oauth2::access_tokens::{self, AccessTokens};
 use crate::oauth2::{RefreshSettings, Settings};
 use crate::overlay::{Clients, Passwords};
 use crate::signer::{LocalSigner, SignerSettings, SigningAlgorithm};
@@ -30,6 +31,8 @@ pub struct App {
     pub http: reqwest::Client,
     /// Connectors that failed to open at start (they are skipped), for `/healthz/ready`.
     pub connector_failures: Vec<ConnectorFailure>,
+    /// Access-token checks: remembered verifications and the revoked set.
+    pub access_tokens: AccessTokens,
 }
 
 /// A configured connector that could not be opened, and why.
@@ -97,6 +100,9 @@ impl App {
             ),
         };
         let (connectors, connector_failures) = open_connectors(config, &stored, passwords, hasher, &context);
+        let access_tokens = AccessTokens::load(storage.as_ref(), clock.now())
+            .await
+            .context("loading the revoked access tokens")?;
         let ui = Ui::new(config);
         let sessions = crate::sso::Settings {
             absolute_lifetime: secs(config.sessions.absolute_lifetime),
@@ -118,6 +124,7 @@ impl App {
             sessions,
             http,
             connector_failures,
+            access_tokens,
         }))
     }
 
@@ -145,6 +152,17 @@ impl App {
                 match app.storage.garbage_collect(app.clock.now()).await {
                     Ok(r) => tracing::debug!(?r, "garbage collection done"),
                     Err(e) => tracing::error!(error = %e, "garbage collection failed"),
+                }
+            }
+        });
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(access_tokens::SYNC_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.access_tokens.sync(app.storage.as_ref(), app.clock.now()).await {
+                    tracing::error!(error = %e, "reading the revoked access tokens failed");
                 }
             }
         });
@@ -410,6 +428,7 @@ impl App {
             storage: self.storage.as_ref(),
             signer: self.signer.as_ref(),
             connectors: &self.connectors,
+            access_tokens: &self.access_tokens,
             now: self.clock.now(),
         }
     }

@@ -16,7 +16,7 @@ use super::client_auth::{ClientCredentials, authenticate};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::GrantContext;
 use super::grants::refresh_token::{SecretMatch, is_expired, match_secret, parse_token};
-use super::userinfo::{token_client_id, verify_access_token};
+use super::userinfo::token_client_id;
 use super::{subject, tokens};
 use crate::storage::RefreshToken;
 use crate::types::Secret;
@@ -78,12 +78,11 @@ async fn introspect_access_token(
     ctx: &GrantContext<'_>,
     token: &str,
 ) -> Result<Map<String, Value>, OAuthError> {
-    let claims =
-        match verify_access_token(ctx.signer, ctx.storage, &ctx.settings.issuer, token, ctx.now).await {
-            Ok(claims) => claims,
-            Err(e) if e.code == ErrorCode::InvalidToken => return Ok(inactive()),
-            Err(e) => return Err(e),
-        };
+    let claims = match ctx.access_tokens.verify(ctx.signer, &ctx.settings.issuer, token, ctx.now).await {
+        Ok(claims) => claims,
+        Err(e) if e.code == ErrorCode::InvalidToken => return Ok(inactive()),
+        Err(e) => return Err(e),
+    };
     let Some(client_id) = token_client_id(&claims).map(str::to_string) else {
         return Ok(inactive());
     };

@@ -2,6 +2,7 @@
 //! `web/`. Functions take typed requests and `now`, and return typed results or an
 //! [`OAuthError`].
 
+pub mod access_tokens;
 pub mod authorize;
 pub mod client_auth;
 pub mod device;

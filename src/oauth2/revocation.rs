@@ -19,7 +19,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::grants::GrantContext;
 use super::grants::refresh_token::{match_secret, parse_token};
 use super::introspection::{PresentedToken, is_jwt};
-use super::userinfo::{token_client_id, verify_access_token};
+use super::userinfo::token_client_id;
 use serde_json::Value;
 
 fn other_client() -> OAuthError {
@@ -42,13 +42,12 @@ pub async fn revoke(
 }
 
 async fn revoke_access_token(ctx: &GrantContext<'_>, client_id: &str, token: &str) -> Result<(), OAuthError> {
-    let claims =
-        match verify_access_token(ctx.signer, ctx.storage, &ctx.settings.issuer, token, ctx.now).await {
-            Ok(claims) => claims,
-            // Expired, revoked, not ours: nothing to do.
-            Err(e) if e.code == ErrorCode::InvalidToken => return Ok(()),
-            Err(e) => return Err(e),
-        };
+    let claims = match ctx.access_tokens.verify(ctx.signer, &ctx.settings.issuer, token, ctx.now).await {
+        Ok(claims) => claims,
+        // Expired, revoked, not ours: nothing to do.
+        Err(e) if e.code == ErrorCode::InvalidToken => return Ok(()),
+        Err(e) => return Err(e),
+    };
     if token_client_id(&claims) != Some(client_id) {
         return Err(other_client());
     }
@@ -57,7 +56,7 @@ async fn revoke_access_token(ctx: &GrantContext<'_>, client_id: &str, token: &st
     else {
         return Ok(());
     };
-    ctx.storage.revoke_access_token(jti, exp).await?;
+    ctx.access_tokens.revoke(ctx.storage, jti, exp, ctx.now).await?;
     tracing::info!(client_id, "access token revoked");
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use super::access_tokens::AccessTokens;
 use super::grants::GrantContext;
 use super::tokens::{TokenContext, mint};
 use super::{IMPLEMENTED_GRANTS, RefreshSettings, Settings};
@@ -25,6 +26,7 @@ pub struct World {
     pub storage: Arc<dyn Storage>,
     pub signer: Arc<LocalSigner>,
     pub connectors: Registry,
+    pub access_tokens: AccessTokens,
     pub now: UnixTime,
 }
 
@@ -98,7 +100,15 @@ impl World {
             logout: None,
             grant_types: Vec::new(),
         }]);
-        Self { settings, clients, storage, signer, connectors, now: START }
+        Self {
+            settings,
+            clients,
+            storage,
+            signer,
+            connectors,
+            access_tokens: AccessTokens::default(),
+            now: START,
+        }
     }
 
     pub fn ctx(&self) -> GrantContext<'_> {
@@ -108,6 +118,7 @@ impl World {
             storage: self.storage.as_ref(),
             signer: self.signer.as_ref(),
             connectors: &self.connectors,
+            access_tokens: &self.access_tokens,
             now: self.now,
         }
     }

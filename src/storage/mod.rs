@@ -90,9 +90,17 @@ pub trait RefreshStore: Send + Sync {
     async fn get_offline_session(&self, user_id: &str, connector_id: &str) -> Result<Option<OfflineSession>>;
     async fn delete_offline_session(&self, user_id: &str, connector_id: &str) -> Result<bool>;
 
-    /// Remembers a revoked access token (by `jti`) until it would have expired anyway.
-    async fn revoke_access_token(&self, jti: &str, expiry: UnixTime) -> Result<()>;
+    /// Remembers a revoked access token (by `jti`) until it would have expired anyway;
+    /// `revoked_at` is when, for [`Self::revoked_access_tokens_since`].
+    async fn revoke_access_token(&self, jti: &str, expiry: UnixTime, revoked_at: UnixTime) -> Result<()>;
     async fn is_access_token_revoked(&self, jti: &str) -> Result<bool>;
+    /// The revoked access tokens (`jti`, expiry) revoked at or after `since` that have not
+    /// expired by `now`: how replicas keep their in-memory revoked sets up to date.
+    async fn revoked_access_tokens_since(
+        &self,
+        since: UnixTime,
+        now: UnixTime,
+    ) -> Result<Vec<(String, UnixTime)>>;
 }
 
 #[async_trait]

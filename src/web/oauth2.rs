@@ -107,8 +107,8 @@ pub async fn userinfo_handler(
         return OAuthError::new(ErrorCode::InvalidToken, "An access token is required.").into_response();
     };
     match userinfo::userinfo(
+        &app.access_tokens,
         app.signer.as_ref(),
-        app.storage.as_ref(),
         &app.settings.issuer,
         token,
         app.clock.now(),

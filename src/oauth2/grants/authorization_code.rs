@@ -96,7 +96,9 @@ pub(super) fn check_pkce(pkce: &Pkce, verifier: Option<&str>) -> Result<(), OAut
 
 async fn revoke_issued(ctx: &GrantContext<'_>, code: &AuthCode) -> Result<(), OAuthError> {
     if let Some(issued) = &code.issued {
-        ctx.storage.revoke_access_token(&issued.access_token_id, issued.access_token_expiry).await?;
+        ctx.access_tokens
+            .revoke(ctx.storage, &issued.access_token_id, issued.access_token_expiry, ctx.now)
+            .await?;
         if let Some(refresh_id) = &issued.refresh_token_id {
             ctx.storage.delete_refresh_token(refresh_id).await?;
         }

@@ -8,6 +8,7 @@ pub mod password;
 pub mod refresh_token;
 pub mod token_exchange;
 
+use super::access_tokens::AccessTokens;
 use super::client_auth::{ClientCredentials, authenticate};
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::{TokenContext, TokenResponse, mint, mint_access_token};
@@ -58,6 +59,7 @@ pub struct GrantContext<'a> {
     pub storage: &'a dyn Storage,
     pub signer: &'a dyn Signer,
     pub connectors: &'a Registry,
+    pub access_tokens: &'a AccessTokens,
     pub now: UnixTime,
 }
 

@@ -61,7 +61,12 @@ async fn expired_revoked_foreign_and_garbage_tokens_are_just_inactive() {
     let token = world.access_token("app", &["openid"]);
     let revoked = world.access_token("app", &["openid"]);
     let claims = crate::signer::Signer::verify(world.signer.as_ref(), &revoked).unwrap();
-    world.storage.revoke_access_token(claims["jti"].as_str().unwrap(), world.now + 600).await.unwrap();
+    let storage = world.storage.clone();
+    world
+        .access_tokens
+        .revoke(storage.as_ref(), claims["jti"].as_str().unwrap(), world.now + 600, world.now)
+        .await
+        .unwrap();
     let other = World::new(settings()).await.access_token("app", &["openid"]);
     let inactive = json!({"active": false});
     for t in [

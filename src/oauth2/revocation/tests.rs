@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use crate::oauth2::access_tokens::AccessTokens;
 use crate::oauth2::grants::refresh_token::{Origin, create_family};
 use crate::oauth2::testing::{ISSUER, World, client, settings, user};
 use crate::types::Secret;
@@ -37,7 +38,12 @@ async fn refresh_token(world: &World) -> String {
 }
 
 async fn access_is_valid(world: &World, token: &str) -> bool {
-    verify_access_token(world.signer.as_ref(), world.storage.as_ref(), ISSUER, token, world.now).await.is_ok()
+    // A fresh checker reads the revocation from storage, as another replica would.
+    let elsewhere = AccessTokens::load(world.storage.as_ref(), world.now).await.unwrap();
+    let here = world.access_tokens.verify(world.signer.as_ref(), ISSUER, token, world.now).await.is_ok();
+    let there = elsewhere.verify(world.signer.as_ref(), ISSUER, token, world.now).await.is_ok();
+    assert_eq!(here, there, "this replica and another agree");
+    here
 }
 
 async fn family_exists(world: &World, token: &str) -> bool {

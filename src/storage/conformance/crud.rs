@@ -153,10 +153,20 @@ pub(super) async fn offline_sessions_upsert(s: Store) {
 
 pub(super) async fn revoked_access_tokens(s: Store) {
     assert!(!s.is_access_token_revoked("jti").await.unwrap());
-    s.revoke_access_token("jti", NOW + 60).await.unwrap();
-    s.revoke_access_token("jti", NOW + 90).await.unwrap();
+    s.revoke_access_token("jti", NOW + 60, NOW).await.unwrap();
+    s.revoke_access_token("jti", NOW + 90, NOW + 5).await.unwrap();
     assert!(s.is_access_token_revoked("jti").await.unwrap());
     assert!(!s.is_access_token_revoked("other").await.unwrap());
+
+    // What a replica asks to keep its in-memory set current: revoked since, not expired.
+    s.revoke_access_token("early", NOW + 60, NOW - 100).await.unwrap();
+    s.revoke_access_token("expired", NOW - 1, NOW + 10).await.unwrap();
+    let mut all = s.revoked_access_tokens_since(0, NOW).await.unwrap();
+    all.sort();
+    assert_eq!(all, [("early".to_string(), NOW + 60), ("jti".to_string(), NOW + 90)]);
+    let recent = s.revoked_access_tokens_since(NOW + 1, NOW).await.unwrap();
+    assert_eq!(recent, [("jti".to_string(), NOW + 90)], "the latest revocation time is kept");
+    assert!(s.revoked_access_tokens_since(NOW + 6, NOW).await.unwrap().is_empty());
 }
 
 pub(super) async fn device_flow_crud(s: Store) {
@@ -211,7 +221,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         s.create_device_token(&device_token(id, expiry)).await.unwrap();
         s.create_refresh_token(&refresh_token(id, "alice", Some(expiry))).await.unwrap();
         s.create_web_session(&web_session(id, expiry)).await.unwrap();
-        s.revoke_access_token(id, expiry).await.unwrap();
+        s.revoke_access_token(id, expiry, NOW).await.unwrap();
         s.create_auth_session(&auth_session(id, expiry)).await.unwrap();
         assert!(s.claim_saml_assertion(id, expiry).await.unwrap());
     }

@@ -46,6 +46,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "saml replay",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0004_saml_replay.sql")),
     ),
+    (
+        5,
+        "revoked at",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0005_revoked_at.sql")),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0001_init.sql"))),
@@ -63,6 +68,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "saml replay",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0004_saml_replay.sql")),
+    ),
+    (
+        5,
+        "revoked at",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0005_revoked_at.sql")),
     ),
 ];
 
@@ -233,7 +243,13 @@ pub(super) async fn open_postgres(options: &PostgresOptions) -> Result<AnyPool> 
 ///
 /// WAL is a property of the file, so it is set once through a direct connection; the pool's
 /// connections get sqlx's per-connection defaults: `busy_timeout` 5 s and `foreign_keys` on
-/// (the conformance suite checks both).
+/// (the conformance suite checks both), and `synchronous = NORMAL`.
+///
+/// `NORMAL` is SQLite's recommended setting under WAL: a commit no longer waits for an fsync
+/// (measured: creating an auth request 210 µs with `FULL`, ~20 µs without), the database
+/// cannot be corrupted, and a crash of the process loses nothing; only a power loss or an
+/// OS crash may roll back the last commits (logins, codes, refresh-token rotations of the
+/// last moments: their users sign in again). Deployments that need more run PostgreSQL.
 pub(super) async fn open_sqlite(path: &str) -> Result<AnyPool> {
     let setup = SqliteConnectOptions::new()
         .filename(path)
@@ -248,6 +264,12 @@ pub(super) async fn open_sqlite(path: &str) -> Result<AnyPool> {
     let url = format!("sqlite://{}?mode=rw", encode_path(path));
     let pool = AnyPoolOptions::new()
         .max_connections(SQLITE_POOL_SIZE)
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                sqlx::raw_sql("PRAGMA synchronous = NORMAL").execute(connection).await?;
+                Ok(())
+            })
+        })
         .connect_with(AnyConnectOptions::from_str(&url).map_err(backend_error)?)
         .await
         .map_err(backend_error)?;

@@ -143,6 +143,8 @@ mod tests {
         assert_eq!(pragma(&storage, "journal_mode").await, "wal");
         assert_eq!(pragma(&storage, "busy_timeout").await, "5000");
         assert_eq!(pragma(&storage, "foreign_keys").await, "1");
+        // 1 = NORMAL: no fsync per commit under WAL (see open_sqlite).
+        assert_eq!(pragma(&storage, "synchronous").await, "1");
     }
 
     /// The pool may close its connection (errors, cancellation); the keeper keeps the data.

@@ -186,14 +186,15 @@ impl RefreshStore for SqlStorage {
         Ok(changed(&done))
     }
 
-    async fn revoke_access_token(&self, jti: &str, expiry: UnixTime) -> Result<()> {
-        // Revoking twice is not an error; the expiry of the latest call is kept.
+    async fn revoke_access_token(&self, jti: &str, expiry: UnixTime, revoked_at: UnixTime) -> Result<()> {
+        // Revoking twice is not an error; the expiry and time of the latest call are kept.
         sqlx::query(
-            "INSERT INTO revoked_tokens (jti, expiry) VALUES ($1, $2) \
-             ON CONFLICT (jti) DO UPDATE SET expiry = excluded.expiry",
+            "INSERT INTO revoked_tokens (jti, expiry, revoked_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (jti) DO UPDATE SET expiry = excluded.expiry, revoked_at = excluded.revoked_at",
         )
         .bind(jti)
         .bind(expiry)
+        .bind(revoked_at)
         .execute(&self.pool)
         .await
         .map_err(backend_error)?;
@@ -207,5 +208,20 @@ impl RefreshStore for SqlStorage {
             .await
             .map_err(backend_error)?;
         Ok(row.is_some())
+    }
+
+    async fn revoked_access_tokens_since(
+        &self,
+        since: UnixTime,
+        now: UnixTime,
+    ) -> Result<Vec<(String, UnixTime)>> {
+        let rows =
+            sqlx::query("SELECT jti, expiry FROM revoked_tokens WHERE revoked_at >= $1 AND expiry > $2")
+                .bind(since)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_error)?;
+        rows.iter().map(|row| Ok((column(row, "jti")?, column(row, "expiry")?))).collect()
     }
 }
