@@ -198,7 +198,7 @@ def hash_password(password):
 
 
 def tessera_config(port, storage, password_hash, algorithm="RS256", rotation="6h", auth_requests="24h"):
-    """A config like config.example.yaml plus what the scenarios need: client_credentials and
+    """A config like config.example.yaml (metrics on, as there) plus what the scenarios need: client_credentials and
     the device grant on, the consent page shown (part of the login flow), a `reuseInterval`
     under which the 8 concurrent refreshes of one token are legitimate retries, an argon2id
     user, and the mockCallback connector for code pools."""
@@ -208,6 +208,8 @@ storage:
 {storage}
 web:
   http: 127.0.0.1:{port}
+telemetry:
+  http: 127.0.0.1:{free_port()}
 logger:
   level: info
 expiry:

@@ -33,6 +33,8 @@ pub struct App {
     pub connector_failures: Vec<ConnectorFailure>,
     /// Access-token checks: remembered verifications and the revoked set.
     pub access_tokens: AccessTokens,
+    /// The discovery document, serialised once: nothing in it changes while the process runs.
+    pub discovery: bytes::Bytes,
 }
 
 /// A configured connector that could not be opened, and why.
@@ -103,6 +105,12 @@ impl App {
         let access_tokens = AccessTokens::load(storage.as_ref(), clock.now())
             .await
             .context("loading the revoked access tokens")?;
+        let discovery = serde_json::to_vec(&crate::oauth2::discovery::metadata(
+            &settings,
+            crate::signer::Signer::algorithm(signer.as_ref()),
+        ))
+        .context("serialising the discovery document")?
+        .into();
         let ui = Ui::new(config);
         let sessions = crate::sso::Settings {
             absolute_lifetime: secs(config.sessions.absolute_lifetime),
@@ -125,6 +133,7 @@ impl App {
             http,
             connector_failures,
             access_tokens,
+            discovery,
         }))
     }
 

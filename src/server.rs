@@ -85,6 +85,10 @@ pub async fn spawn_app(app: AppState, config: &Config, listener: TcpListener) ->
 /// `tessera serve`: every configured listener until SIGINT/SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    if config.telemetry.http.is_some() {
+        // Before any listener: requests served from the first one on are counted.
+        web::telemetry::prometheus();
+    }
     let app = App::build(&config).await?;
     app.spawn_background_tasks();
     let router = router(app.clone(), &config);
@@ -110,7 +114,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(server));
     }
     if let Some(addr) = &config.telemetry.http {
-        web::telemetry::prometheus();
         let listener =
             std::net::TcpListener::bind(addr).with_context(|| format!("binding telemetry.http {addr}"))?;
         tracing::info!(%addr, "listening (telemetry)");

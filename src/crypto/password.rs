@@ -172,18 +172,14 @@ fn work(queue: &Mutex<mpsc::Receiver<Job>>) {
 
 #[cfg(target_os = "linux")]
 fn lower_priority() {
+    use thread_priority::ThreadPriority;
     use thread_priority::unix::{
         NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy, thread_native_id,
     };
-    use thread_priority::{ThreadPriority, ThreadPriorityValue};
     let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
-    // SCHED_IDLE takes no priority value; 0 is the one the kernel requires.
-    let zero = ThreadPriorityValue::try_from(0u8).map(ThreadPriority::Crossplatform);
-    let set = zero.map_err(|e| format!("{e:?}")).and_then(|priority| {
-        set_thread_priority_and_policy(thread_native_id(), priority, idle).map_err(|e| format!("{e:?}"))
-    });
-    if let Err(e) = set {
-        tracing::warn!(error = %e, "password hashing threads could not lower their priority");
+    // SCHED_IDLE has a single priority value, which `Min` names.
+    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle) {
+        tracing::warn!(error = ?e, "password hashing threads could not lower their priority");
     }
 }
 
@@ -260,6 +256,25 @@ mod tests {
     fn rejects_unknown_hash_formats() {
         assert!(verify_password("x", "plaintext").is_err());
         assert!(verify_password("x", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ").is_err());
+    }
+
+    /// The point of the pool: its threads run at idle priority (SCHED_IDLE is policy 5).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn hashing_threads_run_at_idle_priority() {
+        let _hasher = PasswordHasher::new(1).unwrap();
+        let found = (0..100).find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+            tasks.filter_map(Result::ok).find_map(|task| {
+                let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+                let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+                // Field 41 of /proc/[tid]/stat is the scheduling policy (after "(comm)").
+                let policy = stat.rsplit_once(") ")?.1.split(' ').nth(38)?.to_string();
+                (comm.trim() == "tessera-hash-0" && policy == "5").then_some(())
+            })
+        });
+        assert!(found.is_some(), "no idle-priority hashing thread");
     }
 
     #[tokio::test]

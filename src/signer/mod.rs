@@ -40,7 +40,8 @@ pub enum SignerError {
 /// The JWKS as served: the JSON document and how long caches may keep it.
 #[derive(Debug, Clone)]
 pub struct Jwks {
-    pub json: Arc<[u8]>,
+    /// Shared, so that serving it is a reference-count increment, not a copy.
+    pub json: bytes::Bytes,
     /// Seconds until the next rotation (at least two minutes, as Dex does).
     pub max_age: i64,
 }
@@ -98,7 +99,7 @@ struct KeyCache {
     algorithm: SigningAlgorithm,
     encoding: EncodingKey,
     decoding: HashMap<String, (DecodingKey, Algorithm)>,
-    jwks_json: Arc<[u8]>,
+    jwks_json: bytes::Bytes,
     next_rotation: UnixTime,
 }
 
@@ -184,7 +185,7 @@ fn build_cache(keys: &Keys) -> Result<KeyCache, SignerError> {
         let (kid, key, alg) = keys::decoding_key(jwk)?;
         decoding.insert(kid, (key, alg));
     }
-    let jwks_json: Arc<[u8]> = serde_json::to_vec(&serde_json::json!({ "keys": public_keys }))
+    let jwks_json: bytes::Bytes = serde_json::to_vec(&serde_json::json!({ "keys": public_keys }))
         .map_err(|e| SignerError::Sign(e.to_string()))?
         .into();
     Ok(KeyCache {
@@ -228,7 +229,7 @@ impl Signer for LocalSigner {
             Some(cache) => {
                 Jwks { json: cache.jwks_json.clone(), max_age: (cache.next_rotation - now).max(120) }
             }
-            None => Jwks { json: Arc::from(&br#"{"keys":[]}"#[..]), max_age: 0 },
+            None => Jwks { json: bytes::Bytes::from_static(br#"{"keys":[]}"#), max_age: 0 },
         }
     }
 

@@ -24,8 +24,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -113,8 +112,20 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
 
     let issuer_path = app.ui.issuer_path.clone();
     let mut router = if issuer_path.is_empty() { routes } else { Router::new().nest(&issuer_path, routes) };
-    for (name, value) in security_headers.0 {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    if !security_headers.0.is_empty() {
+        // One layer for all of them: each layer is cloned for every request.
+        let headers = std::sync::Arc::new(security_headers.0);
+        router = router.layer(axum::middleware::map_response(move |mut response: Response| {
+            let headers = headers.clone();
+            async move {
+                for (name, value) in headers.iter() {
+                    if !response.headers().contains_key(name) {
+                        response.headers_mut().insert(name.clone(), value.clone());
+                    }
+                }
+                response
+            }
+        }));
     }
     let request_id = HeaderName::from_static("x-request-id");
     let trusted = trusted_headers(&app, &issuer_path);
@@ -139,7 +150,33 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(request_id, SequentialRequestId::default()))
+}
+
+/// Request ids for the logs and the error page: unique, not secret. A random prefix per
+/// process (so replicas differ) and a counter: no random number per request.
+#[derive(Clone)]
+struct SequentialRequestId {
+    prefix: std::sync::Arc<str>,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for SequentialRequestId {
+    fn default() -> Self {
+        Self { prefix: crate::crypto::random_token(6).into(), next: Default::default() }
+    }
+}
+
+impl tower_http::request_id::MakeRequestId for SequentialRequestId {
+    fn make_request_id<B>(
+        &mut self,
+        _: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n:x}", self.prefix))
+            .ok()
+            .map(tower_http::request_id::RequestId::new)
+    }
 }
 
 /// For each connector that trusts proxy headers (`authproxy`): the one path where they are

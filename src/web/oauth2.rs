@@ -5,7 +5,7 @@ use super::extract::{ClientForm, bearer_token};
 use crate::app::AppState;
 use crate::oauth2::grants::{self, TokenRequest};
 use crate::oauth2::introspection::{self, PresentedToken};
-use crate::oauth2::{ErrorCode, OAuthError, discovery, revocation, userinfo};
+use crate::oauth2::{ErrorCode, OAuthError, revocation, userinfo};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -19,14 +19,17 @@ pub(super) fn no_store(mut response: Response) -> Response {
 }
 
 pub async fn discovery_get(State(app): State<AppState>) -> Response {
-    let mut response = Json(discovery::metadata(&app.settings, app.signer_algorithm())).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    // Fixed for the life of the process: serialised once (App::discovery), shared per request.
+    let mut response = app.discovery.clone().into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     response
 }
 
 pub async fn keys_get(State(app): State<AppState>) -> Response {
     let jwks = crate::signer::Signer::jwks(app.signer.as_ref(), app.clock.now());
-    let mut response = jwks.json.to_vec().into_response();
+    let mut response = jwks.json.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Ok(value) = HeaderValue::from_str(&format!("max-age={}, must-revalidate", jwks.max_age)) {

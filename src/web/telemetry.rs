@@ -9,12 +9,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, PoisonError, RwLock};
 use std::time::Instant;
+
+/// The process-wide Prometheus recorder, installed with the telemetry listener.
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// The process-wide Prometheus recorder (metrics' recorder is global; install it once).
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
-    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
@@ -33,20 +36,48 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// The metric handles of one (route, method, status): looked up in the recorder once, then
+/// kept, because building the labelled keys for every request costs more than the request.
+type Handles = (metrics::Counter, metrics::Histogram);
+type HandleKey = (String, axum::http::Method, u16);
+
+fn handles(route: &str, method: &axum::http::Method, status: u16) -> Handles {
+    static KNOWN: OnceLock<RwLock<HashMap<HandleKey, Handles>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(Default::default);
+    let key = (route.to_string(), method.clone(), status);
+    if let Some(found) = known.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return found.clone();
+    }
+    let counter = metrics::counter!(
+        "tessera_http_requests_total",
+        "route" => route.to_string(),
+        "method" => method.to_string(),
+        "status" => status.to_string()
+    );
+    let histogram =
+        metrics::histogram!("tessera_http_request_duration_seconds", "route" => route.to_string());
+    let mut known = known.write().unwrap_or_else(PoisonError::into_inner);
+    // Routes and methods are few, statuses too; the bound only guards against surprises.
+    if known.len() < 4096 {
+        known.insert(key, (counter.clone(), histogram.clone()));
+    }
+    (counter, histogram)
+}
+
 /// Counts requests by route and status and records their latency.
 pub async fn track(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let start = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("tessera_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);
-    metrics::histogram!("tessera_http_request_duration_seconds", "route" => route)
-        .record(start.elapsed().as_secs_f64());
+    if !HANDLE.get().is_some_and(Option::is_some) {
+        // No telemetry listener: nobody reads the metrics, so none are kept.
+        return response;
+    }
+    let route = route.as_ref().map(MatchedPath::as_str).unwrap_or("unmatched");
+    let (counter, histogram) = handles(route, &method, response.status().as_u16());
+    counter.increment(1);
+    histogram.record(start.elapsed().as_secs_f64());
     response
 }
 
