@@ -169,7 +169,7 @@ async fn resume(
     }
     app.storage.create_auth_request(&request).await.map_err(internal)?;
     if prompt_none {
-        return Ok(Start::Done(finish(app, &request.id).await?));
+        return Ok(Start::Done(finish(app, &request.id, None).await?));
     }
     Ok(Start::Redirect(approval_url(app, &request)))
 }
@@ -391,7 +391,7 @@ pub async fn approval(app: &App, req: &str, hmac: &str) -> Result<Approval, Auth
     let request = logged_in_request(app, req, hmac).await?;
     let session = session_of(app, &request).await?;
     if !needs_approval(app, &request, session.as_ref()) {
-        return Ok(Approval::Done(finish(app, req).await?));
+        return Ok(Approval::Done(finish(app, req, None).await?));
     }
     let client = app.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
     Ok(Approval::Show {
@@ -406,10 +406,7 @@ pub async fn approval(app: &App, req: &str, hmac: &str) -> Result<Approval, Auth
 pub async fn decide(app: &App, req: &str, hmac: &str, approved: bool) -> Result<Completion, AuthorizeError> {
     let request = logged_in_request(app, req, hmac).await?;
     if approved {
-        sso::record(app.storage.as_ref(), &request.session_id, &request.client_id, Some(&request.scopes))
-            .await
-            .map_err(internal)?;
-        return finish(app, req).await;
+        return finish(app, req, Some(&request.scopes)).await;
     }
     app.storage.delete_auth_request(req).await.map_err(internal)?;
     Err(AuthorizeError::Redirect(ErrorRedirect {
@@ -421,12 +418,13 @@ pub async fn decide(app: &App, req: &str, hmac: &str, approved: bool) -> Result<
 }
 
 /// Consumes the auth request (exactly once, even under double submission) and builds the
-/// response to the client.
-async fn finish(app: &App, req: &str) -> Result<Completion, AuthorizeError> {
+/// response to the client. `approved`: the scopes the user just consented to, remembered in
+/// the session with the client (one session write for both).
+async fn finish(app: &App, req: &str, approved: Option<&[String]>) -> Result<Completion, AuthorizeError> {
     let request = app.storage.take_auth_request(req).await.map_err(internal)?.ok_or_else(expired)?;
     let now = app.clock.now();
     // The client now holds tokens from this session: it hears of the logout.
-    sso::record(app.storage.as_ref(), &request.session_id, &request.client_id, None)
+    sso::record(app.storage.as_ref(), &request.session_id, &request.client_id, approved)
         .await
         .map_err(internal)?;
     let types = &request.response_types;

@@ -94,18 +94,24 @@ pub async fn record(
     let Some(mut session) = storage.get_auth_session(sid).await? else {
         return Ok(());
     };
+    let mut changed = false;
     if let Some(scopes) = approved {
         let entry = session.consents.entry(client_id.to_string()).or_default();
         for scope in scopes {
             if !entry.contains(scope) {
                 entry.push(scope.clone());
+                changed = true;
             }
         }
     }
     if !session.clients.iter().any(|c| c == client_id) {
         session.clients.push(client_id.to_string());
+        changed = true;
     }
-    storage.update_auth_session(&session).await?;
+    // A returning client with nothing new to remember costs no write.
+    if changed {
+        storage.update_auth_session(&session).await?;
+    }
     Ok(())
 }
 
