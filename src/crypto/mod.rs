@@ -8,7 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 
 mod password;
-pub use password::{PasswordError, PasswordHasher, hash_password, verify_password};
+pub use password::{
+    PasswordError, PasswordHasher, PasswordMemory, hash_password, verify_password, verify_password_in,
+};
 
 /// `n` random bytes from the operating system's CSPRNG.
 pub fn random_bytes(n: usize) -> Vec<u8> {

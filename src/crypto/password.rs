@@ -53,7 +53,20 @@ pub fn verify_password(password: &str, hash: &str) -> Result<bool, PasswordError
 /// hash with unusual parameters should not pin that much memory for good.
 const MAX_KEPT_BLOCKS: usize = 64 * 1024;
 
-/// [`verify_password`] with argon2's working memory taken from (and grown in) `memory`.
+/// argon2's working memory, kept between verifications (one per hashing thread).
+#[derive(Default)]
+pub struct PasswordMemory(Vec<argon2::Block>);
+
+/// [`verify_password`] with argon2's working memory taken from (and grown in) `memory`:
+/// what the server's hashing threads do.
+pub fn verify_password_in(
+    password: &str,
+    hash: &str,
+    memory: &mut PasswordMemory,
+) -> Result<bool, PasswordError> {
+    verify_with_memory(password, hash, &mut memory.0)
+}
+
 fn verify_with_memory(
     password: &str,
     hash: &str,
@@ -150,7 +163,7 @@ impl PasswordHasher {
 /// One hashing thread: lowers its own priority, then takes jobs until the hasher is gone.
 fn work(queue: &Mutex<mpsc::Receiver<Job>>) {
     lower_priority();
-    let mut memory = Vec::new();
+    let mut memory = PasswordMemory::default();
     loop {
         // The lock is held only while waiting for the next job, never while hashing.
         let job = {
@@ -160,7 +173,7 @@ fn work(queue: &Mutex<mpsc::Receiver<Job>>) {
         match job {
             // A caller that gave up (request cancelled) no longer wants the answer.
             Ok(Job::Verify { password, hash, reply }) => {
-                let _ = reply.send(verify_with_memory(&password, &hash, &mut memory));
+                let _ = reply.send(verify_password_in(&password, &hash, &mut memory));
             }
             Ok(Job::Hash { password, reply }) => {
                 let _ = reply.send(hash_password(&password));

@@ -78,8 +78,13 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
 
 /// SQLite's own timeout for waiting on another writer (SQLITE_BUSY).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Readers run in parallel under WAL; writers queue on the busy timeout.
-const SQLITE_POOL_SIZE: u32 = 4;
+/// Readers run in parallel under WAL; writers queue on the busy timeout. More connections
+/// than cores buy nothing and cost: every commit makes the other connections drop their page
+/// caches and read the changed pages again.
+fn sqlite_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    u32::try_from(cores).unwrap_or(4).clamp(1, 4)
+}
 /// Dex's defaults for `maxOpenConns` and `connectionTimeout` when they are 0.
 const POSTGRES_DEFAULT_MAX_CONNS: u32 = 5;
 const POSTGRES_DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -263,7 +268,7 @@ pub(super) async fn open_sqlite(path: &str) -> Result<AnyPool> {
 
     let url = format!("sqlite://{}?mode=rw", encode_path(path));
     let pool = AnyPoolOptions::new()
-        .max_connections(SQLITE_POOL_SIZE)
+        .max_connections(sqlite_pool_size())
         .after_connect(|connection, _| {
             Box::pin(async move {
                 sqlx::raw_sql("PRAGMA synchronous = NORMAL").execute(connection).await?;
