@@ -150,30 +150,35 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(request_id, SequentialRequestId::default()))
+        .layer(SetRequestIdLayer::new(request_id, RequestIds::default()))
 }
 
-/// Request ids for the logs and the error page: unique, not secret. A random prefix per
-/// process (so replicas differ) and a counter: no random number per request.
+/// Request ids for the logs and the error page: unique per process and unguessable enough not
+/// to tell outsiders how busy the server is, without asking the OS for randomness per
+/// request: a counter passed through SipHash under keys random per process (std's
+/// `RandomState`), next to a random prefix that tells replicas apart.
 #[derive(Clone)]
-struct SequentialRequestId {
+struct RequestIds {
     prefix: std::sync::Arc<str>,
+    keys: std::collections::hash_map::RandomState,
     next: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-impl Default for SequentialRequestId {
+impl Default for RequestIds {
     fn default() -> Self {
-        Self { prefix: crate::crypto::random_token(6).into(), next: Default::default() }
+        Self { prefix: crate::crypto::random_token(6).into(), keys: Default::default(), next: Default::default() }
     }
 }
 
-impl tower_http::request_id::MakeRequestId for SequentialRequestId {
+impl tower_http::request_id::MakeRequestId for RequestIds {
     fn make_request_id<B>(
         &mut self,
         _: &axum::http::Request<B>,
     ) -> Option<tower_http::request_id::RequestId> {
+        use std::hash::BuildHasher;
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{}-{n:x}", self.prefix))
+        let id = self.keys.hash_one(n);
+        HeaderValue::from_str(&format!("{}-{id:016x}", self.prefix))
             .ok()
             .map(tower_http::request_id::RequestId::new)
     }
@@ -228,6 +233,23 @@ async fn asset_get(State(app): State<AppState>, Path(file): Path<String>) -> Res
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn request_ids_are_distinct_and_do_not_count_requests() {
+        use tower_http::request_id::MakeRequestId;
+        let mut ids = RequestIds::default();
+        let request = axum::http::Request::new(());
+        let made: Vec<String> = (0..2000)
+            .map(|_| ids.make_request_id(&request).unwrap().header_value().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(made.iter().collect::<std::collections::HashSet<_>>().len(), made.len());
+        let (prefix, first) = made[0].split_once('-').unwrap();
+        let (_, second) = made[1].split_once('-').unwrap();
+        assert!(made.iter().all(|id| id.starts_with(prefix)), "one prefix per process");
+        assert_ne!(u64::from_str_radix(second, 16).unwrap(), u64::from_str_radix(first, 16).unwrap() + 1);
+        let other = RequestIds::default().make_request_id(&request).unwrap();
+        assert_ne!(other.header_value().to_str().unwrap(), made[0], "another replica, other ids");
+    }
     use tower::ServiceExt;
 
     /// Trusted headers reach only their connector's callback path.
