@@ -168,10 +168,21 @@ impl App {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(access_tokens::SYNC_INTERVAL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Logged when it starts failing and when it recovers, not every second between.
+            let mut failing = false;
             loop {
                 tick.tick().await;
-                if let Err(e) = app.access_tokens.sync(app.storage.as_ref(), app.clock.now()).await {
-                    tracing::error!(error = %e, "reading the revoked access tokens failed");
+                match app.access_tokens.sync(app.storage.as_ref(), app.clock.now()).await {
+                    Ok(()) if failing => {
+                        failing = false;
+                        tracing::info!("reading the revoked access tokens works again");
+                    }
+                    Ok(()) => {}
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::error!(error = %e, "reading the revoked access tokens failed; other replicas' revocations are not seen until it works again");
+                    }
+                    Err(_) => {}
                 }
             }
         });

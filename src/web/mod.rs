@@ -166,7 +166,11 @@ struct RequestIds {
 
 impl Default for RequestIds {
     fn default() -> Self {
-        Self { prefix: crate::crypto::random_token(6).into(), keys: Default::default(), next: Default::default() }
+        Self {
+            prefix: crate::crypto::random_token(6).into(),
+            keys: Default::default(),
+            next: Default::default(),
+        }
     }
 }
 
