@@ -122,10 +122,13 @@ enum Job {
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: mpsc::Sender<Job>,
-    /// Verified against when the user does not exist, so that an unknown user takes as long
-    /// as a wrong password (no user enumeration by timing).
-    dummy_hash: Arc<str>,
 }
+
+/// Verified against when the user does not exist, so that an unknown user takes as long as
+/// a wrong password (no user enumeration by timing). A hash at the shipped parameters of a
+/// random password that was thrown away; a constant, so start-up does not pay for a hash.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$YYGkRSGnJYdoM8BO914EZg$vl8BF+JTielBgJ93dyUEEa/g1AGkNL1hac1YFiRg7Gk";
 
 impl PasswordHasher {
     /// Starts `threads` hashing threads; they end when the last clone of the hasher is dropped.
@@ -139,14 +142,14 @@ impl PasswordHasher {
                 .spawn(move || work(&queue))
                 .map_err(|e| PasswordError::Hashing(format!("starting a hashing thread: {e}")))?;
         }
-        Ok(Self { jobs, dummy_hash: hash_password("tessera-dummy")?.into() })
+        Ok(Self { jobs })
     }
 
     /// Verifies `password` against `hash`; with `hash = None` (unknown user) it does the
     /// same work against a dummy hash and returns `false`.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, PasswordError> {
         let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| self.dummy_hash.to_string());
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
         let (reply, answer) = oneshot::channel();
         self.jobs.send(Job::Verify { password, hash, reply }).map_err(|_| PasswordError::Task)?;
         let ok = answer.await.map_err(|_| PasswordError::Task)??;
@@ -207,6 +210,15 @@ fn lower_priority() {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_dummy_hash_has_the_shipped_parameters() {
+        // An unknown user must cost what a known one does: same algorithm and parameters.
+        let shipped = hash_password("x").unwrap();
+        let params = |h: &str| h.split('$').take(4).collect::<Vec<_>>().join("$");
+        assert_eq!(params(DUMMY_HASH), params(&shipped));
+        assert!(!verify_password("tessera-dummy", DUMMY_HASH).unwrap());
+    }
 
     #[test]
     fn argon2id_round_trip() {
