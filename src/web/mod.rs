@@ -247,8 +247,9 @@ mod tests {
             .map(|_| ids.make_request_id(&request).unwrap().header_value().to_str().unwrap().to_string())
             .collect();
         assert_eq!(made.iter().collect::<std::collections::HashSet<_>>().len(), made.len());
-        let (prefix, first) = made[0].split_once('-').unwrap();
-        let (_, second) = made[1].split_once('-').unwrap();
+        // The prefix is base64url and may itself contain '-'; the counter part never does.
+        let (prefix, first) = made[0].rsplit_once('-').unwrap();
+        let (_, second) = made[1].rsplit_once('-').unwrap();
         assert!(made.iter().all(|id| id.starts_with(prefix)), "one prefix per process");
         assert_ne!(u64::from_str_radix(second, 16).unwrap(), u64::from_str_radix(first, 16).unwrap() + 1);
         let other = RequestIds::default().make_request_id(&request).unwrap();
