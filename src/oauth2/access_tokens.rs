@@ -99,6 +99,7 @@ impl AccessTokens {
             .try_into()
             .map_err(|_| invalid_token("The access token is invalid."))?;
         let remembered = self.verified.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
+        let fresh = remembered.is_none();
         let claims = match remembered {
             Some(claims) => claims,
             None => Arc::new(
@@ -119,7 +120,9 @@ impl AccessTokens {
         {
             return Err(invalid_token("The access token was revoked."));
         }
-        self.remember(key, &claims, now);
+        if fresh {
+            self.remember(key, &claims, now);
+        }
         Ok(claims)
     }
 
