@@ -167,7 +167,8 @@ def markdown(results):
         f"- Run: {results['started']} ({results['mode']} mode, {results['wall_seconds']} s), commit `{results['git']}`",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Linux {m['kernel']} "
         f"(load average at start {' '.join(m['loadavg_at_start'])}); {m['rustc']}; Node {m['node']}",
-        "- Server pinned to CPU 0 (`taskset -c 0`), load generator to CPU 1; Tessera on SQLite unless stated;"
+        "- Server pinned to CPU 0 (`taskset -c 0`), load generator to CPU 1 (bench/loadgen; `wrk` for the"
+        " discovery and JWKS GETs); Tessera on SQLite unless stated;"
         " the peer is oidc-provider (bench/peer). Rounds alternate Tessera and peer (A B A B).",
         "- Regenerate: `bench/run` (full) or `bench/run --quick`. Figures: bench/results/latest.json;"
         " chart: bench/results/latest.svg.", "",

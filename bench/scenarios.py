@@ -104,9 +104,10 @@ def summarize(reports, rss=None):
 
 
 def measure(server_list, targets, scenario, concurrency, duration, flags):
-    """One load generator run with RSS sampled on the given servers."""
+    """One load generator run with RSS sampled on the given servers (plain GETs through wrk)."""
+    wrk = scenario in S.WRK_PATHS and len(targets) == 1
     with S.RssSampler(server_list) as sampler:
-        report = S.loadgen(targets, scenario, concurrency, duration, flags)
+        report = S.loadgen(targets, scenario, concurrency, duration, flags, wrk=wrk)
     return report, sampler
 
 
