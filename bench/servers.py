@@ -189,7 +189,7 @@ def wrk_get(target, path, concurrency, duration):
     failures = {}
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if bad:
-        failures["http non-2xx"] = int(bad.group(1))
+        failures["http non-2xx (wrk does not tell 4xx from 5xx)"] = int(bad.group(1))
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if errors and sum(map(int, errors.groups())):
         failures["io"] = sum(map(int, errors.groups()))
