@@ -166,7 +166,9 @@ def markdown(results):
     lines += [
         f"- Run: {results['started']} ({results['mode']} mode, {results['wall_seconds']} s), commit `{results['git']}`",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Linux {m['kernel']} "
-        f"(load average at start {' '.join(m['loadavg_at_start'])}); {m['rustc']}; Node {m['node']}",
+        f"(load average at start {' '.join(m['loadavg_at_start'])}); {m['rustc']}; Node {m['node']}"
+        + (f"; CPU 0 stolen by the hypervisor during the run: {m['server_cpu_steal']:.1%}"
+           if "server_cpu_steal" in m else ""),
         "- Server pinned to CPU 0 (`taskset -c 0`), load generator to CPU 1 (bench/loadgen; `wrk` for the"
         " discovery and JWKS GETs); Tessera on SQLite unless stated;"
         " the peer is oidc-provider (bench/peer). Rounds alternate Tessera and peer (A B A B).",
@@ -179,10 +181,11 @@ def markdown(results):
         lines.append(f"| {t['target']} | {t['measured']} | {t['goal']} | {mark} |")
     lines += ["", "## Scenarios", "",
               "Server CPU is the share of one core the server used during the rounds (near 1.0: the server was"
-              " the limit; well below: the load generator or the machine was).", "",
+              " the limit; well below: the load generator or the machine was). Steal is the share of CPU 0"
+              " the hypervisor gave to other guests meanwhile (/proc/stat): time the server could not run.", "",
               "| scenario | side | ops/s | p50 ms | p99 ms | failed (5xx) | RSS load / max MB | server CPU "
-              "| Tessera/peer |",
-              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| steal | Tessera/peer |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for s in results.get("scenarios", []):
         for i, (name, r) in enumerate(s["sides"].items()):
             ratio = s.get("ratio", s.get("ratio_two_to_one"))
@@ -191,7 +194,7 @@ def markdown(results):
             lines.append(f"| {title} | {name} | {fmt(r['ops_per_s'], 1)} | {fmt(r['p50_ms'], 2)} | "
                          f"{fmt(r['p99_ms'], 2)} | {r['failed']} ({r['errors_5xx']}) | "
                          f"{fmt(r.get('rss_load_mb'), 1)} / {fmt(r.get('rss_max_mb'), 1)} | "
-                         f"{fmt(r.get('server_cpu'), 2)} | {ratio_text} |")
+                         f"{fmt(r.get('server_cpu'), 2)} | {fmt(r.get('steal'), 2)} | {ratio_text} |")
     st, idle, peak = results.get("startup"), results.get("idle_rss_mb"), results.get("peak_rss_mb")
     if st or idle:
         lines += ["", "## Start-up and memory", "", "| | Tessera | peer |", "| --- | ---: | ---: |"]

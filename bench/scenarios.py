@@ -117,6 +117,7 @@ def interleaved(profile, sides, scenario, concurrency, count=None):
     reports = {name: [] for name in sides}
     samples = {name: [] for name in sides}
     cpu = {name: [] for name in sides}
+    steal = {name: [] for name in sides}
     for name, (srvs, targets, flags) in sides.items():
         if profile.warmup_s and count is None:
             S.loadgen(targets, scenario, concurrency, profile.warmup_s, flags)
@@ -129,11 +130,13 @@ def interleaved(profile, sides, scenario, concurrency, count=None):
             for s in srvs:
                 samples[name].extend(sampler.samples[s.name])
             cpu[name].append(sum(sampler.cpu.values()))
+            steal[name].append(sampler.steal)
     out = {}
     for name in sides:
         values = samples[name] or [0]
         rss = {"rss_load_mb": round(sum(values) / len(values) / 1024, 1), "rss_max_mb": round(max(values) / 1024, 1),
-               "server_cpu": round(sum(cpu[name]) / len(cpu[name]), 2)}
+               "server_cpu": round(sum(cpu[name]) / len(cpu[name]), 2),
+               "steal": round(sum(steal[name]) / len(steal[name]), 2)}
         out[name] = summarize(reports[name], rss)
     return out
 

@@ -122,6 +122,20 @@ def cpu_seconds(pid):
         return 0.0
 
 
+def steal_seconds(cpu):
+    """Time the hypervisor gave CPU `cpu` (a string, "0") to someone else: /proc/stat's 8th
+    field. On a VM this is CPU the server could not use, which "server CPU" does not show."""
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                fields = line.split()
+                if fields[0] == f"cpu{cpu}":
+                    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0.0
+
+
 class RssSampler:
     """Samples the RSS of some servers every `interval` seconds in a thread, and measures the
     CPU they used meanwhile (1.0 = one core busy: the server, not the load generator, was
@@ -145,6 +159,7 @@ class RssSampler:
     def __enter__(self):
         self._t0 = time.monotonic()
         self._cpu0 = {s.name: cpu_seconds(s.pid) for s in self.servers}
+        self._steal0 = steal_seconds(SERVER_CPU)
         self._thread.start()
         return self
 
@@ -153,11 +168,12 @@ class RssSampler:
         self._thread.join()
         elapsed = max(time.monotonic() - self._t0, 1e-9)
         self.cpu = {s.name: (cpu_seconds(s.pid) - self._cpu0[s.name]) / elapsed for s in self.servers}
+        self.steal = (steal_seconds(SERVER_CPU) - self._steal0) / elapsed
 
     def summary(self, name):
         values = self.samples.get(name) or [0]
         return {"rss_load_mb": round(sum(values) / len(values) / 1024, 1), "rss_max_mb": round(max(values) / 1024, 1),
-                "server_cpu": round(self.cpu.get(name, 0.0), 2)}
+                "server_cpu": round(self.cpu.get(name, 0.0), 2), "steal": round(self.steal, 2)}
 
 
 def loadgen_argv(targets, scenario, concurrency, duration, extra=()):
