@@ -85,6 +85,12 @@ fn sqlite_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     u32::try_from(cores).unwrap_or(4).clamp(1, 4)
 }
+/// No liveness ping when a connection leaves the pool: an in-process database has no link
+/// to lose, and sqlx runs each SQLite connection on a worker thread of its own, so the ping
+/// was a second round trip to that thread before every statement (a login makes 21).
+fn sqlite_pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new().test_before_acquire(false)
+}
 /// Dex's defaults for `maxOpenConns` and `connectionTimeout` when they are 0.
 const POSTGRES_DEFAULT_MAX_CONNS: u32 = 5;
 const POSTGRES_DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -267,7 +273,7 @@ pub(super) async fn open_sqlite(path: &str) -> Result<AnyPool> {
     setup.close().await.map_err(backend_error)?;
 
     let url = format!("sqlite://{}?mode=rw", encode_path(path));
-    let pool = AnyPoolOptions::new()
+    let pool = sqlite_pool_options()
         .max_connections(sqlite_pool_size())
         .after_connect(|connection, _| {
             Box::pin(async move {
@@ -295,7 +301,7 @@ pub(super) async fn open_memory() -> Result<(AnyPool, AnyConnection)> {
     let url = format!("sqlite:file:{name}?mode=memory&cache=shared");
     let options = AnyConnectOptions::from_str(&url).map_err(backend_error)?;
     let keeper = AnyConnection::connect_with(&options).await.map_err(backend_error)?;
-    let pool = AnyPoolOptions::new().max_connections(1).connect_with(options).await.map_err(backend_error)?;
+    let pool = sqlite_pool_options().max_connections(1).connect_with(options).await.map_err(backend_error)?;
     migrate(&pool, Dialect::Sqlite).await?;
     Ok((pool, keeper))
 }
@@ -349,6 +355,14 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+
+    /// A ping per statement doubled the round trips to SQLite's worker thread; PostgreSQL,
+    /// over a network, keeps sqlx's check.
+    #[test]
+    fn sqlite_pools_skip_the_liveness_ping() {
+        assert!(!sqlite_pool_options().get_test_before_acquire());
+        assert!(options().pool_options().get_test_before_acquire());
+    }
 
     fn options() -> PostgresOptions {
         PostgresOptions {
