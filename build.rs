@@ -4,9 +4,9 @@
 //! executable carries one relocation per pointer in its read-only data, ~29,000 of them here,
 //! which the dynamic loader reads at every start. As 24-byte RELA entries they fill 690 KB
 //! that stay resident; packed as RELR bitmaps they take a few KB. The executable stays PIE
-//! with full RELRO. Only where the loader understands RELR: glibc 2.36 or later on the
-//! building machine (the binary needs that glibc anyway, and lld would otherwise produce a
-//! binary that an older loader refuses to start).
+//! with full RELRO. Only where the loader understands RELR, glibc 2.36 or later, judged by
+//! the building machine's glibc on a native build: the packed binary asks for
+//! GLIBC_ABI_DT_RELR, and an older loader refuses to start it.
 
 use std::process::Command;
 

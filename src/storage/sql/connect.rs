@@ -85,12 +85,14 @@ fn sqlite_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     u32::try_from(cores).unwrap_or(4).clamp(1, 4)
 }
+
 /// No liveness ping when a connection leaves the pool: an in-process database has no link
 /// to lose, and sqlx runs each SQLite connection on a worker thread of its own, so the ping
 /// was a second round trip to that thread before every statement (a login makes 21).
 fn sqlite_pool_options() -> AnyPoolOptions {
     AnyPoolOptions::new().test_before_acquire(false)
 }
+
 /// Dex's defaults for `maxOpenConns` and `connectionTimeout` when they are 0.
 const POSTGRES_DEFAULT_MAX_CONNS: u32 = 5;
 const POSTGRES_DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
