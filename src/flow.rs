@@ -195,9 +195,7 @@ pub async fn begin(
     let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
     let allowed = connectors_for(&valid.client, &app.connectors, valid.grant_type);
     let Some(connector) = allowed.into_iter().find(|c| c.id == connector_id) else {
-        return Err(
-            valid.error(OAuthError::invalid_request("Connector ID does not match a valid connector."))
-        );
+        return Err(authorize::unknown_connector());
     };
     let mut request = valid.request;
     request.id = random_id();

@@ -26,3 +26,6 @@ pub mod sso;
 pub mod storage;
 pub mod types;
 pub mod web;
+
+#[cfg(test)]
+mod redaction_tests;

@@ -18,13 +18,14 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// The logout request's parameters (query or form).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub struct LogoutParams {
     pub id_token_hint: Option<String>,
     pub post_logout_redirect_uri: Option<String>,
     pub state: Option<String>,
     pub client_id: Option<String>,
 }
+crate::debug_only!(LogoutParams: post_logout_redirect_uri, state, client_id);
 
 /// A checked logout request.
 #[derive(Debug, Default)]
@@ -185,7 +186,7 @@ pub fn logout_token(
         "sid": sid,
         "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
     });
-    signer.sign_typed(&claims, "logout+jwt")
+    signer.sign_typed(&claims, crate::oauth2::tokens::LOGOUT_TOKEN_TYPE)
 }
 
 /// Back-off between delivery attempts; the last entry ends the retries.

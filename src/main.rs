@@ -18,22 +18,53 @@ enum Command {
     /// Run the server with a Dex-format config file.
     Serve {
         config: PathBuf,
-        /// Overrides web.http.
-        #[arg(long)]
-        web_http_addr: Option<String>,
-        /// Overrides web.https.
-        #[arg(long)]
-        web_https_addr: Option<String>,
-        /// Overrides telemetry.http.
-        #[arg(long)]
-        telemetry_addr: Option<String>,
+        #[command(flatten)]
+        listen: ListenFlags,
     },
     /// Validate a config file and print every problem with its YAML path.
-    CheckConfig { config: PathBuf },
+    CheckConfig {
+        config: PathBuf,
+        /// The same flags as `serve`, to check the configuration it would run.
+        #[command(flatten)]
+        listen: ListenFlags,
+    },
     /// Read a password from standard input and print an argon2id hash for staticPasswords[].hash.
     HashPassword,
     /// Print the version.
     Version,
+}
+
+/// Dex's `serve` flags: they replace the file's addresses before the file is validated.
+#[derive(clap::Args)]
+struct ListenFlags {
+    /// Overrides web.http.
+    #[arg(long)]
+    web_http_addr: Option<String>,
+    /// Overrides web.https.
+    #[arg(long)]
+    web_https_addr: Option<String>,
+    /// Overrides telemetry.http.
+    #[arg(long)]
+    telemetry_addr: Option<String>,
+    /// Dex's gRPC API address: accepted so Dex's deployments start, ignored (no gRPC API yet).
+    #[arg(long)]
+    grpc_addr: Option<String>,
+}
+
+impl ListenFlags {
+    /// Loads the file with the flags applied; warnings include an ignored `--grpc-addr`.
+    fn load(self, path: &std::path::Path) -> Result<config::Loaded, config::ConfigError> {
+        let overrides = config::Overrides {
+            web_http: self.web_http_addr,
+            web_https: self.web_https_addr,
+            telemetry_http: self.telemetry_addr,
+        };
+        let mut loaded = config::load_file_with(path, &overrides)?;
+        if let Some(addr) = self.grpc_addr {
+            loaded.warnings.push(format!("--grpc-addr {addr}: Dex's gRPC API is not built yet; ignored"));
+        }
+        Ok(loaded)
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,7 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("{}", tessera::crypto::hash_password(password)?);
             Ok(std::process::ExitCode::SUCCESS)
         }
-        Command::CheckConfig { config } => match config::load_file(&config) {
+        Command::CheckConfig { config, listen } => match listen.load(&config) {
             Ok(loaded) => {
                 for warning in &loaded.warnings {
                     eprintln!("warning: {warning}");
@@ -76,8 +107,8 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 Ok(std::process::ExitCode::FAILURE)
             }
         },
-        Command::Serve { config, web_http_addr, web_https_addr, telemetry_addr } => {
-            let loaded = match config::load_file(&config) {
+        Command::Serve { config, listen } => {
+            let loaded = match listen.load(&config) {
                 Ok(loaded) => loaded,
                 Err(e) => {
                     for problem in &e.problems {
@@ -86,16 +117,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     return Ok(std::process::ExitCode::FAILURE);
                 }
             };
-            let mut config = loaded.config;
-            if web_http_addr.is_some() {
-                config.web.http = web_http_addr;
-            }
-            if web_https_addr.is_some() {
-                config.web.https = web_https_addr;
-            }
-            if telemetry_addr.is_some() {
-                config.telemetry.http = telemetry_addr;
-            }
+            let config = loaded.config;
             init_logging(config.logger.level, config.logger.format);
             for warning in &loaded.warnings {
                 tracing::warn!("config: {warning}");

@@ -8,8 +8,8 @@ use anyhow::Context;
 use axum::http::{HeaderName, HeaderValue};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Dex's default security headers plus a strict CSP; `web.headers` overrides each one.
@@ -39,6 +39,21 @@ fn security_headers(config: &Config) -> SecurityHeaders {
     )
 }
 
+/// How long a client may take to send a request's head (request line and headers). hyper
+/// starts this clock whenever a connection waits for a request — when it opens, and after each
+/// response on a kept-alive connection — so it bounds two things: a client that trickles its
+/// headers (slowloris) is cut off, and an idle keep-alive connection is closed after this
+/// long. 30 s is hyper's own default, which axum-server turns off.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The connection rules of every listener: HTTP/1.1 only (as Dex over plain HTTP; HTTP/2 would
+/// need its own idle bound, which hyper lacks) and [`HEADER_READ_TIMEOUT`].
+fn limited<A: axum_server::Address, Acc>(server: axum_server::Server<A, Acc>) -> axum_server::Server<A, Acc> {
+    let mut server = server.http1_only();
+    server.http_builder().http1().header_read_timeout(HEADER_READ_TIMEOUT);
+    server
+}
+
 pub fn router(app: AppState, config: &Config) -> axum::Router {
     let cors = web::Cors { origins: &config.web.allowed_origins, headers: &config.web.allowed_headers };
     web::router(app, security_headers(config), cors)
@@ -48,14 +63,14 @@ pub fn router(app: AppState, config: &Config) -> axum::Router {
 pub struct Running {
     pub app: AppState,
     pub addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
+    handle: axum_server::Handle<SocketAddr>,
     task: JoinHandle<()>,
 }
 
 impl Running {
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
+        self.handle.graceful_shutdown(None);
         let _ = self.task.await;
     }
 }
@@ -66,20 +81,22 @@ pub async fn spawn(config: &Config, listener: TcpListener) -> anyhow::Result<Run
     spawn_app(app, config, listener).await
 }
 
+/// Serves on `listener` exactly as `tessera serve` serves `web.http` (the same HTTP stack and
+/// limits), with background tasks. The integration tests run servers this way.
 pub async fn spawn_app(app: AppState, config: &Config, listener: TcpListener) -> anyhow::Result<Running> {
     app.spawn_background_tasks();
     let addr = listener.local_addr()?;
-    let (tx, mut rx) = watch::channel(false);
     let router = router(app.clone(), config);
+    let handle = axum_server::Handle::<SocketAddr>::new();
+    let server = limited(axum_server::from_tcp(listener.into_std()?)?)
+        .handle(handle.clone())
+        .serve(router.into_make_service());
     let task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
-        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = server.await {
             tracing::error!(error = %e, "server failed");
         }
     });
-    Ok(Running { app, addr, shutdown: tx, task })
+    Ok(Running { app, addr, handle, task })
 }
 
 /// `tessera serve`: every configured listener until SIGINT/SIGTERM.
@@ -99,8 +116,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let listener =
             std::net::TcpListener::bind(addr).with_context(|| format!("binding web.http {addr}"))?;
         tracing::info!(%addr, "listening (http)");
-        let server =
-            axum_server::from_tcp(listener)?.handle(handle.clone()).serve(router.clone().into_make_service());
+        let server = limited(axum_server::from_tcp(listener)?)
+            .handle(handle.clone())
+            .serve(router.clone().into_make_service());
         tasks.push(tokio::spawn(server));
     }
     if let Some(addr) = &config.web.https {
@@ -108,7 +126,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let listener =
             std::net::TcpListener::bind(addr).with_context(|| format!("binding web.https {addr}"))?;
         tracing::info!(%addr, "listening (https)");
-        let server = axum_server::from_tcp_rustls(listener, tls)?
+        let server = limited(axum_server::from_tcp_rustls(listener, tls)?)
             .handle(handle.clone())
             .serve(router.clone().into_make_service());
         tasks.push(tokio::spawn(server));
@@ -117,7 +135,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let listener =
             std::net::TcpListener::bind(addr).with_context(|| format!("binding telemetry.http {addr}"))?;
         tracing::info!(%addr, "listening (telemetry)");
-        let server = axum_server::from_tcp(listener)?
+        let server = limited(axum_server::from_tcp(listener)?)
             .handle(handle.clone())
             .serve(web::telemetry::router(app.clone()).into_make_service());
         tasks.push(tokio::spawn(server));

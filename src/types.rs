@@ -37,5 +37,21 @@ impl From<String> for Secret {
     }
 }
 
+/// `Debug` for a type that holds secrets (tokens, codes, keys, CSRF tokens): the listed
+/// fields print and every other one is left out (`..`). It is an allow-list, so a secret
+/// added to the type later stays hidden unless someone lists it.
+#[macro_export]
+macro_rules! debug_only {
+    ($ty:ident: $($field:ident),* $(,)?) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 /// Unix time in seconds. Every timestamp in storage and in tokens uses it.
 pub type UnixTime = i64;

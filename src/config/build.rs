@@ -194,7 +194,7 @@ fn expand_config(
 
 /// Deserialises an expanded `config` object, prefixing error paths with `path`.
 fn from_config<T: DeserializeOwned + Default>(value: Value, path: &str, report: &mut Report) -> T {
-    serde_path_to_error::deserialize(value).unwrap_or_else(|err| {
+    super::keys::from_value(value).unwrap_or_else(|err| {
         let inner = err.path().to_string();
         let full = if inner == "." { path.to_owned() } else { format!("{path}.{inner}") };
         let mut message = err.into_inner().to_string();

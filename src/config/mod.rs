@@ -24,6 +24,7 @@ mod build;
 mod duration;
 mod env;
 mod hash;
+mod keys;
 mod protocol;
 mod raw;
 mod validate;
@@ -42,7 +43,9 @@ use crate::types::Secret;
 
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use env::EnvLookup;
+pub use keys::from_value;
 pub use protocol::{GrantType, PkceConfig, PkceMethod, ResponseType};
+pub use validate::{DEX_CONNECTOR_TYPES, IMPLEMENTED_CONNECTOR_TYPES};
 
 /// The whole configuration, typed and with defaults applied.
 #[derive(Debug, Clone)]
@@ -421,7 +424,7 @@ pub struct StaticPassword {
 }
 
 /// One `connectors[]` entry. The connector module parses `config` itself.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ConnectorConfig {
     /// `type`: one of Dex's connector types (`oidc`, `ldap`, `github`, ...).
     pub kind: String,
@@ -432,6 +435,7 @@ pub struct ConnectorConfig {
     /// `grantTypes`: grants this connector may serve; empty means all.
     pub grant_types: Vec<GrantType>,
 }
+crate::debug_only!(ConnectorConfig: kind, id, name, grant_types);
 
 /// `frontend`: the look of the login pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -512,15 +516,46 @@ impl ConfigError {
     }
 }
 
+/// Values from the command line that replace the file's before it is validated, as Dex's
+/// `serve` flags do (Dex's Helm chart gives the listeners only as flags, with no `web:` key).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--web-http-addr`: `web.http`.
+    pub web_http: Option<String>,
+    /// `--web-https-addr`: `web.https`.
+    pub web_https: Option<String>,
+    /// `--telemetry-addr`: `telemetry.http`.
+    pub telemetry_http: Option<String>,
+}
+
+impl Overrides {
+    fn apply(&self, config: &mut Config) {
+        if let Some(addr) = &self.web_http {
+            config.web.http = Some(addr.clone());
+        }
+        if let Some(addr) = &self.web_https {
+            config.web.https = Some(addr.clone());
+        }
+        if let Some(addr) = &self.telemetry_http {
+            config.telemetry.http = Some(addr.clone());
+        }
+    }
+}
+
 /// Reads and loads a configuration file with the process environment.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
+    load_file_with(path, &Overrides::default())
+}
+
+/// [`load_file`], with command-line values applied before validation.
+pub fn load_file_with(path: &Path, overrides: &Overrides) -> Result<Loaded, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::single(
             path.display().to_string(),
             format!("cannot read the configuration file: {e}; check the path and permissions"),
         )
     })?;
-    load_str(&text)
+    load(&text, &env::process_env, overrides)
 }
 
 /// Loads a configuration from YAML text with the process environment.
@@ -531,11 +566,20 @@ pub fn load_str(yaml: &str) -> Result<Loaded, ConfigError> {
 /// Loads a configuration from YAML text, reading variables through `env` (for tests, which
 /// must not mutate the process environment).
 pub fn load_str_with_env(yaml: &str, env: EnvLookup<'_>) -> Result<Loaded, ConfigError> {
+    load(yaml, env, &Overrides::default())
+}
+
+/// Parse, build, apply the overrides, validate.
+fn load(yaml: &str, env: EnvLookup<'_>, overrides: &Overrides) -> Result<Loaded, ConfigError> {
     let file = raw::parse(yaml)?;
     let mut report = build::Report::default();
-    let config = build::build(file, env, &mut report);
+    let mut config = build::build(file, env, &mut report);
+    if let Some(config) = &mut config {
+        overrides.apply(config);
+    }
     if let Some(config) = &config {
         report.problems.extend(config.validate());
+        report.warnings.extend(config.warnings());
     }
     match config {
         Some(config) if report.problems.is_empty() => Ok(Loaded { config, warnings: report.warnings }),

@@ -1,6 +1,7 @@
 //! The file as written: strict serde structs mirroring Dex's YAML keys.
 //!
-//! Everything here is `deny_unknown_fields`, so a misspelt key fails with its path and line.
+//! Everything here is `deny_unknown_fields`, so a misspelt key fails with its path and line;
+//! keys match field names ignoring case, as on Dex (see [`super::keys`]).
 //! Values stay close to the text (strings, `Option`s); [`super::build`] turns them into typed
 //! values so that every problem can be collected instead of stopping at the first.
 //! Keys Dex knows but Tessera does not implement are typed `Option<Value>`: accepted with any
@@ -15,7 +16,7 @@ use super::{ConfigError, Problem};
 
 /// Parses the YAML text; the first structural error becomes a [`Problem`] with path and line.
 pub fn parse(yaml: &str) -> Result<File, ConfigError> {
-    let deserializer = serde_norway::Deserializer::from_str(yaml);
+    let deserializer = super::keys::CaseInsensitive(serde_norway::Deserializer::from_str(yaml));
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = match err.path().to_string() {
             p if p == "." || p.is_empty() => "(top level)".to_owned(),
@@ -153,7 +154,7 @@ pub struct File {
 }
 
 /// `storage`: `config` stays JSON until `$VAR`s are expanded and `type` is known.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Storage {
     #[serde(rename = "type")]
@@ -161,6 +162,7 @@ pub struct Storage {
     #[serde(default, deserialize_with = "nullable")]
     pub config: Option<Value>,
 }
+crate::debug_only!(Storage: kind);
 
 /// `storage.config` for `sqlite3`.
 #[derive(Debug, Default, Deserialize)]
@@ -171,7 +173,7 @@ pub struct Sqlite {
 }
 
 /// `storage.config` for `postgres` (Dex's `NetworkDB` fields + `ssl`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Postgres {
     #[serde(default, deserialize_with = "text")]
@@ -195,6 +197,7 @@ pub struct Postgres {
     #[serde(default, deserialize_with = "number")]
     pub conn_max_lifetime: u64,
 }
+crate::debug_only!(Postgres: host, port, database, user);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -350,7 +353,7 @@ pub struct Frontend {
 }
 
 /// `signer`: `config` stays JSON until `$VAR`s are expanded and `type` is known.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Signer {
     #[serde(default, rename = "type", deserialize_with = "text")]
@@ -358,6 +361,7 @@ pub struct Signer {
     #[serde(default, deserialize_with = "nullable")]
     pub config: Option<Value>,
 }
+crate::debug_only!(Signer: kind);
 
 /// `signer.config` for `local`.
 #[derive(Debug, Default, Deserialize)]
@@ -369,7 +373,7 @@ pub struct LocalSigner {
 }
 
 /// `connectors[]`: `config` stays JSON for the connector to parse.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Connector {
     #[serde(default, rename = "type", deserialize_with = "text")]
@@ -383,9 +387,10 @@ pub struct Connector {
     #[serde(default, deserialize_with = "nullable")]
     pub grant_types: Vec<String>,
 }
+crate::debug_only!(Connector: kind, id, name);
 
 /// `staticClients[]` (`storage/storage.go: Client`).
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Client {
     #[serde(default, deserialize_with = "text")]
@@ -421,6 +426,7 @@ pub struct Client {
     /// SSO sharing between clients: not built.
     pub sso_shared_with: Option<Value>,
 }
+crate::debug_only!(Client: id, name, public);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -430,7 +436,7 @@ pub struct ClientCredentialsClaims {
 }
 
 /// `staticPasswords[]` (`cmd/dex/config.go: password`).
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Password {
     #[serde(default, deserialize_with = "text")]
@@ -451,6 +457,7 @@ pub struct Password {
     #[serde(default, deserialize_with = "nullable")]
     pub groups: Vec<String>,
 }
+crate::debug_only!(Password: email, username, user_id);
 
 /// `sessions` (Dex's keys; the last three are not built).
 #[derive(Debug, Default, Deserialize)]

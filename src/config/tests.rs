@@ -449,3 +449,77 @@ fn example_admin_password_is_password() {
     let c = ok(EXAMPLE).config;
     assert!(bcrypt::verify("password", c.static_passwords[0].hash.expose()).unwrap());
 }
+
+/// Dex decodes its config with Go's JSON decoder, which matches keys ignoring case; a Dex
+/// config spelt `redirectUris`, `clientId` or `EnablePasswordDB` runs there, so it loads here.
+#[test]
+fn keys_match_ignoring_case_as_on_dex() {
+    let loaded = ok(&format!(
+        "{MINIMAL}EnablePasswordDB: true\nstaticClients:\n- ID: app\n  Name: App\n  secret: s\n  \
+         redirectUris: [https://app.example.com/cb]\n  TRUSTEDPEERS: [other]\n\
+         connectors:\n- type: oidc\n  id: up\n  name: Up\n  config:\n    issuer: https://up.example.com\n    \
+         clientId: tessera\n    clientSecret: x\n    redirectUri: https://auth.example.com/callback\n"
+    ));
+    let c = loaded.config;
+    assert!(c.enable_password_db);
+    assert_eq!(c.static_clients[0].id, "app");
+    assert_eq!(c.static_clients[0].redirect_uris, ["https://app.example.com/cb"]);
+    assert_eq!(c.static_clients[0].trusted_peers, ["other"]);
+    // Connector configs are parsed when the connector opens; the keys fold there too.
+    let oidc: crate::connector::oidc::config::Config = from_value(c.connectors[0].config.clone()).unwrap();
+    assert_eq!(oidc.client_id, "tessera");
+    // A key that matches nothing in any case is still an error.
+    let p =
+        problems(&format!("{MINIMAL}staticClients:\n- id: a\n  name: A\n  secret: s\n  redirectUrl: [x]\n"));
+    assert!(has(&p, "staticClients[0].redirectUrl", "unknown field"), "{p:?}");
+}
+
+/// Dex accepts a public client with a secret (its token-exchange guide has one).
+#[test]
+fn a_public_client_may_have_a_secret() {
+    let c = ok(&format!("{MINIMAL}staticClients:\n- id: x\n  name: X\n  public: true\n  secret: s\n")).config;
+    assert!(c.static_clients[0].public);
+    assert_eq!(c.static_clients[0].secret.as_ref().map(|s| s.expose().to_string()), Some("s".into()));
+}
+
+/// Dex accepts a static password without `userID`; every such user shares one subject, which
+/// is said, naming each entry.
+#[test]
+fn a_static_password_without_user_id_loads_with_a_warning() {
+    let loaded = ok(&format!(
+        "{MINIMAL}enablePasswordDB: true\nstaticPasswords:\n- email: a@example.com\n  hash: \"{BCRYPT}\"\n  \
+         username: a\n- email: b@example.com\n  hash: \"{BCRYPT}\"\n  username: b\n  userID: b-id\n\
+         - email: c@example.com\n  hash: \"{BCRYPT}\"\n  username: c\n"
+    ));
+    let warning = loaded.warnings.iter().find(|w| w.contains("userID")).expect("a warning");
+    assert!(warning.starts_with("staticPasswords[0], staticPasswords[2]:"), "{warning}");
+    assert!(warning.contains("same token subject"), "{warning}");
+}
+
+#[test]
+fn an_unimplemented_connector_type_is_warned_about_by_name() {
+    let loaded = ok(&format!(
+        "{MINIMAL}connectors:\n- type: keystone\n  id: ks\n  name: Keystone\n- type: samlExperimental\n  id: s\n  name: S\n"
+    ));
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].contains("\"ks\""), "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].contains("\"keystone\""), "{:?}", loaded.warnings);
+}
+
+/// Dex's `serve` flags replace the file's addresses before validation: Dex's Helm chart
+/// gives the listener only as `--web-http-addr`.
+#[test]
+fn serve_flags_are_applied_before_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    std::fs::write(&path, "issuer: https://auth.example.com\nstorage:\n  type: memory\n").unwrap();
+    let err = load_file(&path).unwrap_err();
+    assert!(err.problems.iter().any(|p| p.path == "web"), "{err}");
+    let overrides = Overrides { web_http: Some("0.0.0.0:5556".into()), ..Default::default() };
+    let loaded = load_file_with(&path, &overrides).unwrap();
+    assert_eq!(loaded.config.web.http.as_deref(), Some("0.0.0.0:5556"));
+    // The flags are validated like the file's values.
+    let bad = Overrides { telemetry_http: Some("0.0.0.0:5556".into()), ..overrides };
+    let err = load_file_with(&path, &bad).unwrap_err();
+    assert!(err.problems.iter().any(|p| p.path == "telemetry.http"), "{err}");
+}

@@ -30,6 +30,24 @@ pub const DEX_CONNECTOR_TYPES: &[&str] = &[
     "samlExperimental",
 ];
 
+/// The connector types Tessera opens (`app::open_connector`; a test there keeps the two in
+/// step). `samlExperimental` is Dex's older name for `saml`. The other Dex types load with a
+/// warning and are skipped.
+pub const IMPLEMENTED_CONNECTOR_TYPES: &[&str] = &[
+    "mockCallback",
+    "mockPassword",
+    "ldap",
+    "github",
+    "gitlab",
+    "google",
+    "oidc",
+    "oauth",
+    "saml",
+    "samlExperimental",
+    "authproxy",
+    "microsoft",
+];
+
 /// Where Dex sends the device flow after login; clients may list it as a relative URI.
 const DEVICE_CALLBACK: &str = "/device/callback";
 
@@ -47,6 +65,39 @@ impl Config {
         self.validate_connectors(&mut p);
         self.validate_frontend(&mut p);
         p.0
+    }
+
+    /// What is allowed but worth saying at start and by `check-config`: each one names its
+    /// path and what follows from it.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (i, c) in self.connectors.iter().enumerate() {
+            if DEX_CONNECTOR_TYPES.contains(&c.kind.as_str())
+                && !IMPLEMENTED_CONNECTOR_TYPES.contains(&c.kind.as_str())
+            {
+                warnings.push(format!(
+                    "connectors[{i}].type: connector {:?} is of type {:?}, which Tessera does not \
+                     implement yet; it is skipped at start and its users cannot log in",
+                    c.id, c.kind
+                ));
+            }
+        }
+        let shared: Vec<String> = self
+            .static_passwords
+            .iter()
+            .enumerate()
+            .filter(|(_, pw)| pw.user_id.trim().is_empty())
+            .map(|(i, _)| format!("staticPasswords[{i}]"))
+            .collect();
+        if !shared.is_empty() {
+            warnings.push(format!(
+                "{}: no userID (Dex accepts that too): every such user gets the same token subject \
+                 (`sub`), so relying parties and Kubernetes RBAC cannot tell them apart; set a \
+                 stable unique userID (e.g. a UUID) for each",
+                shared.join(", ")
+            ));
+        }
+        warnings
     }
 
     fn validate_issuer(&self, p: &mut Problems) {
@@ -185,13 +236,12 @@ impl Config {
             if c.name.trim().is_empty() {
                 p.add(at("name"), "missing; set the name shown to users on the approval screen");
             }
-            match (c.public, c.secret.is_some()) {
-                (false, false) => p.add(
+            // A public client may have a secret, as in Dex; it must then present it.
+            if !c.public && c.secret.is_none() {
+                p.add(
                     at("secret"),
                     "a confidential client needs a secret; set `secret` (or `secretEnv`), or `public: true` for native and browser apps",
-                ),
-                (true, true) => p.add(at("secret"), "a public client must not have a secret; remove the secret or `public: true`"),
-                _ => {}
+                );
             }
             for (k, uri) in c.redirect_uris.iter().enumerate() {
                 if let Err(why) = check_redirect_uri(uri, &issuer_path) {
@@ -222,12 +272,10 @@ impl Config {
             } else if let Some(first) = emails.insert(pw.email.as_str(), i) {
                 p.add(at("email"), format!("duplicate email {:?} (also staticPasswords[{first}]; emails compare case-insensitively)", pw.email));
             }
-            if pw.user_id.trim().is_empty() {
-                p.add(
-                    at("userID"),
-                    "missing; set a stable unique id (e.g. a UUID): it becomes the token subject",
-                );
-            } else if let Some(first) = user_ids.insert(pw.user_id.as_str(), i) {
+            // An empty userID is allowed, as in Dex, and warned about (see `warnings`).
+            if !pw.user_id.trim().is_empty()
+                && let Some(first) = user_ids.insert(pw.user_id.as_str(), i)
+            {
                 p.add(
                     at("userID"),
                     format!(

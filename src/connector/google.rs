@@ -54,7 +54,7 @@ pub struct Config {
     #[serde(rename = "clientID")]
     pub client_id: String,
     #[serde(default)]
-    pub client_secret: String,
+    pub client_secret: crate::types::Secret,
     /// Must be Tessera's `{issuer}/callback`; defaults to it.
     #[serde(default, rename = "redirectURI")]
     pub redirect_uri: String,

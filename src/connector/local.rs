@@ -25,7 +25,8 @@ fn identity(p: &Password) -> Identity {
     Identity {
         claims: Claims {
             user_id: p.user_id.clone(),
-            username: p.username.clone(),
+            // The `name` claim: `name` when set, else `username` (Dex's resolvePasswordName).
+            username: if p.name.is_empty() { p.username.clone() } else { p.name.clone() },
             preferred_username: p.preferred_username.clone(),
             email: p.email.clone(),
             // Dex treats a password entry without `emailVerified` as verified.

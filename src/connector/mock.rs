@@ -70,12 +70,13 @@ impl TokenIdentity for MockCallback {
 }
 
 /// `mockPassword`'s `config`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockPasswordConfig {
     pub username: String,
     pub password: String,
 }
+crate::debug_only!(MockPasswordConfig: username);
 
 pub struct MockPassword {
     config: MockPasswordConfig,

@@ -46,7 +46,7 @@ pub struct OAuthApp {
 }
 
 /// A token endpoint response (RFC 6749 §5.1), with the extra fields connectors read.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
     #[serde(default)]
@@ -58,6 +58,7 @@ pub struct TokenResponse {
     #[serde(default)]
     pub id_token: Option<String>,
 }
+crate::debug_only!(TokenResponse: expires_in);
 
 fn lenient_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(d)? {
@@ -68,7 +69,7 @@ fn lenient_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>
 }
 
 /// What the redirect connectors keep for refresh (`connector_data`), in Dex's field names.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenData {
     #[serde(default)]
@@ -79,6 +80,7 @@ pub struct TokenData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
 }
+crate::debug_only!(TokenData: expires_at);
 
 /// Wall-clock seconds: upstream token expiry is judged on the same clock the upstream uses.
 fn unix_now() -> i64 {

@@ -1,5 +1,6 @@
 //! Checking our own access tokens, for `/userinfo`, introspection and revocation: our
-//! signature, our issuer, not expired, not revoked.
+//! signature, an access token (not an ID or logout token we also signed: see
+//! [`TokenKind`]), our issuer, not expired, not revoked.
 //!
 //! Resource servers introspect the same bearer token on every call they serve, so both
 //! halves of the check are answered from memory:
@@ -11,6 +12,7 @@
 //!   asks to keep it short). The set only holds revoked tokens that have not expired.
 
 use super::error::{ErrorCode, OAuthError};
+use super::tokens::TokenKind;
 use crate::signer::Signer;
 use crate::storage::{Result as StorageResult, Storage};
 use crate::types::UnixTime;
@@ -102,11 +104,17 @@ impl AccessTokens {
         let fresh = remembered.is_none();
         let claims = match remembered {
             Some(claims) => claims,
-            None => Arc::new(
-                crate::signer::verify_fresh(signer, token)
+            None => {
+                let claims = crate::signer::verify_fresh(signer, token)
                     .await
-                    .map_err(|_| invalid_token("The access token is invalid."))?,
-            ),
+                    .map_err(|_| invalid_token("The access token is invalid."))?;
+                // Our signature is on ID and logout tokens too; only an access token is one.
+                let typ = crate::signer::header_type(token);
+                if TokenKind::of(typ.as_deref(), &claims) != TokenKind::Access {
+                    return Err(invalid_token("The token is not an access token."));
+                }
+                Arc::new(claims)
+            }
         };
         if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
             return Err(invalid_token("The access token was issued by someone else."));

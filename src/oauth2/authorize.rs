@@ -222,15 +222,25 @@ pub async fn validate(
         None => None,
         Some(id) => {
             if !connectors_for(&client, connectors, grant_type).iter().any(|c| c.id == id) {
-                return Err(fail(
-                    &request,
-                    OAuthError::invalid_request("Connector ID does not match a valid connector."),
-                ));
+                return Err(unknown_connector());
             }
             Some(id.to_string())
         }
     };
     Ok(Validated { client, request, connector_id, grant_type })
+}
+
+/// `connector_id` (Dex's parameter on `/auth`) or the `/auth/{connector}` path names no
+/// connector this client may use. As in Dex, an error page and never a redirect: it is a wrong
+/// link or a misconfigured application, which only its administrator can fix, and a redirect
+/// would hand the user back to an application that would send them here again.
+pub fn unknown_connector() -> AuthorizeError {
+    AuthorizeError::Page {
+        title: "Unknown connector".into(),
+        message: "The application asked to log in with a connector that does not exist or that it may \
+                  not use. Please tell the application's administrator."
+            .into(),
+    }
 }
 
 fn check_response_types(types: &[String], settings: &Settings) -> Result<(), OAuthError> {

@@ -1,6 +1,13 @@
-//! Client authentication at the token endpoint (RFC 6749 §2.3.1): `client_secret_basic`
-//! (credentials URL-encoded inside HTTP Basic) or `client_secret_post`; public clients send
-//! only their `client_id`. Secrets compare in constant time.
+//! Client authentication at the token, introspection, revocation and device endpoints
+//! (RFC 6749 §2.3.1): `client_secret_basic` (credentials URL-encoded inside HTTP Basic) or
+//! `client_secret_post`. Secrets compare in constant time.
+//!
+//! A client with a secret must present it, public or not, as in Dex (Dex's token-exchange
+//! guide registers a public client with a secret). A public client without a secret sends only
+//! its `client_id`: that names it but proves nothing, since anyone may send a public id
+//! (RFC 6749 §2.1). [`Caller`] keeps the two apart, so that an endpoint which hands out
+//! information (introspection, revocation) cannot mistake a named client for an
+//! authenticated one.
 
 use super::error::OAuthError;
 use crate::crypto::constant_time_eq;
@@ -17,29 +24,100 @@ pub struct ClientCredentials {
     pub basic: bool,
 }
 
-/// Looks the client up and checks its secret.
-pub async fn authenticate(clients: &Clients, creds: &ClientCredentials) -> Result<Client, OAuthError> {
+/// Who is calling, as far as the credentials show.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// The client presented its secret.
+    Authenticated(Client),
+    /// A public client without a secret, named by its `client_id` alone.
+    Identified(Client),
+}
+
+impl Caller {
+    pub fn client(&self) -> &Client {
+        match self {
+            Self::Authenticated(client) | Self::Identified(client) => client,
+        }
+    }
+
+    pub fn into_client(self) -> Client {
+        match self {
+            Self::Authenticated(client) | Self::Identified(client) => client,
+        }
+    }
+
+    pub fn is_authenticated(&self) -> bool {
+        matches!(self, Self::Authenticated(_))
+    }
+}
+
+/// Looks the client up and checks its secret, if it has one.
+pub async fn identify(clients: &Clients, creds: &ClientCredentials) -> Result<Caller, OAuthError> {
     let fail = || OAuthError::invalid_client("Invalid client credentials.", creds.basic);
     if creds.client_id.is_empty() {
         return Err(OAuthError::invalid_client("Client authentication is required.", creds.basic));
     }
     let client = clients.get(&creds.client_id).await?.ok_or_else(fail)?;
-    if client.public {
-        // A public client has no secret to check; if it sends one, it must not be a wrong one.
+    if !client.secret.is_empty() {
         return match &creds.client_secret {
-            Some(s) if !s.is_empty() && !client.secret.is_empty() && !secret_matches(&client, s) => {
-                Err(fail())
-            }
-            _ => Ok(client),
+            Some(secret) if secret_matches(&client, secret) => Ok(Caller::Authenticated(client)),
+            _ => Err(fail()),
         };
     }
-    match &creds.client_secret {
-        Some(secret) if secret_matches(&client, secret) => Ok(client),
-        _ => Err(fail()),
-    }
+    // No secret to check: only a public client may be without one. Whatever secret it sends
+    // proves nothing, so it is neither checked nor counted.
+    if client.public { Ok(Caller::Identified(client)) } else { Err(fail()) }
+}
+
+/// [`identify`], for the endpoints where a public client may act as itself (the grants, the
+/// device authorization): the client, authenticated or public.
+pub async fn authenticate(clients: &Clients, creds: &ClientCredentials) -> Result<Client, OAuthError> {
+    identify(clients, creds).await.map(Caller::into_client)
 }
 
 fn secret_matches(client: &Client, presented: &Secret) -> bool {
     !client.secret.is_empty()
         && constant_time_eq(client.secret.expose().as_bytes(), presented.expose().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::oauth2::testing::{World, client, settings};
+
+    fn creds(id: &str, secret: Option<&str>) -> ClientCredentials {
+        ClientCredentials { client_id: id.into(), client_secret: secret.map(Secret::new), basic: false }
+    }
+
+    #[tokio::test]
+    async fn a_public_client_is_identified_and_a_secret_authenticates() {
+        let world = World::new(settings()).await;
+        let caller = identify(&world.clients, &creds("cli", None)).await.unwrap();
+        assert!(!caller.is_authenticated(), "a public id proves nothing");
+        // A public client has no secret to check: one it sends is not counted either.
+        assert!(!identify(&world.clients, &creds("cli", Some("x"))).await.unwrap().is_authenticated());
+        assert!(
+            identify(&world.clients, &creds("app", Some("app-secret"))).await.unwrap().is_authenticated()
+        );
+        for bad in [creds("app", None), creds("app", Some("wrong")), creds("nobody", None), creds("", None)] {
+            let e = identify(&world.clients, &bad).await.unwrap_err();
+            assert_eq!(e.code, crate::oauth2::ErrorCode::InvalidClient, "{bad:?}");
+        }
+    }
+
+    /// Dex: a public client that has a secret must present it (Dex's token-exchange guide
+    /// registers one), and is then authenticated.
+    #[tokio::test]
+    async fn a_public_client_with_a_secret_must_present_it() {
+        let world = World::new(settings()).await;
+        let mut exchanger = client("exchanger", false);
+        exchanger.public = true;
+        let clients = Clients::new(vec![exchanger], world.storage.clone());
+        assert!(identify(&clients, &creds("exchanger", None)).await.is_err());
+        assert!(identify(&clients, &creds("exchanger", Some("wrong"))).await.is_err());
+        let caller = identify(&clients, &creds("exchanger", Some("exchanger-secret"))).await.unwrap();
+        assert!(caller.is_authenticated());
+        assert!(caller.client().public);
+    }
 }

@@ -103,7 +103,7 @@ pub struct DeviceAuthorizationRequest {
 }
 
 /// The device authorization response (§3.2).
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct DeviceAuthorizationResponse {
     pub device_code: String,
     pub user_code: String,
@@ -112,6 +112,7 @@ pub struct DeviceAuthorizationResponse {
     pub expires_in: i64,
     pub interval: i64,
 }
+crate::debug_only!(DeviceAuthorizationResponse: verification_uri, expires_in, interval);
 
 /// `/device/code`: authenticates the client like the token endpoint does, checks the scopes
 /// like `/auth` does, and starts a device flow.
@@ -232,13 +233,14 @@ pub async fn verify_user_code(ctx: &GrantContext<'_>, input: &str) -> Result<Ver
 }
 
 /// What the login sends to `/device/callback` (the authorization response, RFC 6749 §4.1.2).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct DeviceCallback {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
 }
+crate::debug_only!(DeviceCallback: state, error, error_description);
 
 /// How the browser side of a device flow ended.
 #[derive(Debug)]

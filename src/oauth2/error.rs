@@ -28,6 +28,8 @@ pub enum ErrorCode {
     ExpiredToken,
     /// RFC 8693 §2.2.2: the requested audience is unknown or unwilling.
     InvalidTarget,
+    /// RFC 7009 §2.2.1: this kind of token cannot be revoked.
+    UnsupportedTokenType,
 }
 
 impl ErrorCode {
@@ -51,6 +53,7 @@ impl ErrorCode {
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
             Self::InvalidTarget => "invalid_target",
+            Self::UnsupportedTokenType => "unsupported_token_type",
         }
     }
 

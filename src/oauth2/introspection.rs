@@ -1,18 +1,27 @@
 //! Token introspection (RFC 7662) at `{issuer}/token/introspect`, Dex's path.
 //!
-//! The caller authenticates as a client (§2.1) unless `oauth2.introspection.allowUnauthenticated`
-//! (Dex never asks). Any authenticated client may introspect any token: resource servers
-//! are clients too, and are who asks.
+//! Who may learn what ([`Reader`]):
+//! - With `oauth2.introspection.allowUnauthenticated` (Dex's behaviour, Dex never asks)
+//!   anyone may introspect any token; credentials that are sent must still be right.
+//! - Otherwise the caller must be a client (§2.1). A client that authenticated (its secret)
+//!   may introspect any access token: resource servers are clients, and the tokens they
+//!   check were issued to other clients. What they learn is what the token already tells its
+//!   bearer (its claims, and `/userinfo`), which is the resource server's need (§4).
+//!   Refresh tokens are described only to their own client: a resource server never holds
+//!   one (RFC 6749 §1.5), so a refresh token in anyone else's hands is a leaked one.
+//! - A public client proves nothing by sending its id (anyone can), so it learns only about
+//!   tokens issued to itself, as certified OPs do; any other token is inactive to it.
 //!
 //! The token's shape decides its kind, whatever `token_type_hint` says (§2.1: a hint only):
-//! a JWT is an access token (valid as `/userinfo` takes it: our signature and issuer, not
-//! expired, not revoked), anything else is read as a refresh token `{id}.{secret}` (active
-//! while its current secret matches and `expiry.refreshTokens` allows it). The answer uses
-//! Dex's field names — identity claims both at the top level and, as Dex has them, under
-//! `ext` — and everything that is not an active token of ours is exactly
-//! `{"active": false}` (§2.2), never an error.
+//! a JWT is an access token (valid as `/userinfo` takes it: our signature, an access token and
+//! not an ID token, our issuer, not expired, not revoked), anything else is read as a refresh
+//! token `{id}.{secret}` (active while its current secret matches and `expiry.refreshTokens`
+//! allows it). The answer uses Dex's field names — identity claims both at the top level and,
+//! as Dex has them, under `ext` — and everything that is not an active token of ours that the
+//! caller may see is exactly `{"active": false}` (§2.2), never an error, so the answer is no
+//! oracle for tokens of others.
 
-use super::client_auth::{ClientCredentials, authenticate};
+use super::client_auth::{Caller, ClientCredentials, identify};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::GrantContext;
 use super::grants::refresh_token::{SecretMatch, is_expired, match_secret, parse_token};
@@ -57,34 +66,74 @@ fn inactive() -> Map<String, Value> {
     m
 }
 
+/// Who is asking, and so which tokens they may learn about.
+enum Reader {
+    /// `allowUnauthenticated`: anyone, about any token.
+    Anyone,
+    Client(Box<Caller>),
+}
+
+/// The two kinds of token introspection describes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Access,
+    Refresh,
+}
+
+impl Reader {
+    async fn of(ctx: &GrantContext<'_>, creds: &ClientCredentials) -> Result<Self, OAuthError> {
+        if ctx.settings.introspection_allow_unauthenticated {
+            if !creds.client_id.is_empty() {
+                identify(ctx.clients, creds).await?;
+            }
+            return Ok(Self::Anyone);
+        }
+        Ok(Self::Client(Box::new(identify(ctx.clients, creds).await?)))
+    }
+
+    /// Whether this reader may learn about a token of `kind` issued to `owner`.
+    fn may_see(&self, kind: Kind, owner: &str) -> bool {
+        match self {
+            Self::Anyone => true,
+            Self::Client(caller) => match caller.as_ref() {
+                Caller::Authenticated(client) => kind == Kind::Access || client.id == owner,
+                Caller::Identified(client) => client.id == owner,
+            },
+        }
+    }
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn introspect(
     ctx: &GrantContext<'_>,
     creds: &ClientCredentials,
     request: &PresentedToken,
 ) -> Result<Map<String, Value>, OAuthError> {
-    if !(creds.client_id.is_empty() && ctx.settings.introspection_allow_unauthenticated) {
-        authenticate(ctx.clients, creds).await?;
-    }
+    let reader = Reader::of(ctx, creds).await?;
     let token = request.token()?;
-    if is_jwt(token) {
-        introspect_access_token(ctx, token).await
+    let described = if is_jwt(token) {
+        introspect_access_token(ctx, token).await?.map(|(owner, out)| (Kind::Access, owner, out))
     } else {
-        introspect_refresh_token(ctx, token).await
-    }
+        introspect_refresh_token(ctx, token).await?.map(|(owner, out)| (Kind::Refresh, owner, out))
+    };
+    Ok(match described {
+        Some((kind, owner, out)) if reader.may_see(kind, &owner) => out,
+        _ => inactive(),
+    })
 }
 
+/// An active access token's owner (the client it was issued to) and description.
 async fn introspect_access_token(
     ctx: &GrantContext<'_>,
     token: &str,
-) -> Result<Map<String, Value>, OAuthError> {
+) -> Result<Option<(String, Map<String, Value>)>, OAuthError> {
     let claims = match ctx.access_tokens.verify(ctx.signer, &ctx.settings.issuer, token, ctx.now).await {
         Ok(claims) => claims,
-        Err(e) if e.code == ErrorCode::InvalidToken => return Ok(inactive()),
+        Err(e) if e.code == ErrorCode::InvalidToken => return Ok(None),
         Err(e) => return Err(e),
     };
     let Some(client_id) = token_client_id(&claims).map(str::to_string) else {
-        return Ok(inactive());
+        return Ok(None);
     };
     let mut out = Map::new();
     out.insert("active".into(), json!(true));
@@ -107,25 +156,26 @@ async fn introspect_access_token(
         .collect();
     let azp = claims.get("azp").cloned();
     finish(&mut out, identity, azp, "Bearer", "access_token");
-    Ok(out)
+    Ok(Some((client_id, out)))
 }
 
+/// An active refresh token's owner and description.
 async fn introspect_refresh_token(
     ctx: &GrantContext<'_>,
     token: &str,
-) -> Result<Map<String, Value>, OAuthError> {
+) -> Result<Option<(String, Map<String, Value>)>, OAuthError> {
     let Some((id, secret)) = parse_token(token) else {
-        return Ok(inactive());
+        return Ok(None);
     };
     let Some(record) = ctx.storage.get_refresh_token(id).await? else {
-        return Ok(inactive());
+        return Ok(None);
     };
     if match_secret(&record, &secret) != Some(SecretMatch::Current)
         || is_expired(&ctx.settings.refresh, &record, ctx.now)
     {
-        return Ok(inactive());
+        return Ok(None);
     }
-    Ok(describe_refresh_token(&ctx.settings.issuer, &record))
+    Ok(Some((record.client_id.clone(), describe_refresh_token(&ctx.settings.issuer, &record))))
 }
 
 fn describe_refresh_token(issuer: &str, record: &RefreshToken) -> Map<String, Value> {

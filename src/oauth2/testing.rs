@@ -5,7 +5,8 @@
 
 use super::access_tokens::AccessTokens;
 use super::grants::GrantContext;
-use super::tokens::{TokenContext, mint};
+use super::grants::refresh_token::{Origin, create_family};
+use super::tokens::{Minted, TokenContext, mint};
 use super::{IMPLEMENTED_GRANTS, RefreshSettings, Settings};
 use crate::clock::FixedClock;
 use crate::connector::mock::MockCallback;
@@ -123,8 +124,30 @@ impl World {
         }
     }
 
-    /// An access token (and its ID token) for the test user at `client_id`, issued now.
+    /// An access token for the test user at `client_id`, issued now.
     pub fn access_token(&self, client_id: &str, scopes: &[&str]) -> String {
+        self.tokens(client_id, scopes).access_token
+    }
+
+    /// A refresh token (a new family) for the test user at `client_id`.
+    pub async fn refresh_token(&self, client_id: &str, scopes: &[&str]) -> String {
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let claims = user();
+        let origin = Origin {
+            connector_id: "mock",
+            claims: &claims,
+            connector_data: &None,
+            scopes: &scopes,
+            nonce: "",
+            auth_time: 0,
+            session_id: "",
+        };
+        let client = self.clients.get(client_id).await.unwrap().unwrap();
+        create_family(&self.ctx(), &client, origin).await.unwrap().1
+    }
+
+    /// An access token and its ID token for the test user at `client_id`, issued now.
+    pub fn tokens(&self, client_id: &str, scopes: &[&str]) -> Minted {
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         let claims = user();
         let ctx = TokenContext {
@@ -139,6 +162,6 @@ impl World {
             now: self.now,
             lifetime: self.settings.id_token_lifetime,
         };
-        mint(self.signer.as_ref(), &ctx, None).unwrap().access_token
+        mint(self.signer.as_ref(), &ctx, None).unwrap()
     }
 }

@@ -14,6 +14,46 @@ use crate::types::UnixTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+/// The kinds of JWT Tessera signs, told apart by Tessera itself so that one is never taken
+/// for another (RFC 8725 §3.11): an ID token, which travels the front channel
+/// (`id_token_hint`, browser storage), must not work as a bearer access token.
+///
+/// Access tokens stay shaped as Dex's (header `typ: JWT`, which resource-server libraries such
+/// as Nimbus/Spring accept by default where they would refuse RFC 9068's `at+jwt`; neither
+/// kube-apiserver nor Envoy reads `typ`). The kinds are kept apart by mutually exclusive
+/// claim sets instead, RFC 8725's other tool: every access token carries `scope` (RFC 9068
+/// §2.2.3) and no ID token does (OIDC Core §2 has no such claim). The logout token has its
+/// own `typ: logout+jwt` (Back-Channel Logout §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Id,
+    Logout,
+}
+
+/// The `typ` header of back-channel logout tokens.
+pub const LOGOUT_TOKEN_TYPE: &str = "logout+jwt";
+
+impl TokenKind {
+    /// The kind of a token we signed, from its `typ` header and its claims.
+    pub fn of(typ: Option<&str>, claims: &Map<String, Value>) -> Self {
+        if typ.is_some_and(|t| t.eq_ignore_ascii_case(LOGOUT_TOKEN_TYPE)) {
+            Self::Logout
+        } else if claims.contains_key("scope") {
+            Self::Access
+        } else {
+            Self::Id
+        }
+    }
+
+    /// The kind of a JWT and its claims, read without checking its signature: for decisions
+    /// that must not depend on whether the token is valid (see `revocation`). `None`: not a JWT.
+    pub fn of_unverified(token: &str) -> Option<(Self, Map<String, Value>)> {
+        let (typ, claims) = crate::signer::read_unverified(token)?;
+        Some((Self::of(typ.as_deref(), &claims), claims))
+    }
+}
+
 /// Who the tokens are for and what they say.
 pub struct TokenContext<'a> {
     pub issuer: &'a str,
@@ -140,7 +180,7 @@ pub fn identity_claims(c: &mut Map<String, Value>, granted: &[String], claims: &
 
 /// The token endpoint's success body (RFC 6749 §5.1, OIDC Core §3.1.3.3). It also
 /// deserializes: the device flow stores it until the device polls (RFC 8628 §3.5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -155,6 +195,7 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<String>,
 }
+crate::debug_only!(TokenResponse: token_type, expires_in, scope, issued_token_type);
 
 impl TokenResponse {
     pub fn new(minted: Minted, now: UnixTime, refresh_token: Option<String>, scopes: &[String]) -> Self {

@@ -79,6 +79,18 @@ pub async fn verify_fresh(
     }
 }
 
+/// A JWT's `typ` header, read without checking anything: which kind of token it claims to be.
+pub fn header_type(token: &str) -> Option<String> {
+    jsonwebtoken::decode_header(token).ok()?.typ
+}
+
+/// A JWT's `typ` header and claims, read **without checking the signature**: only for
+/// decisions that must not depend on whether the token is valid. `None`: not a JWT.
+pub fn read_unverified(token: &str) -> Option<(Option<String>, serde_json::Map<String, Value>)> {
+    let data = jsonwebtoken::dangerous::insecure_decode(token).ok()?;
+    Some((data.header.typ, data.claims))
+}
+
 /// The least time between two reloads triggered by unknown keys.
 const RELOAD_INTERVAL: i64 = 5;
 

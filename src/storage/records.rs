@@ -62,7 +62,7 @@ pub struct Client {
 
 /// A login in progress: created at `/auth`, filled in when the connector returns an identity,
 /// consumed when the user approves (or when it expires).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AuthRequest {
     pub id: String,
     pub client_id: String,
@@ -91,10 +91,11 @@ pub struct AuthRequest {
     #[serde(default)]
     pub session_id: String,
 }
+crate::debug_only!(AuthRequest: client_id, connector_id, scopes, redirect_uri, logged_in, expiry);
 
 /// An authorization code (RFC 6749 §4.1.2). Codes stay in storage after redemption until they
 /// expire, so a replayed code can be detected and the tokens issued from it revoked.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AuthCode {
     pub id: String,
     pub client_id: String,
@@ -115,6 +116,7 @@ pub struct AuthCode {
     #[serde(default)]
     pub session_id: String,
 }
+crate::debug_only!(AuthCode: client_id, connector_id, scopes, redirect_uri, expiry, redeemed_at);
 
 /// The tokens issued from one code, remembered for replay revocation.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -138,7 +140,7 @@ pub enum Redemption {
 
 /// One refresh token family. Rotation keeps the id and replaces the secret; the client holds
 /// `{id}.{secret}` and storage holds only hashes of secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RefreshToken {
     pub id: String,
     /// SHA-256 of the current secret.
@@ -165,6 +167,7 @@ pub struct RefreshToken {
     /// When the user authenticated, carried into refreshed ID tokens.
     pub auth_time: UnixTime,
 }
+crate::debug_only!(RefreshToken: id, client_id, connector_id, scopes, created_at, last_used, expires_at, session_id);
 
 /// A rotation to apply atomically: replace the current secret only if it is still `expected_hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,13 +224,14 @@ pub struct Connector {
 }
 
 /// A signing key pair in storage. The private part is PKCS#8 DER.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SigningKey {
     pub kid: String,
     /// `RS256` or `ES256`.
     pub alg: String,
     pub private_pkcs8: Vec<u8>,
 }
+crate::debug_only!(SigningKey: kid, alg);
 
 /// A public key kept in the JWKS after its private half was retired.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -251,7 +255,7 @@ pub struct Keys {
 }
 
 /// A device authorization request (RFC 8628), keyed by user code.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DeviceRequest {
     pub user_code: String,
     pub device_code: String,
@@ -260,9 +264,10 @@ pub struct DeviceRequest {
     pub scopes: Vec<String>,
     pub expiry: UnixTime,
 }
+crate::debug_only!(DeviceRequest: client_id, scopes, expiry);
 
 /// The polling state of a device flow, keyed by device code.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DeviceToken {
     pub device_code: String,
     /// The client that asked for the device code; only it may poll for the tokens.
@@ -277,18 +282,20 @@ pub struct DeviceToken {
     pub poll_interval_seconds: i64,
     pub pkce: Pkce,
 }
+crate::debug_only!(DeviceToken: client_id, status, expiry, last_request, poll_interval_seconds);
 
 /// A browser session record (tower-sessions), opaque to storage.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct WebSession {
     pub id: String,
     pub data: Vec<u8>,
     pub expiry: UnixTime,
 }
+crate::debug_only!(WebSession: expiry);
 
 /// A single sign-on session: who logged in, when, and what they allowed. Its id is the `sid`
 /// claim; the browser holds it in its (separate, secret) session cookie.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AuthSession {
     pub id: String,
     pub connector_id: String,
@@ -309,6 +316,7 @@ pub struct AuthSession {
     #[serde(default)]
     pub clients: Vec<String>,
 }
+crate::debug_only!(AuthSession: id, connector_id, auth_time, created_at, last_activity, absolute_expiry, idle_expiry, clients);
 
 impl AuthSession {
     /// The session ends at the earlier of its two expiries.

@@ -34,11 +34,12 @@ pub async fn device_code_post(
     )
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct DeviceQuery {
     #[serde(default)]
     user_code: String,
 }
+crate::debug_only!(DeviceQuery: );
 
 async fn render_device_page(
     app: &App,
@@ -69,13 +70,14 @@ pub async fn device_get(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct VerifyForm {
     #[serde(default)]
     user_code: String,
     #[serde(default)]
     csrf_token: String,
 }
+crate::debug_only!(VerifyForm: );
 
 /// `POST /device/auth/verify_code`: on to the login, or the form again with an error.
 pub async fn verify_code_post(

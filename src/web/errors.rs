@@ -57,3 +57,50 @@ impl IntoResponse for PageError<'_> {
         }
     }
 }
+
+/// Whether this is axum's own answer to a method the route does not serve: an empty `405`.
+fn is_bare_405(response: &Response) -> bool {
+    use axum::body::HttpBody;
+    response.status() == StatusCode::METHOD_NOT_ALLOWED && response.body().size_hint().exact() == Some(0)
+}
+
+/// axum answers a method a route does not serve with an empty `405`; the API endpoints answer
+/// it as an RFC 6749 error instead (`invalid_request` in JSON), keeping the status and `Allow`.
+pub async fn api_method_not_allowed(response: Response) -> Response {
+    if !is_bare_405(&response) {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let methods = allow.as_ref().and_then(|a| a.to_str().ok()).unwrap_or("another method");
+    let error =
+        OAuthError::invalid_request(format!("This endpoint does not take this method; use {methods}."));
+    let mut out = oauth_error_response(&error);
+    *out.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
+}
+
+/// The same for the browser pages: the error page, with the status and `Allow`.
+pub async fn page_method_not_allowed(
+    axum::extract::State(app): axum::extract::State<crate::app::AppState>,
+    headers: axum::http::HeaderMap,
+    response: Response,
+) -> Response {
+    if !is_bare_405(&response) {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let request_id = super::login::request_id(&headers);
+    let page = app.ui.error_page(
+        "Not available",
+        "This page cannot be reached this way. Please go back to the application and start again.",
+        &request_id,
+    );
+    let mut out = (StatusCode::METHOD_NOT_ALLOWED, page).into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
+}

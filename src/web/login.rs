@@ -159,7 +159,7 @@ pub async fn password_get(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct PasswordForm {
     #[serde(default)]
     login: String,
@@ -168,6 +168,7 @@ pub struct PasswordForm {
     #[serde(default)]
     csrf_token: String,
 }
+crate::debug_only!(PasswordForm: login);
 
 pub async fn password_post(
     State(app): State<AppState>,
@@ -319,7 +320,7 @@ pub async fn approval_get(
     result.unwrap_or_else(|e| fail(&app, &headers, e))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct ApprovalForm {
     #[serde(default)]
     req: String,
@@ -330,6 +331,7 @@ pub struct ApprovalForm {
     #[serde(default)]
     csrf_token: String,
 }
+crate::debug_only!(ApprovalForm: approval);
 
 pub async fn approval_post(
     State(app): State<AppState>,

@@ -45,7 +45,7 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
     let cors_origins = cors.origins;
     let sessions = SessionManagerLayer::new(session::StorageSessionStore::new(app.storage.clone()))
         .with_name(app.ui.cookie_name.clone())
-        .with_path(if app.ui.issuer_path.is_empty() { "/".to_string() } else { app.ui.issuer_path.clone() })
+        .with_path(app.ui.cookie_path.clone())
         .with_secure(app.ui.secure_cookies)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -69,7 +69,11 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
             .route("/device/auth/verify_code", post(device::verify_code_post))
             .route(crate::oauth2::redirect::DEVICE_CALLBACK_PATH, get(device::device_callback_get));
     }
-    let pages = pages.layer(sessions);
+    let pages = pages
+        .layer(sessions)
+        // Before the session layer reads the cookie: of several with its name, the live one.
+        .layer(axum::middleware::from_fn_with_state(app.clone(), session::pick_session_cookie))
+        .layer(axum::middleware::map_response_with_state(app.clone(), errors::page_method_not_allowed));
 
     let mut api = Router::new()
         .route("/.well-known/openid-configuration", get(oauth2::discovery_get))
@@ -82,6 +86,7 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
     if device_flow {
         api = api.route("/device/code", post(device::device_code_post));
     }
+    let mut api = api.layer(axum::middleware::map_response(errors::api_method_not_allowed));
     if !cors_origins.is_empty() {
         let origins: Vec<HeaderValue> =
             cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();

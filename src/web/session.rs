@@ -89,3 +89,52 @@ pub async fn csrf_valid(session: &Session, submitted: &str) -> bool {
         _ => false,
     }
 }
+
+/// Cookie tossing: another host under the same parent domain can set a cookie with our name
+/// for the whole domain (`Domain=example.com; Path=/`), and the browser then sends it next to
+/// ours. tower-sessions would use the last one it reads, so a planted cookie would replace
+/// the user's session and every login would end on "Login expired". When several cookies
+/// carry the session cookie's name, this keeps the first that names a live session (or
+/// none) and drops the others, before the session layer reads them. One cookie, the usual
+/// case, costs nothing. (Over https the `__Host-` name rules planting out altogether.)
+pub async fn pick_session_cookie(
+    axum::extract::State(app): axum::extract::State<crate::app::AppState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let name = app.ui.cookie_name.as_str();
+    let mut others = Vec::new();
+    let mut candidates = Vec::new();
+    for header in request.headers().get_all(axum::http::header::COOKIE) {
+        let Ok(text) = header.to_str() else { continue };
+        for cookie in tower_sessions::cookie::Cookie::split_parse(text).flatten() {
+            if cookie.name() == name {
+                candidates.push(cookie.value().to_string());
+            } else {
+                others.push(format!("{}={}", cookie.name(), cookie.value()));
+            }
+        }
+    }
+    if candidates.len() > 1 {
+        let now = app.clock.now();
+        let mut live = None;
+        for value in candidates {
+            let Ok(id) = value.parse::<Id>() else { continue };
+            match app.storage.load_web_session(&id.to_string(), now).await {
+                Ok(Some(_)) => {
+                    live = Some(value);
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "reading a browser session failed"),
+            }
+        }
+        others.extend(live.map(|value| format!("{name}={value}")));
+        let headers = request.headers_mut();
+        headers.remove(axum::http::header::COOKIE);
+        if let Ok(value) = axum::http::HeaderValue::from_str(&others.join("; ")) {
+            headers.insert(axum::http::header::COOKIE, value);
+        }
+    }
+    next.run(request).await
+}

@@ -118,7 +118,7 @@ pub struct LoginChooserPage {
 /// Username and password form of a password connector (Dex's `password.html`).
 ///
 /// Posts `csrf_token`, `login` and `password` to `post_url`.
-#[derive(Debug, Clone, Template, WebTemplate)]
+#[derive(Clone, Template, WebTemplate)]
 #[template(path = "password.html")]
 pub struct PasswordPage {
     pub branding: Branding,
@@ -133,11 +133,12 @@ pub struct PasswordPage {
     /// Link back to the chooser when the client has several connectors.
     pub back_url: Option<String>,
 }
+crate::debug_only!(PasswordPage: branding);
 
 /// Consent: the client asks for scopes, the user approves or rejects (Dex's `approval.html`).
 ///
 /// Posts `csrf_token`, `req`, `hmac` and `approval` = "approve" | "rejected".
-#[derive(Debug, Clone, Template, WebTemplate)]
+#[derive(Clone, Template, WebTemplate)]
 #[template(path = "approval.html")]
 pub struct ApprovalPage {
     pub branding: Branding,
@@ -152,14 +153,16 @@ pub struct ApprovalPage {
     /// MAC over the request id, echoed back as a hidden field.
     pub hmac: String,
 }
+crate::debug_only!(ApprovalPage: branding);
 
 /// The code for `redirect_uri=urn:ietf:wg:oauth:2.0:oob`, to copy into the application.
-#[derive(Debug, Clone, Template, WebTemplate)]
+#[derive(Clone, Template, WebTemplate)]
 #[template(path = "oob.html")]
 pub struct OobPage {
     pub branding: Branding,
     pub code: String,
 }
+crate::debug_only!(OobPage: branding);
 
 /// The SAML HTTP-POST binding: a form to the identity provider, submitted by `tessera.js`
 /// (or by the user, without scripts).
@@ -186,7 +189,7 @@ pub struct ErrorPage {
 }
 
 /// Enter the user code shown on a device (RFC 8628 §3.3). Posts `csrf_token` and `user_code`.
-#[derive(Debug, Clone, Template, WebTemplate)]
+#[derive(Clone, Template, WebTemplate)]
 #[template(path = "device.html")]
 pub struct DevicePage {
     pub branding: Branding,
@@ -196,6 +199,7 @@ pub struct DevicePage {
     pub user_code: String,
     pub error: Option<String>,
 }
+crate::debug_only!(DevicePage: branding);
 
 /// The device flow is approved; the user goes back to the device.
 #[derive(Debug, Clone, Template, WebTemplate)]
@@ -208,7 +212,7 @@ pub struct DeviceSuccessPage {
 /// Confirm an RP-initiated logout that came without a valid `id_token_hint`.
 ///
 /// Posts `csrf_token` plus every `hidden` pair (e.g. `post_logout_redirect_uri`, `state`).
-#[derive(Debug, Clone, Template, WebTemplate)]
+#[derive(Clone, Template, WebTemplate)]
 #[template(path = "logout.html")]
 pub struct LogoutPage {
     pub branding: Branding,
@@ -216,6 +220,7 @@ pub struct LogoutPage {
     pub csrf_token: String,
     pub hidden: Vec<(String, String)>,
 }
+crate::debug_only!(LogoutPage: branding);
 
 /// Shown after logout when there is no `post_logout_redirect_uri` to go back to.
 #[derive(Debug, Clone, Template, WebTemplate)]

@@ -19,17 +19,36 @@ pub struct Ui {
     pub branding: Branding,
     /// `frontend.dir`: assets are read from its `static/` folder instead of the embedded ones.
     pub asset_dir: Option<PathBuf>,
-    /// The issuer's path ("" for root): prefix of every route and the cookie path.
+    /// The issuer's path ("" for root): prefix of every route.
     pub issuer_path: String,
     pub secure_cookies: bool,
+    /// The session cookie's name and path: see [`session_cookie`].
     pub cookie_name: String,
+    pub cookie_path: String,
     /// Idle lifetime of the browser session that carries CSRF tokens.
     pub session_idle: std::time::Duration,
+}
+
+/// The session cookie's name and path. Over https it is `__Host-{name}` at `Path=/`:
+/// browsers take a `__Host-` cookie only from this very host, `Secure`, without `Domain` and
+/// at `Path=/`, so a sibling host (`evil.example.com` next to `auth.example.com`) cannot plant
+/// one for us (cookie tossing). Over http that prefix cannot be used (it needs `Secure`), so
+/// the cookie keeps its name at the issuer's path, and `session::pick_session_cookie` deals
+/// with planted copies.
+fn session_cookie(name: &str, issuer_path: &str, https: bool) -> (String, String) {
+    const PREFIX: &str = "__Host-";
+    if https {
+        let name = if name.starts_with(PREFIX) { name.to_string() } else { format!("{PREFIX}{name}") };
+        return (name, "/".to_string());
+    }
+    (name.to_string(), if issuer_path.is_empty() { "/".to_string() } else { issuer_path.to_string() })
 }
 
 impl Ui {
     pub fn new(config: &Config) -> Self {
         let issuer_path = config.issuer_path();
+        let (cookie_name, cookie_path) =
+            session_cookie(&config.sessions.cookie_name, &issuer_path, config.issuer.scheme() == "https");
         let frontend = &config.frontend;
         Self {
             branding: Branding {
@@ -40,9 +59,10 @@ impl Ui {
                 extra: frontend.extra.clone(),
             },
             asset_dir: frontend.dir.as_ref().map(|d| d.join("static")),
-            issuer_path,
             secure_cookies: config.issuer.scheme() == "https",
-            cookie_name: config.sessions.cookie_name.clone(),
+            cookie_name,
+            cookie_path,
+            issuer_path,
             session_idle: config.sessions.valid_if_not_used_for,
         }
     }

@@ -37,9 +37,19 @@ async fn post(
     ApiResponse::read(request.send().await.unwrap()).await
 }
 
-/// Introspects as `other-app`, a resource server that is not the token's client.
+/// Introspects as `other-app`, a resource server that is not the token's client: what a
+/// resource server checking an access token does.
 async fn introspect(server: &TestServer, token: &str) -> Value {
-    let r = post(server, "/token/introspect", Some((OTHER_ID, OTHER_SECRET)), &[("token", token)]).await;
+    introspect_as(server, (OTHER_ID, OTHER_SECRET), token).await
+}
+
+/// Introspects as the token's own client, the only one a refresh token is described to.
+async fn introspect_own(server: &TestServer, token: &str) -> Value {
+    introspect_as(server, (CLIENT_ID, CLIENT_SECRET), token).await
+}
+
+async fn introspect_as(server: &TestServer, caller: (&str, &str), token: &str) -> Value {
+    let r = post(server, "/token/introspect", Some(caller), &[("token", token)]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     r.json
@@ -122,8 +132,9 @@ async fn introspect_then_revoke(store: Store) {
     assert_eq!(a["groups"], json!(["admins", "developers"]));
     assert_eq!(a["ext"]["email"], ADMIN_EMAIL, "Dex's `ext` object");
 
-    let r = introspect(&server, refresh).await;
+    let r = introspect_own(&server, refresh).await;
     assert_eq!(r["active"], true, "{r}");
+    assert_eq!(introspect(&server, refresh).await, inactive(), "a refresh token is its client's alone");
     assert_eq!(r["token_type"], "refresh_token");
     assert_eq!(r["client_id"], CLIENT_ID);
     assert_eq!(r["sub"], id_claims["sub"]);
@@ -138,12 +149,12 @@ async fn introspect_then_revoke(store: Store) {
     assert_eq!(server.userinfo(access).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(introspect(&server, access).await, inactive());
     // The refresh token is a different grant: still active.
-    assert_eq!(introspect(&server, refresh).await["active"], true);
+    assert_eq!(introspect_own(&server, refresh).await["active"], true);
 
     // Revoking the refresh token ends the family.
     let done = revoke(&server, (CLIENT_ID, CLIENT_SECRET), refresh, "access_token").await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
-    assert_eq!(introspect(&server, refresh).await, inactive());
+    assert_eq!(introspect_own(&server, refresh).await, inactive());
     server.refresh(refresh).await.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
 }
 
@@ -166,14 +177,14 @@ async fn expired_rotated_and_garbage_tokens_are_inactive() {
     let tokens = server.login_tokens("openid offline_access").await;
     let access = tokens["access_token"].as_str().unwrap();
     let first = tokens["refresh_token"].as_str().unwrap();
-    let r = introspect(&server, first).await;
+    let r = introspect_own(&server, first).await;
     assert_eq!(r["exp"].as_i64().unwrap() - r["iat"].as_i64().unwrap(), 3600);
 
     // Rotation: the old secret is no longer active, the new one is.
     let second = server.refresh(first).await;
     let second = second.str("refresh_token").to_string();
-    assert_eq!(introspect(&server, first).await, inactive());
-    assert_eq!(introspect(&server, &second).await["active"], true);
+    assert_eq!(introspect_own(&server, first).await, inactive());
+    assert_eq!(introspect_own(&server, &second).await["active"], true);
 
     for garbage in ["", "x", "a.b", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "..", "é.€", &"A".repeat(20_000)]
     {
@@ -182,9 +193,9 @@ async fn expired_rotated_and_garbage_tokens_are_inactive() {
     // The access token expires after 10 minutes, the refresh token after an hour.
     server.advance(601);
     assert_eq!(introspect(&server, access).await, inactive());
-    assert_eq!(introspect(&server, &second).await["active"], true);
+    assert_eq!(introspect_own(&server, &second).await["active"], true);
     server.advance(3000);
-    assert_eq!(introspect(&server, &second).await, inactive());
+    assert_eq!(introspect_own(&server, &second).await, inactive());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,7 +242,7 @@ async fn revocation_refuses_other_clients_tokens_and_accepts_unknown_ones() {
         revoke(&server, (OTHER_ID, OTHER_SECRET), token, "")
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
-        assert_eq!(introspect(&server, token).await["active"], true, "not revoked");
+        assert_eq!(introspect_own(&server, token).await["active"], true, "not revoked");
     }
     assert_eq!(server.userinfo(access).await.status, StatusCode::OK);
 

@@ -92,7 +92,6 @@ async fn request_errors_go_back_to_the_client_with_state() {
     )
     .await;
     assert_client_error(&server, &[("code_challenge_method", "S256")], "invalid_request").await;
-    assert_client_error(&server, &[("connector_id", "nope")], "invalid_request").await;
     assert_client_error(&server, &[("max_age", "-1")], "invalid_request").await;
 }
 
@@ -338,7 +337,22 @@ async fn allowed_connectors_limit_what_a_client_may_use() {
     // One allowed connector: no chooser, straight to the mock login.
     let page = navigate(&browser(), &server.auth_url(&params(&[]))).await.page();
     assert!(page.url.path().ends_with("/approval"), "{}", page.url);
-    assert_client_error(&server, &[("connector_id", "local")], "invalid_request").await;
+    // A connector the client may not use is as unknown to it as one that does not exist.
+    assert_error_page(&server, &[("connector_id", "local")]).await;
+}
+
+/// An unknown `connector_id`, or an unknown `/auth/{connector}`, is an error page, as in Dex:
+/// a wrong link that only the application's administrator can fix, never a redirect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_connector_is_an_error_page_and_no_redirect() {
+    let server = TestServer::start().await;
+    assert_error_page(&server, &[("connector_id", "nope")]).await;
+    let direct = server.auth_url(&params(&[])).as_str().replacen("/auth?", "/auth/nope?", 1);
+    let response = api().get(&direct).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Unknown connector"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,7 +67,7 @@ struct RefreshEntry {
 impl LdapConnector {
     /// Parses and validates `connectors[].config`; every problem is in the error.
     pub fn open(id: &str, config: serde_json::Value) -> Result<Self, ConnectorError> {
-        let config: LdapConfig = serde_path_to_error::deserialize(config)
+        let config: LdapConfig = crate::config::from_value(config)
             .map_err(|e| ConnectorError::Upstream(format!("ldap config: {e}")))?;
         let settings =
             config.validate().map_err(|e| ConnectorError::Upstream(format!("ldap config: {e}")))?;

@@ -141,7 +141,8 @@ impl Oidc {
         .set_token_uri(TokenUrl::from_url(provider.token_url.clone()))
         .set_redirect_uri(RedirectUrl::new(self.callback_url.clone()).map_err(|e| bad(&e))?);
         if !self.config.client_secret.is_empty() {
-            client = client.set_client_secret(ClientSecret::new(self.config.client_secret.clone()));
+            client =
+                client.set_client_secret(ClientSecret::new(self.config.client_secret.expose().to_string()));
         }
         if self.config.credentials_in_body() {
             client = client.set_auth_type(AuthType::RequestBody);

@@ -100,3 +100,23 @@ fn the_remembered_set_is_bounded() {
         assert!(tokens.verified.lock().unwrap().len() <= MAX_VERIFIED);
     }
 }
+
+/// An ID token, which travels the front channel, and a logout token are signed with the same
+/// keys; neither is taken as a bearer access token (RFC 8725 §3.11).
+#[tokio::test]
+async fn id_and_logout_tokens_are_not_access_tokens() {
+    let world = World::new(settings()).await;
+    let minted = world.tokens("app", &["openid", "email", "profile", "groups"]);
+    let logout =
+        crate::logout::logout_token(world.signer.as_ref(), ISSUER, "app", "sub", "sid", world.now).unwrap();
+    let tokens = AccessTokens::default();
+    for (token, kind) in [(&minted.id_token, TokenKind::Id), (&logout, TokenKind::Logout)] {
+        assert_eq!(TokenKind::of_unverified(token).unwrap().0, kind);
+        let err = valid(&tokens, &world, token, world.now).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidToken);
+        assert!(err.description.contains("not an access token"), "{err:?}");
+    }
+    assert!(tokens.verified.lock().unwrap().is_empty(), "nothing refused is remembered");
+    assert_eq!(TokenKind::of_unverified(&minted.access_token).unwrap().0, TokenKind::Access);
+    assert!(valid(&tokens, &world, &minted.access_token, world.now).await.is_ok());
+}

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 /// The token request's form fields, parsed once. Client credentials are extracted
 /// separately (header or body) into [`ClientCredentials`].
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub code: Option<String>,
@@ -51,6 +51,7 @@ pub struct TokenRequest {
     pub requested_token_type: Option<String>,
     pub audience: Option<String>,
 }
+crate::debug_only!(TokenRequest: grant_type, redirect_uri, scope, client_id, username, connector_id, subject_token_type, requested_token_type, audience);
 
 /// What every grant needs.
 pub struct GrantContext<'a> {

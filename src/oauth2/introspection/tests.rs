@@ -1,8 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::oauth2::grants::refresh_token::{Origin, create_family};
-use crate::oauth2::testing::{World, client, settings, user};
+use crate::oauth2::testing::{World, settings};
 
 fn creds(id: &str, secret: Option<&str>) -> ClientCredentials {
     ClientCredentials { client_id: id.into(), client_secret: secret.map(Secret::new), basic: false }
@@ -16,19 +15,26 @@ fn api() -> ClientCredentials {
     creds("api", Some("api-secret"))
 }
 
+fn app() -> ClientCredentials {
+    creds("app", Some("app-secret"))
+}
+
+/// A public client, which sends only its id.
+fn cli() -> ClientCredentials {
+    creds("cli", None)
+}
+
 async fn refresh_token(world: &World, scopes: &[&str]) -> String {
-    let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-    let claims = user();
-    let origin = Origin {
-        connector_id: "mock",
-        claims: &claims,
-        connector_data: &None,
-        scopes: &scopes,
-        nonce: "",
-        auth_time: 0,
-        session_id: "",
-    };
-    create_family(&world.ctx(), &client("app", false), origin).await.unwrap().1
+    world.refresh_token("app", scopes).await
+}
+
+async fn active(world: &World, caller: &ClientCredentials, token: &str) -> bool {
+    let out = introspect(&world.ctx(), caller, &presented(token)).await.unwrap();
+    if out["active"] == false {
+        assert_eq!(Value::Object(out), json!({"active": false}), "an inactive answer says nothing else");
+        return false;
+    }
+    true
 }
 
 #[tokio::test]
@@ -94,7 +100,7 @@ async fn a_refresh_token_is_active_while_its_current_secret_is_valid() {
     let mut world = World::new(settings()).await;
     world.settings.refresh.absolute_lifetime = Some(3600);
     let token = refresh_token(&world, &["openid", "email", "offline_access"]).await;
-    let out = introspect(&world.ctx(), &api(), &presented(&token)).await.unwrap();
+    let out = introspect(&world.ctx(), &app(), &presented(&token)).await.unwrap();
     assert_eq!(out["active"], true);
     assert_eq!(out["token_type"], "refresh_token");
     assert_eq!(out["client_id"], "app");
@@ -108,9 +114,9 @@ async fn a_refresh_token_is_active_while_its_current_secret_is_valid() {
     // A tampered secret, and the token past its absolute lifetime, are inactive.
     let (id, _) = token.split_once('.').unwrap();
     let forged = format!("{id}.{}", crate::crypto::base64url(&[7u8; 32]));
-    assert_eq!(introspect(&world.ctx(), &api(), &presented(&forged)).await.unwrap()["active"], false);
+    assert!(!active(&world, &app(), &forged).await);
     world.now += 3600;
-    assert_eq!(introspect(&world.ctx(), &api(), &presented(&token)).await.unwrap()["active"], false);
+    assert!(!active(&world, &app(), &token).await);
 }
 
 #[tokio::test]
@@ -118,10 +124,10 @@ async fn an_idle_refresh_token_is_inactive_and_no_absolute_lifetime_means_no_exp
     let mut world = World::new(settings()).await;
     world.settings.refresh.valid_if_not_used_for = Some(100);
     let token = refresh_token(&world, &["openid", "offline_access"]).await;
-    let out = introspect(&world.ctx(), &api(), &presented(&token)).await.unwrap();
+    let out = introspect(&world.ctx(), &app(), &presented(&token)).await.unwrap();
     assert!(out.get("exp").is_none());
     world.now += 100;
-    assert_eq!(introspect(&world.ctx(), &api(), &presented(&token)).await.unwrap()["active"], false);
+    assert!(!active(&world, &app(), &token).await);
 }
 
 #[tokio::test]
@@ -144,4 +150,51 @@ async fn a_missing_token_is_an_invalid_request() {
     let world = World::new(settings()).await;
     let e = introspect(&world.ctx(), &api(), &PresentedToken::default()).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidRequest);
+}
+
+#[tokio::test]
+async fn a_public_client_learns_only_about_its_own_tokens() {
+    let world = World::new(settings()).await;
+    let apps_access = world.access_token("app", &["openid", "email"]);
+    let apps_refresh = refresh_token(&world, &["openid", "offline_access"]).await;
+    // Anyone can send a public client's id: it is no key to other clients' tokens.
+    assert!(!active(&world, &cli(), &apps_access).await);
+    assert!(!active(&world, &cli(), &apps_refresh).await);
+    let own_access = world.access_token("cli", &["openid", "email"]);
+    let own_refresh = world.refresh_token("cli", &["openid", "offline_access"]).await;
+    assert!(active(&world, &cli(), &own_access).await);
+    assert!(active(&world, &cli(), &own_refresh).await);
+}
+
+#[tokio::test]
+async fn refresh_tokens_are_described_to_their_own_client_only() {
+    let world = World::new(settings()).await;
+    let token = refresh_token(&world, &["openid", "email", "offline_access"]).await;
+    assert!(active(&world, &app(), &token).await);
+    // A resource server never holds a refresh token: in its hands, it is a leaked one.
+    assert!(!active(&world, &api(), &token).await);
+    // Access tokens are what resource servers check: those of other clients are described.
+    assert!(active(&world, &api(), &world.access_token("app", &["openid"])).await);
+}
+
+#[tokio::test]
+async fn an_id_token_is_not_an_active_token() {
+    let world = World::new(settings()).await;
+    let minted = world.tokens("app", &["openid", "email", "profile"]);
+    for caller in [app(), api()] {
+        assert!(active(&world, &caller, &minted.access_token).await);
+        assert!(!active(&world, &caller, &minted.id_token).await, "the ID token is inactive");
+    }
+}
+
+#[tokio::test]
+async fn unauthenticated_introspection_is_dex_and_sees_every_token() {
+    let mut world = World::new(settings()).await;
+    world.settings.introspection_allow_unauthenticated = true;
+    let refresh = refresh_token(&world, &["openid", "offline_access"]).await;
+    let access = world.access_token("app", &["openid"]);
+    for caller in [creds("", None), cli(), api()] {
+        assert!(active(&world, &caller, &refresh).await, "{}", caller.client_id);
+        assert!(active(&world, &caller, &access).await, "{}", caller.client_id);
+    }
 }

@@ -2,8 +2,7 @@
 
 use super::*;
 use crate::oauth2::access_tokens::AccessTokens;
-use crate::oauth2::grants::refresh_token::{Origin, create_family};
-use crate::oauth2::testing::{ISSUER, World, client, settings, user};
+use crate::oauth2::testing::{ISSUER, World, settings};
 use crate::types::Secret;
 
 fn creds(id: &str) -> ClientCredentials {
@@ -23,18 +22,7 @@ fn presented(token: &str) -> PresentedToken {
 }
 
 async fn refresh_token(world: &World) -> String {
-    let scopes = vec!["openid".to_string(), "offline_access".to_string()];
-    let claims = user();
-    let origin = Origin {
-        connector_id: "mock",
-        claims: &claims,
-        connector_data: &None,
-        scopes: &scopes,
-        nonce: "",
-        auth_time: 0,
-        session_id: "",
-    };
-    create_family(&world.ctx(), &client("app", false), origin).await.unwrap().1
+    world.refresh_token("app", &["openid", "offline_access"]).await
 }
 
 async fn access_is_valid(world: &World, token: &str) -> bool {
@@ -76,12 +64,49 @@ async fn another_clients_token_is_refused_and_kept() {
     let world = World::new(settings()).await;
     let access = world.access_token("app", &["openid"]);
     let refresh = refresh_token(&world).await;
-    for token in [&access, &refresh] {
-        let e = revoke(&world.ctx(), &creds("api"), &presented(token)).await.unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidGrant);
+    let public = ClientCredentials { client_id: "cli".into(), ..Default::default() };
+    for caller in [creds("api"), public] {
+        for token in [&access, &refresh] {
+            let e = revoke(&world.ctx(), &caller, &presented(token)).await.unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidGrant);
+        }
     }
     assert!(access_is_valid(&world, &access).await);
     assert!(family_exists(&world, &refresh).await);
+}
+
+/// The answer about another client's token is the same whether it is valid or not, so a
+/// public client's id (which anyone may send) is no validity oracle.
+#[tokio::test]
+async fn the_answer_about_another_clients_token_does_not_tell_if_it_is_valid() {
+    let mut world = World::new(settings()).await;
+    let refresh = refresh_token(&world).await;
+    let (id, _) = refresh.split_once('.').unwrap();
+    let wrong_secret = format!("{id}.{}", crate::crypto::base64url(&[1u8; 32]));
+    let expired = world.access_token("app", &["openid"]);
+    world.now += 600;
+    let forged = {
+        // app's claims, signed by another issuer's key.
+        let other = World::new(settings()).await;
+        other.access_token("app", &["openid"])
+    };
+    let public = ClientCredentials { client_id: "cli".into(), ..Default::default() };
+    for token in [&wrong_secret, &expired, &forged] {
+        let e = revoke(&world.ctx(), &public, &presented(token)).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidGrant, "{token}");
+        // Its own client is told nothing changed.
+        revoke(&world.ctx(), &creds("app"), &presented(token)).await.unwrap();
+    }
+    assert!(family_exists(&world, &refresh).await);
+}
+
+#[tokio::test]
+async fn an_id_token_cannot_be_revoked() {
+    let world = World::new(settings()).await;
+    let minted = world.tokens("app", &["openid"]);
+    let e = revoke(&world.ctx(), &creds("app"), &presented(&minted.id_token)).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::UnsupportedTokenType);
+    assert!(access_is_valid(&world, &minted.access_token).await, "its access token is untouched");
 }
 
 #[tokio::test]
@@ -91,7 +116,7 @@ async fn unknown_and_malformed_tokens_are_a_success_that_changes_nothing() {
     let (id, _) = refresh.split_once('.').unwrap();
     let wrong_secret = format!("{id}.{}", crate::crypto::base64url(&[1u8; 32]));
     let foreign = World::new(settings()).await.access_token("app", &["openid"]);
-    for token in ["", "garbage", "a.b.c", "x.y", wrong_secret.as_str(), foreign.as_str()] {
+    for token in ["", "garbage", "a.b.c", "x.y", "%.%.%", wrong_secret.as_str(), foreign.as_str()] {
         revoke(&world.ctx(), &creds("app"), &presented(token)).await.unwrap();
     }
     assert!(family_exists(&world, &refresh).await, "a wrong secret does not revoke");
