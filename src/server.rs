@@ -8,7 +8,6 @@ use anyhow::Context;
 use axum::http::{HeaderName, HeaderValue};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -39,18 +38,18 @@ fn security_headers(config: &Config) -> SecurityHeaders {
     )
 }
 
-/// How long a client may take to send a request's head (request line and headers). hyper
-/// starts this clock whenever a connection waits for a request — when it opens, and after each
-/// response on a kept-alive connection — so it bounds two things: a client that trickles its
-/// headers (slowloris) is cut off, and an idle keep-alive connection is closed after this
-/// long. 30 s is hyper's own default, which axum-server turns off.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The connection rules of every listener: HTTP/1.1 only (as Dex over plain HTTP; HTTP/2 would
-/// need its own idle bound, which hyper lacks) and [`HEADER_READ_TIMEOUT`].
-fn limited<A: axum_server::Address, Acc>(server: axum_server::Server<A, Acc>) -> axum_server::Server<A, Acc> {
+/// The connection rules of every listener: HTTP/1.1 only (as Dex over plain HTTP; HTTP/2
+/// would need an idle bound of its own, which hyper lacks) and `web.readHeaderTimeout`.
+/// hyper starts that clock whenever a connection waits for a request — when it opens, and
+/// after each response on a kept-alive connection — so it bounds two things: a client that
+/// trickles its headers (slowloris) is cut off, and an idle keep-alive connection is closed.
+/// (hyper's own default is 30 s; axum-server turns it off.)
+fn limited<A: axum_server::Address, Acc>(
+    server: axum_server::Server<A, Acc>,
+    config: &Config,
+) -> axum_server::Server<A, Acc> {
     let mut server = server.http1_only();
-    server.http_builder().http1().header_read_timeout(HEADER_READ_TIMEOUT);
+    server.http_builder().http1().header_read_timeout(config.web.read_header_timeout);
     server
 }
 
@@ -88,7 +87,7 @@ pub async fn spawn_app(app: AppState, config: &Config, listener: TcpListener) ->
     let addr = listener.local_addr()?;
     let router = router(app.clone(), config);
     let handle = axum_server::Handle::<SocketAddr>::new();
-    let server = limited(axum_server::from_tcp(listener.into_std()?)?)
+    let server = limited(axum_server::from_tcp(listener.into_std()?)?, config)
         .handle(handle.clone())
         .serve(router.into_make_service());
     let task = tokio::spawn(async move {
@@ -116,7 +115,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let listener =
             std::net::TcpListener::bind(addr).with_context(|| format!("binding web.http {addr}"))?;
         tracing::info!(%addr, "listening (http)");
-        let server = limited(axum_server::from_tcp(listener)?)
+        let server = limited(axum_server::from_tcp(listener)?, &config)
             .handle(handle.clone())
             .serve(router.clone().into_make_service());
         tasks.push(tokio::spawn(server));
@@ -126,7 +125,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let listener =
             std::net::TcpListener::bind(addr).with_context(|| format!("binding web.https {addr}"))?;
         tracing::info!(%addr, "listening (https)");
-        let server = limited(axum_server::from_tcp_rustls(listener, tls)?)
+        let server = limited(axum_server::from_tcp_rustls(listener, tls)?, &config)
             .handle(handle.clone())
             .serve(router.clone().into_make_service());
         tasks.push(tokio::spawn(server));
@@ -135,7 +134,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let listener =
             std::net::TcpListener::bind(addr).with_context(|| format!("binding telemetry.http {addr}"))?;
         tracing::info!(%addr, "listening (telemetry)");
-        let server = limited(axum_server::from_tcp(listener)?)
+        let server = limited(axum_server::from_tcp(listener)?, &config)
             .handle(handle.clone())
             .serve(web::telemetry::router(app.clone()).into_make_service());
         tasks.push(tokio::spawn(server));

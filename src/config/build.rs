@@ -234,6 +234,7 @@ fn build_web(web: raw::Web, report: &mut Report) -> WebConfig {
         } else {
             web.allowed_headers
         },
+        read_header_timeout: read_header_timeout(report, web.read_header_timeout.as_ref()),
         headers: SecurityHeaders {
             content_security_policy: header(web.headers.content_security_policy),
             x_frame_options: header(web.headers.x_frame_options),
@@ -242,6 +243,18 @@ fn build_web(web: raw::Web, report: &mut Report) -> WebConfig {
             strict_transport_security: header(web.headers.strict_transport_security),
         },
     }
+}
+
+/// `web.readHeaderTimeout`: default 30s; at least a second, since zero would not mean
+/// "unlimited" here but "refuse every connection".
+fn read_header_timeout(report: &mut Report, text: Option<&DurationText>) -> Duration {
+    const DEFAULT: Duration = Duration::from_secs(30);
+    let timeout = duration_or(report, "web.readHeaderTimeout", text, DEFAULT);
+    if timeout < Duration::from_secs(1) {
+        report.problem("web.readHeaderTimeout", "must be at least 1s (the default is 30s)");
+        return DEFAULT;
+    }
+    timeout
 }
 
 fn build_expiry(expiry: raw::Expiry, report: &mut Report) -> ExpiryConfig {

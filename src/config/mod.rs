@@ -177,6 +177,10 @@ pub struct WebConfig {
     pub allowed_headers: Vec<String>,
     /// `headers`: security headers added to every response.
     pub headers: SecurityHeaders,
+    /// Tessera's `readHeaderTimeout` (default 30s): how long a client may take to send a
+    /// request's headers, counted from when the connection opens or its previous response
+    /// ends, so it also closes idle keep-alive connections (see `server`).
+    pub read_header_timeout: Duration,
 }
 
 /// A TLS protocol version allowed in `tlsMinVersion`/`tlsMaxVersion`.

@@ -234,6 +234,8 @@ pub struct Web {
     pub allowed_origins: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub allowed_headers: Vec<String>,
+    /// Tessera's: see `WebConfig::read_header_timeout`.
+    pub read_header_timeout: Option<DurationText>,
     /// Real client IP from a proxy header: not built.
     #[serde(rename = "clientRemoteIP")]
     pub client_remote_ip: Option<Value>,

@@ -504,3 +504,121 @@ async fn token_exchange_failures() {
         .await
         .assert_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
 }
+
+// ---- who may see and revoke what (public clients, ID tokens) -----------------------------
+
+/// The kubectl client's tokens: a public client on a loopback redirect.
+async fn kubectl_tokens(server: &TestServer) -> Value {
+    let redirect = "http://localhost:38000/callback";
+    let code = server.login_code(KUBECTL_ID, redirect, "openid email offline_access").await;
+    let r = server
+        .token(
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", redirect),
+                ("client_id", KUBECTL_ID),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json
+}
+
+/// A public client's id in the body: what anyone who knows kubectl's id can send.
+async fn as_public(server: &TestServer, path: &str, token: &str) -> ApiResponse {
+    post(server, path, None, &[("token", token), ("client_id", KUBECTL_ID)]).await
+}
+
+/// kubectl's client id is public, so sending it proves nothing: it shows only kubectl's own
+/// tokens, and the answer about anyone else's never says whether they are valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_client_id_is_no_key_to_other_clients_tokens() {
+    let server = TestServer::start().await;
+    let apps = server.login_tokens("openid email offline_access").await;
+    let own = kubectl_tokens(&server).await;
+    for field in ["access_token", "refresh_token", "id_token"] {
+        let r = as_public(&server, "/token/introspect", apps[field].as_str().unwrap()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.json, inactive(), "example-app's {field} is not kubectl's to see");
+    }
+    for field in ["access_token", "refresh_token"] {
+        let r = as_public(&server, "/token/introspect", own[field].as_str().unwrap()).await;
+        assert_eq!(r.json["active"], true, "kubectl's own {field}: {}", r.text);
+        assert_eq!(r.json["client_id"], KUBECTL_ID);
+    }
+
+    // Revocation: another client's token is refused alike whether it is valid or not.
+    let refresh = apps["refresh_token"].as_str().unwrap();
+    let (id, _) = refresh.split_once('.').unwrap();
+    let tampered = format!("{id}.{}", "A".repeat(43));
+    for token in [refresh, tampered.as_str(), apps["access_token"].as_str().unwrap()] {
+        as_public(&server, "/token/revoke", token)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    assert_eq!(introspect_own(&server, refresh).await["active"], true, "left alone");
+    // Its own tokens it may revoke.
+    let r = as_public(&server, "/token/revoke", own["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = as_public(&server, "/token/introspect", own["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.json, inactive());
+}
+
+/// An ID token (front channel: `id_token_hint`, browser storage) is no bearer credential:
+/// `/userinfo` refuses it, introspection calls it inactive, revocation does not take it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_is_not_an_access_token() {
+    let server = TestServer::start().await;
+    let tokens = server.login_tokens("openid email profile groups").await;
+    let (access, id_token) = (tokens["access_token"].as_str().unwrap(), tokens["id_token"].as_str().unwrap());
+    let info = server.userinfo(id_token).await;
+    info.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    assert_eq!(info.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
+    assert_eq!(server.userinfo(access).await.status, StatusCode::OK);
+    assert_eq!(introspect(&server, id_token).await, inactive());
+    assert_eq!(introspect_own(&server, id_token).await, inactive());
+    assert_eq!(introspect(&server, access).await["active"], true);
+    revoke(&server, (CLIENT_ID, CLIENT_SECRET), id_token, "")
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "unsupported_token_type");
+    // Both kinds keep the JWT shape Dex gives them: `typ: JWT`, our key, our issuer.
+    for token in [access, id_token] {
+        assert_eq!(jwt_header(token)["typ"], "JWT");
+        assert_eq!(jwt_claims(token)["iss"], server.issuer);
+    }
+    assert!(jwt_claims(access).get("scope").is_some() && jwt_claims(id_token).get("scope").is_none());
+}
+
+/// Dex's token-exchange guide registers a public client with a secret: it loads, and the
+/// client must then present its secret, as on Dex.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_client_with_a_secret_presents_it() {
+    let server = TestServer::builder()
+        .yaml(MOCK_CONNECTORS)
+        .yaml_with(|yaml| {
+            let client: serde_norway::Value = serde_norway::from_str(
+                "id: exchanger\nname: Exchanger\npublic: true\nsecret: exchanger-secret\n",
+            )
+            .unwrap();
+            yaml["staticClients"].as_sequence_mut().unwrap().push(client);
+        })
+        .start()
+        .await;
+    let form = [
+        ("grant_type", EXCHANGE),
+        ("subject_token", "upstream-token"),
+        ("subject_token_type", ACCESS),
+        ("connector_id", "mock"),
+        ("scope", "openid"),
+        ("client_id", "exchanger"),
+    ];
+    server.token(None, &form).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    server
+        .token(Some(("exchanger", "wrong")), &form)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    let r = server.token(Some(("exchanger", "exchanger-secret")), &form).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}

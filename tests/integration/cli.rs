@@ -122,12 +122,18 @@ async fn serve_until_ready(
     probe: &str,
     client: &reqwest::Client,
 ) -> std::process::Child {
-    let mut child = tessera()
-        .args(["serve", config.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut command = tessera();
+    command.args(["serve", config.to_str().unwrap()]);
+    spawn_until_ready(command, probe, client).await
+}
+
+/// Spawns a prepared `tessera` command and waits until `probe` answers.
+async fn spawn_until_ready(
+    mut command: Command,
+    probe: &str,
+    client: &reqwest::Client,
+) -> std::process::Child {
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let mut last = String::new();
     for _ in 0..400 {
         match client.get(probe).send().await {
@@ -219,4 +225,175 @@ async fn serve_https_and_telemetry_from_the_binary() {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
     assert!(status.success());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Stops a `tessera serve` child with SIGTERM and returns what it wrote to stderr.
+async fn stop(child: std::process::Child) -> String {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// GETs `url`, following the server's own redirects (which name the issuer; the test reaches
+/// the server at `base` instead), and stops at a redirect that leaves it (to the client).
+async fn follow(
+    browser: &reqwest::Client,
+    mut response: reqwest::Response,
+    issuer: &str,
+    base: &str,
+) -> reqwest::Response {
+    for _ in 0..10 {
+        if !response.status().is_redirection() {
+            return response;
+        }
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        if !location.starts_with(issuer) && !location.starts_with('/') {
+            return response;
+        }
+        let next = response.url().join(&location.replacen(issuer, base, 1)).unwrap();
+        response = browser.get(next).send().await.unwrap();
+    }
+    panic!("redirect loop");
+}
+
+/// The README's server command serves `config.example.yaml` as it is (only the listeners are
+/// moved, with Dex's flags, to free ports): the example user logs in through the example
+/// client, the tokens carry the example user, and the database is `tessera.db` in the
+/// working directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_example_config_serves_a_login() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.yaml");
+    let (web, telemetry) = (free_port(), free_port());
+    let cwd = tempfile::tempdir().unwrap();
+    let mut command = tessera();
+    command.current_dir(cwd.path()).args([
+        "serve",
+        example,
+        "--web-http-addr",
+        &format!("127.0.0.1:{web}"),
+        "--telemetry-addr",
+        &format!("127.0.0.1:{telemetry}"),
+    ]);
+    let base = format!("http://127.0.0.1:{web}/dex");
+    let child = spawn_until_ready(command, &format!("{base}/keys"), &api()).await;
+    let issuer = "http://127.0.0.1:5556/dex";
+
+    let browser = browser();
+    let auth = format!(
+        "{base}/auth?client_id=example-app&redirect_uri=http://127.0.0.1:5555/callback&response_type=code\
+         &scope=openid%20email%20profile%20offline_access&state=xyz&nonce=abc"
+    );
+    let page = follow(&browser, browser.get(&auth).send().await.unwrap(), issuer, &base).await;
+    let page_url = page.url().clone();
+    let form = crate::common::html::forms(&page_url, &page.text().await.unwrap()).remove(0);
+    let mut fields = form.hidden.clone();
+    fields.extend([
+        ("login".to_string(), "admin@example.com".to_string()),
+        ("password".into(), "password".into()),
+    ]);
+    let here = |url: &url::Url| url.as_str().replacen(issuer, &base, 1);
+    let posted = browser.post(here(&form.action)).form(&fields).send().await.unwrap();
+    let approval = follow(&browser, posted, issuer, &base).await;
+    let approval_url = approval.url().clone();
+    let form = crate::common::html::forms(&approval_url, &approval.text().await.unwrap()).remove(0);
+    let mut fields = form.hidden.clone();
+    fields.push(("approval".into(), "approve".into()));
+    let approved = browser.post(here(&form.action)).form(&fields).send().await.unwrap();
+    let done = follow(&browser, approved, issuer, &base).await;
+    let location = url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with("http://127.0.0.1:5555/callback?"), "{location}");
+    let code = query_param(&location, "code").unwrap();
+
+    let tokens: serde_json::Value = api()
+        .post(format!("{base}/token"))
+        .basic_auth("example-app", Some("ZXhhbXBsZS1hcHAtc2VjcmV0"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "http://127.0.0.1:5555/callback"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["email"], "admin@example.com");
+    assert_eq!(claims["iss"], issuer);
+    assert!(tokens["refresh_token"].as_str().is_some(), "{tokens}");
+    let ready = api().get(format!("http://127.0.0.1:{telemetry}/healthz/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    stop(child).await;
+    assert!(cwd.path().join("tessera.db").exists(), "the example keeps its state in ./tessera.db");
+}
+
+/// Dex's Helm chart runs `serve --web-http-addr 0.0.0.0:5556 --telemetry-addr 0.0.0.0:5558
+/// /etc/dex/config.yaml` on a file with no `web:` key (flags before or after the file), and
+/// may add `--grpc-addr`: Tessera starts, serves on the flag's address, and says that it
+/// ignores the gRPC address. `check-config` takes the same flags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dex_helm_chart_arguments_start_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    std::fs::write(
+        &path,
+        "issuer: http://127.0.0.1:5556/dex\nstorage:\n  type: memory\nenablePasswordDB: true\n\
+         staticClients:\n  - id: a\n    secret: s\n    name: A\n    redirectURIs: [\"http://127.0.0.1:1/cb\"]\n",
+    )
+    .unwrap();
+    let config = path.to_str().unwrap();
+    let out = tessera().args(["check-config", config]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "no listener without the flags");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("web: no address"));
+    for flags_first in [true, false] {
+        let (web, telemetry) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+        let flags =
+            ["--web-http-addr", &web, "--telemetry-addr", &telemetry, "--grpc-addr", "127.0.0.1:5557"];
+        let mut args = vec!["serve"];
+        if flags_first {
+            args.extend(flags);
+            args.push(config);
+        } else {
+            args.push(config);
+            args.extend(flags);
+        }
+        let mut command = tessera();
+        command.args(&args);
+        let child = spawn_until_ready(command, &format!("http://{telemetry}/healthz/ready"), &api()).await;
+        let keys = api().get(format!("http://{web}/dex/keys")).send().await.unwrap();
+        assert_eq!(keys.status(), reqwest::StatusCode::OK);
+        stop(child).await;
+        let mut check = vec!["check-config", config];
+        check.extend(flags);
+        let out = tessera().args(&check).output().unwrap();
+        assert!(out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--grpc-addr") && stderr.contains("ignored"), "{stderr}");
+    }
+}
+
+/// `check-config` names every connector whose type Tessera does not implement (the server
+/// skips them), and accepts Dex's alias `samlExperimental` without a word.
+#[test]
+fn check_config_warns_about_unimplemented_connectors_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    std::fs::write(
+        &path,
+        "issuer: http://127.0.0.1:5556/dex\nstorage:\n  type: memory\nweb:\n  http: 127.0.0.1:5556\n\
+         connectors:\n  - type: keystone\n    id: openstack\n    name: OpenStack\n  - type: linkedin\n    id: li\n    name: LinkedIn\n",
+    )
+    .unwrap();
+    let out = tessera().args(["check-config", path.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for needle in ["\"openstack\"", "\"keystone\"", "\"li\"", "\"linkedin\"", "not implement"] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
 }

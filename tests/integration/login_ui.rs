@@ -128,3 +128,72 @@ async fn session_cookie_is_http_only_and_same_site_lax() {
         response.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'")
     );
 }
+
+/// The password form's URL and the session cookie (`name=value`) its page set, by hand: no
+/// cookie jar, so the test decides exactly which cookies go back.
+async fn password_form(server: &TestServer) -> (Form, String, Vec<String>) {
+    // Redirects name the issuer; the test reaches the server at its own address.
+    let here = |r: &reqwest::Response| {
+        r.headers()["location"].to_str().unwrap().replacen(&server.issuer, &server.base_url, 1)
+    };
+    let auth = api().get(server.code_auth_url(CLIENT_ID, REDIRECT_URI, "openid")).send().await.unwrap();
+    let connector = api().get(here(&auth)).send().await.unwrap();
+    let form_url = url::Url::parse(&here(&connector)).unwrap();
+    let response = api().get(form_url.clone()).send().await.unwrap();
+    let set_cookies: Vec<String> =
+        response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let session = set_cookies
+        .iter()
+        .find(|c| c.contains("tessera_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{set_cookies:?}"));
+    let body = response.text().await.unwrap();
+    let form = html::forms(&form_url, &body).into_iter().next().unwrap();
+    (form, session, set_cookies)
+}
+
+/// Cookie tossing: a sibling host plants `tessera_session` for the whole domain at `Path=/`,
+/// and the browser sends it next to ours (ours first: longer path). The login still works,
+/// in either order, and a planted cookie alone is just no session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_session_cookie_does_not_break_the_login() {
+    let server = TestServer::start().await;
+    let planted = "tessera_session=AAAAAAAAAAAAAAAAAAAAAA";
+    for order in [0, 1] {
+        let (form, ours, _) = password_form(&server).await;
+        let cookie =
+            if order == 0 { format!("{ours}; other=1; {planted}") } else { format!("{planted}; {ours}") };
+        let mut fields = form.hidden.clone();
+        fields.extend([
+            ("login".to_string(), ADMIN_EMAIL.to_string()),
+            ("password".into(), ADMIN_PASSWORD.into()),
+        ]);
+        let response =
+            api().post(form.action.clone()).header("cookie", cookie).form(&fields).send().await.unwrap();
+        assert!(response.status().is_redirection(), "order {order}: {}", response.status());
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(location.contains("/approval"), "order {order}: {location}");
+    }
+    // Only the planted one: the form's CSRF token belongs to no session, so it is refused.
+    let (form, _, _) = password_form(&server).await;
+    let response =
+        api().post(form.action.clone()).header("cookie", planted).form(&form.hidden).send().await.unwrap();
+    assert!(!response.status().is_redirection() && response.status() != StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+/// On an https issuer the session cookie is `__Host-` prefixed (so no sibling host can plant
+/// it), `Secure`, at `Path=/` and without `Domain`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_issuer_uses_a_host_only_cookie() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // The issuer is https (as behind a TLS-terminating proxy); the test talks to the listener.
+    let server =
+        TestServer::builder().listener(listener).issuer("https://auth.example.test/dex").start().await;
+    let (_, session, set_cookies) = password_form(&server).await;
+    assert!(session.starts_with("__Host-tessera_session="), "{session}");
+    let full = set_cookies.iter().find(|c| c.starts_with("__Host-tessera_session=")).unwrap();
+    let attributes: Vec<String> = full.split(';').map(|a| a.trim().to_lowercase()).collect();
+    assert!(attributes.contains(&"secure".to_string()), "{full}");
+    assert!(attributes.contains(&"path=/".to_string()), "{full}");
+    assert!(!attributes.iter().any(|a| a.starts_with("domain=")), "{full}");
+}

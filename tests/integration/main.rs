@@ -13,6 +13,7 @@ mod code_flow;
 mod codes;
 mod connectors;
 mod device;
+mod dex_config;
 mod google;
 mod keys;
 mod kubectl;

@@ -157,3 +157,80 @@ async fn malformed_queries_get_pages_not_errors() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_still_serving(&server).await;
 }
+
+/// A method an endpoint does not take is `405` with `Allow`: an RFC 6749 JSON error on the
+/// API, the error page in the browser; never an empty body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_method_is_a_405_that_says_so() {
+    let server = TestServer::start().await;
+    for (method, path, allow) in [
+        (reqwest::Method::GET, "/token", "POST"),
+        (reqwest::Method::GET, "/token/introspect", "POST"),
+        (reqwest::Method::PUT, "/token/revoke", "POST"),
+        (reqwest::Method::DELETE, "/userinfo", "GET,HEAD,POST"),
+        (reqwest::Method::POST, "/keys", "GET,HEAD"),
+        (reqwest::Method::GET, "/device/code", "POST"),
+    ] {
+        let response = api().request(method.clone(), server.url(path)).send().await.unwrap();
+        let r = ApiResponse::read(response).await;
+        r.assert_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+        assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
+        assert!(r.header("content-type").unwrap().starts_with("application/json"), "{method} {path}");
+    }
+    let response = browser().post(server.url("/auth/local")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET,HEAD");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("<html") && body.contains("Not available"), "{body}");
+    assert_still_serving(&server).await;
+}
+
+/// Reads until the server closes the connection (or 10 s pass, which fails the test).
+async fn closed_by_server(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("the server kept the connection open");
+    seen
+}
+
+/// A client that trickles its headers is cut off after `web.readHeaderTimeout`, and so is an
+/// idle keep-alive connection; a normal request on a fresh connection still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_idle_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::builder().yaml("web:\n  readHeaderTimeout: 1s\n").start().await;
+
+    // Slowloris: a byte of header every 200 ms, never finishing.
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(b"GET /dex/keys HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let trickle = async {
+        for _ in 0..50 {
+            if slow.write_all(b"X").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), trickle).await;
+    let answer = closed_by_server(&mut slow).await;
+    assert!(!answer.starts_with(b"HTTP/1.1 200"), "a trickled request was served");
+
+    // Keep-alive: one request answered, then the idle connection is closed.
+    let mut idle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    idle.write_all(b"GET /dex/keys HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let answer = closed_by_server(&mut idle).await;
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+
+    assert_still_serving(&server).await;
+}
