@@ -70,14 +70,18 @@ pub async fn api_method_not_allowed(response: Response) -> Response {
     if !is_bare_405(&response) {
         return response;
     }
-    let allow = response.headers().get(header::ALLOW).cloned();
-    let methods = allow.as_ref().and_then(|a| a.to_str().ok()).unwrap_or("another method");
+    let methods =
+        response.headers().get(header::ALLOW).and_then(|a| a.to_str().ok()).unwrap_or("another method");
     let error =
         OAuthError::invalid_request(format!("This endpoint does not take this method; use {methods}."));
-    let mut out = oauth_error_response(&error);
+    keep_405(&response, oauth_error_response(&error))
+}
+
+/// `out` as the answer to a method not allowed: its status and the original `Allow`.
+fn keep_405(original: &Response, mut out: Response) -> Response {
     *out.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    if let Some(allow) = allow {
-        out.headers_mut().insert(header::ALLOW, allow);
+    if let Some(allow) = original.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
     }
     out
 }
@@ -91,16 +95,10 @@ pub async fn page_method_not_allowed(
     if !is_bare_405(&response) {
         return response;
     }
-    let allow = response.headers().get(header::ALLOW).cloned();
-    let request_id = super::login::request_id(&headers);
     let page = app.ui.error_page(
         "Not available",
         "This page cannot be reached this way. Please go back to the application and start again.",
-        &request_id,
+        &super::login::request_id(&headers),
     );
-    let mut out = (StatusCode::METHOD_NOT_ALLOWED, page).into_response();
-    if let Some(allow) = allow {
-        out.headers_mut().insert(header::ALLOW, allow);
-    }
-    out
+    keep_405(&response, page)
 }

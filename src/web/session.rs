@@ -96,45 +96,52 @@ pub async fn csrf_valid(session: &Session, submitted: &str) -> bool {
 /// the user's session and every login would end on "Login expired". When several cookies
 /// carry the session cookie's name, this keeps the first that names a live session (or
 /// none) and drops the others, before the session layer reads them. One cookie, the usual
-/// case, costs nothing. (Over https the `__Host-` name rules planting out altogether.)
+/// case, costs a scan of the header and no allocation. (Over https the `__Host-` name rules
+/// planting out altogether.)
 pub async fn pick_session_cookie(
     axum::extract::State(app): axum::extract::State<crate::app::AppState>,
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let name = app.ui.cookie_name.as_str();
-    let mut others = Vec::new();
-    let mut candidates = Vec::new();
-    for header in request.headers().get_all(axum::http::header::COOKIE) {
-        let Ok(text) = header.to_str() else { continue };
-        for cookie in tower_sessions::cookie::Cookie::split_parse(text).flatten() {
-            if cookie.name() == name {
-                candidates.push(cookie.value().to_string());
-            } else {
-                others.push(format!("{}={}", cookie.name(), cookie.value()));
-            }
+    if cookies(request.headers()).filter(|c| c.name() == name).count() < 2 {
+        return next.run(request).await;
+    }
+    let (mut candidates, mut others) = (Vec::new(), Vec::new());
+    for cookie in cookies(request.headers()) {
+        if cookie.name() == name {
+            candidates.push(cookie.value().to_string());
+        } else {
+            others.push(format!("{}={}", cookie.name(), cookie.value()));
         }
     }
-    if candidates.len() > 1 {
-        let now = app.clock.now();
-        let mut live = None;
-        for value in candidates {
-            let Ok(id) = value.parse::<Id>() else { continue };
-            match app.storage.load_web_session(&id.to_string(), now).await {
-                Ok(Some(_)) => {
-                    live = Some(value);
-                    break;
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "reading a browser session failed"),
+    let now = app.clock.now();
+    let mut live = None;
+    for value in candidates {
+        let Ok(id) = value.parse::<Id>() else { continue };
+        match app.storage.load_web_session(&id.to_string(), now).await {
+            Ok(Some(_)) => {
+                live = Some(value);
+                break;
             }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "reading a browser session failed"),
         }
-        others.extend(live.map(|value| format!("{name}={value}")));
-        let headers = request.headers_mut();
-        headers.remove(axum::http::header::COOKIE);
-        if let Ok(value) = axum::http::HeaderValue::from_str(&others.join("; ")) {
-            headers.insert(axum::http::header::COOKIE, value);
-        }
+    }
+    others.extend(live.map(|value| format!("{name}={value}")));
+    let headers = request.headers_mut();
+    headers.remove(axum::http::header::COOKIE);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&others.join("; ")) {
+        headers.insert(axum::http::header::COOKIE, value);
     }
     next.run(request).await
+}
+
+/// Every cookie the request's `Cookie` headers carry.
+fn cookies(headers: &axum::http::HeaderMap) -> impl Iterator<Item = tower_sessions::cookie::Cookie<'_>> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .into_iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|text| tower_sessions::cookie::Cookie::split_parse(text).flatten())
 }
