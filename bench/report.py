@@ -1,5 +1,6 @@
 """Targets (met / not met with the measured figure), the markdown report and an SVG chart,
-all computed from the results JSON so that old runs can be re-rendered and compared."""
+all computed from the results JSON (bench/results/latest.json) so that old runs (kept
+locally in the git-ignored bench/results/history/) can be re-rendered and compared."""
 
 import html
 
@@ -173,7 +174,8 @@ def markdown(results):
         " discovery and JWKS GETs); Tessera on SQLite unless stated;"
         " the peer is oidc-provider (bench/peer). Rounds alternate Tessera and peer (A B A B).",
         "- Regenerate: `bench/run` (full) or `bench/run --quick`. Figures: bench/results/latest.json;"
-        " chart: bench/results/latest.svg.", "",
+        " chart: bench/results/latest.svg. Flamegraphs are not kept: `bench/profile <scenario>` writes"
+        " one to bench/profiles/<scenario>.svg.", "",
         "## Targets", "", "| target | measured | goal | verdict |", "| --- | --- | --- | --- |",
     ]
     for t in results.get("targets", []):
