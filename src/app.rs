@@ -9,6 +9,7 @@ use crate::crypto::PasswordHasher;
 use crate::oauth2::access_tokens::{self, AccessTokens};
 use crate::oauth2::{RefreshSettings, Settings};
 use crate::overlay::{Clients, Passwords};
+use crate::protocol::GrantType;
 use crate::signer::{LocalSigner, SignerSettings, SigningAlgorithm};
 use crate::storage::sql::{PostgresOptions, SqlStorage};
 use crate::storage::{Client, Password, Storage};
@@ -60,16 +61,6 @@ impl App {
     pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<App>> {
         let storage = open_storage(&config.storage).await?;
         let settings = settings(config);
-        for grant in config.oauth2.effective_grant_types() {
-            if !crate::oauth2::IMPLEMENTED_GRANTS.contains(&grant.as_str())
-                && config.oauth2.grant_types.contains(&grant)
-            {
-                tracing::warn!(
-                    grant = grant.as_str(),
-                    "oauth2.grantTypes names a grant Tessera does not support yet; ignored"
-                );
-            }
-        }
         let signer = LocalSigner::start(
             storage.clone(),
             clock.clone(),
@@ -233,27 +224,19 @@ fn settings(config: &Config) -> Settings {
     let issuer = config.issuer.as_str().trim_end_matches('/').to_string();
     Settings {
         issuer,
-        response_types: config.oauth2.response_types.iter().map(|r| r.as_str().to_string()).collect(),
+        response_types: config.oauth2.response_types.clone(),
         grant_types: config
             .oauth2
             .effective_grant_types()
-            .iter()
-            .map(|g| g.as_str())
-            .filter(|g| crate::oauth2::IMPLEMENTED_GRANTS.contains(g))
-            .map(str::to_string)
+            .into_iter()
+            .filter(|g| GrantType::TOKEN_ENDPOINT.contains(g))
             .collect(),
         skip_approval: config.oauth2.skip_approval_screen,
         always_show_login: config.oauth2.always_show_login_screen,
         password_connector: config.oauth2.password_connector.clone(),
         introspection_allow_unauthenticated: config.oauth2.introspection.allow_unauthenticated,
         pkce_enforce: config.oauth2.pkce.enforce,
-        pkce_methods: config
-            .oauth2
-            .pkce
-            .code_challenge_methods_supported
-            .iter()
-            .map(|m| m.as_str().to_string())
-            .collect(),
+        pkce_methods: config.oauth2.pkce.code_challenge_methods_supported.clone(),
         id_token_lifetime: secs(expiry.id_tokens),
         auth_request_lifetime: secs(expiry.auth_requests),
         auth_code_lifetime: secs(expiry.auth_codes),
@@ -274,7 +257,7 @@ fn static_client(c: &crate::config::StaticClient) -> Client {
         redirect_uris: c.redirect_uris.clone(),
         post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
         backchannel_logout_uri: c.backchannel_logout_uri.as_ref().map(|u| u.to_string()).unwrap_or_default(),
-        refresh_token_lifetime: c.refresh_token_lifetime.as_str().to_string(),
+        refresh_token_lifetime: c.refresh_token_lifetime,
         trusted_peers: c.trusted_peers.clone(),
         public: c.public,
         name: c.name.clone(),
@@ -330,7 +313,7 @@ fn open_connectors(
             id: s.id.clone(),
             name: s.name.clone(),
             config: s.config.clone(),
-            grant_types: s.grant_types.iter().filter_map(|g| crate::config::GrantType::parse(g)).collect(),
+            grant_types: s.grant_types.iter().filter_map(|g| GrantType::parse(g)).collect(),
         })
         .collect::<Vec<_>>();
     for c in config.connectors.iter().chain(from_storage.iter()) {
@@ -421,7 +404,7 @@ fn open_connector(
         refresh,
         token_identity,
         logout,
-        grant_types: c.grant_types.iter().map(|g| g.as_str().to_string()).collect(),
+        grant_types: c.grant_types.clone(),
     }))
 }
 

@@ -20,6 +20,7 @@ use crate::oauth2::authorize::{
 };
 use crate::oauth2::redirect::OOB_URI;
 use crate::oauth2::tokens::{TokenContext, mint, mint_id_token};
+use crate::protocol::ResponseWord;
 use crate::sso;
 use crate::storage::{AuthCode, AuthRequest, AuthSession, Client};
 use std::collections::HashMap;
@@ -426,10 +427,10 @@ async fn finish(app: &App, req: &str, approved: Option<&[String]>) -> Result<Com
         .await
         .map_err(internal)?;
     let types = &request.response_types;
-    let has = |t: &str| types.iter().any(|x| x == t);
+    let has = |word: ResponseWord| types.contains(&word);
     let mut params: Vec<(&str, String)> = Vec::new();
     let mut code_id = None;
-    if has("code") {
+    if has(ResponseWord::Code) {
         let code = AuthCode {
             id: random_id(),
             client_id: request.client_id.clone(),
@@ -465,15 +466,15 @@ async fn finish(app: &App, req: &str, approved: Option<&[String]>) -> Result<Com
         now,
         lifetime: app.settings.id_token_lifetime,
     };
-    if has("token") {
+    if has(ResponseWord::Token) {
         let minted = mint(app.signer.as_ref(), &ctx, code_id.as_deref()).map_err(internal)?;
         params.push(("access_token", minted.access_token));
         params.push(("token_type", "bearer".into()));
         params.push(("expires_in", (minted.expires_at - now).to_string()));
-        if has("id_token") {
+        if has(ResponseWord::IdToken) {
             params.push(("id_token", minted.id_token));
         }
-    } else if has("id_token") {
+    } else if has(ResponseWord::IdToken) {
         params.push((
             "id_token",
             mint_id_token(app.signer.as_ref(), &ctx, code_id.as_deref()).map_err(internal)?,

@@ -20,6 +20,7 @@ pub mod flow;
 pub mod logout;
 pub mod oauth2;
 pub mod overlay;
+pub mod protocol;
 pub mod server;
 pub mod signer;
 pub mod sso;

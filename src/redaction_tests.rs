@@ -36,7 +36,7 @@ fn token_responses_and_requests() {
         "upstream token data",
         json!({"accessToken": SECRET, "refreshToken": SECRET}),
     );
-    check::<crate::oauth2::grants::TokenRequest>(
+    check::<crate::oauth2::grants::TokenForm>(
         "token request",
         json!({"grant_type": "authorization_code", "code": SECRET, "code_verifier": SECRET,
                "refresh_token": SECRET, "client_secret": SECRET, "device_code": SECRET,

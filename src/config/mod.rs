@@ -25,7 +25,6 @@ mod duration;
 mod env;
 mod hash;
 mod keys;
-mod protocol;
 mod raw;
 mod validate;
 
@@ -44,7 +43,7 @@ use crate::types::Secret;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use env::EnvLookup;
 pub use keys::from_value;
-pub use protocol::{GrantType, PkceConfig, PkceMethod, ResponseType};
+pub use crate::protocol::{GrantType, PkceMethod, RefreshTokenLifetime, ResponseType};
 pub use validate::{DEX_CONNECTOR_TYPES, IMPLEMENTED_CONNECTOR_TYPES};
 
 /// The whole configuration, typed and with defaults applied.
@@ -387,25 +386,6 @@ pub struct StaticClient {
     pub client_credentials_groups: Vec<String>,
 }
 
-/// `staticClients[].refreshTokenLifetime`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RefreshTokenLifetime {
-    /// The token lives out its expiry whatever happens to the login session.
-    #[default]
-    Standalone,
-    /// The token ends with the session that issued it.
-    Session,
-}
-
-impl RefreshTokenLifetime {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Standalone => "standalone",
-            Self::Session => "session",
-        }
-    }
-}
-
 /// One `staticPasswords[]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticPassword {
@@ -589,4 +569,13 @@ fn load(yaml: &str, env: EnvLookup<'_>, overrides: &Overrides) -> Result<Loaded,
         Some(config) if report.problems.is_empty() => Ok(Loaded { config, warnings: report.warnings }),
         _ => Err(ConfigError { problems: report.problems }),
     }
+}
+
+/// `oauth2.pkce` (RFC 7636).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkceConfig {
+    /// `enforce`: require PKCE on every authorization-code flow. Default false.
+    pub enforce: bool,
+    /// `codeChallengeMethodsSupported`, default `["S256", "plain"]`.
+    pub code_challenge_methods_supported: Vec<PkceMethod>,
 }

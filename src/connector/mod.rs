@@ -212,12 +212,12 @@ pub struct Opened {
     pub token_identity: Option<Arc<dyn TokenIdentity>>,
     pub logout: Option<Arc<dyn UpstreamLogout>>,
     /// Grants this connector may be used for; empty = all (Dex's `connectors[].grantTypes`).
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<crate::protocol::GrantType>,
 }
 
 impl Opened {
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
-        self.grant_types.is_empty() || self.grant_types.iter().any(|g| g == grant_type)
+    pub fn allows_grant(&self, grant_type: crate::protocol::GrantType) -> bool {
+        self.grant_types.is_empty() || self.grant_types.contains(&grant_type)
     }
 }
 

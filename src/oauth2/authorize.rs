@@ -6,10 +6,13 @@
 //! client as `error`, `error_description` and `state`.
 
 use super::error::{ErrorCode, OAuthError};
-use super::{GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, Settings, pkce, redirect, scopes};
+use super::{Settings, pkce, redirect, scopes};
+use crate::protocol::{GrantType, ResponseType, ResponseWord};
 use crate::connector::{Opened, Registry};
 use crate::overlay::Clients;
 use crate::storage::{AuthRequest, Client, Pkce};
+
+pub use crate::protocol::uses_fragment;
 use crate::types::UnixTime;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -86,7 +89,7 @@ pub struct Validated {
     pub connector_id: Option<String>,
     /// The grant this login serves, for connectors' `grantTypes`: the device code grant when
     /// it ends at the device callback (as Dex), else the authorization code grant.
-    pub grant_type: &'static str,
+    pub grant_type: GrantType,
 }
 
 impl Validated {
@@ -104,22 +107,23 @@ impl Validated {
     }
 }
 
-/// Implicit and hybrid responses go in the fragment (OAuth 2.0 Multiple Response Types §5).
-pub fn uses_fragment(response_types: &[String]) -> bool {
-    response_types.iter().any(|t| t == "token" || t == "id_token")
-}
-
 fn page(title: &str, message: impl Into<String>) -> AuthorizeError {
     AuthorizeError::Page { title: title.into(), message: message.into() }
 }
 
+/// Dex's connector-authorization rule: a client may use every connector unless it lists
+/// `allowedConnectors`.
+pub fn client_may_use(client: &Client, connector_id: &str) -> bool {
+    client.allowed_connectors.is_empty() || client.allowed_connectors.iter().any(|c| c == connector_id)
+}
+
 /// The connectors a client may log in with for `grant_type` (its `allowedConnectors`, and
 /// the connectors' own `grantTypes`), in config order.
-pub fn connectors_for(client: &Client, registry: &Registry, grant_type: &str) -> Vec<Arc<Opened>> {
+pub fn connectors_for(client: &Client, registry: &Registry, grant_type: GrantType) -> Vec<Arc<Opened>> {
     registry
         .all()
         .iter()
-        .filter(|c| client.allowed_connectors.is_empty() || client.allowed_connectors.contains(&c.id))
+        .filter(|c| client_may_use(client, &c.id))
         .filter(|c| c.allows_grant(grant_type))
         .cloned()
         .collect()
@@ -166,9 +170,11 @@ pub async fn validate(
     }
 
     let device = redirect_uri == settings.device_callback_uri();
-    let grant_type = if device { GRANT_DEVICE_CODE } else { GRANT_AUTHORIZATION_CODE };
+    let grant_type = if device { GrantType::DeviceCode } else { GrantType::AuthorizationCode };
     let state = params.state.clone().unwrap_or_default();
-    let response_types: Vec<String> = scopes::parse(params.response_type.as_deref().unwrap_or_default());
+    let requested_types = scopes::parse(params.response_type.as_deref().unwrap_or_default());
+    // Unknown words are refused just below, once the error can go back to the client.
+    let response_types: Vec<ResponseWord> = requested_types.iter().filter_map(|w| ResponseWord::parse(w)).collect();
     let mut request = AuthRequest {
         client_id: client.id.clone(),
         redirect_uri,
@@ -187,13 +193,13 @@ pub async fn validate(
         })
     };
 
-    check_response_types(&request.response_types, settings).map_err(|e| fail(&request, e))?;
+    check_response_types(&requested_types, settings).map_err(|e| fail(&request, e))?;
     request.scopes = scopes::parse(params.scope.as_deref().unwrap_or_default());
     scopes::validate(&request.scopes).map_err(|e| fail(&request, e))?;
     check_cross_client_trust(&request.scopes, &client, clients).await.map_err(|e| fail(&request, e))?;
 
-    let implicit_id_token = request.response_types.iter().any(|t| t == "id_token")
-        && !request.response_types.iter().any(|t| t == "code");
+    let implicit_id_token = request.response_types.contains(&ResponseWord::IdToken)
+        && !request.response_types.contains(&ResponseWord::Code);
     if implicit_id_token && request.nonce.is_empty() {
         return Err(fail(
             &request,
@@ -248,13 +254,13 @@ fn check_response_types(types: &[String], settings: &Settings) -> Result<(), OAu
         return Err(OAuthError::invalid_request("No response_type provided."));
     }
     for t in types {
-        if !matches!(t.as_str(), "code" | "token" | "id_token") {
+        let Some(word) = ResponseWord::parse(t) else {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedResponseType,
                 format!("Invalid response type {t:?}."),
             ));
-        }
-        if !settings.response_types.contains(t) {
+        };
+        if !settings.response_types.contains(&ResponseType::of_word(word)) {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedResponseType,
                 format!("Unsupported response type {t:?}."),
@@ -288,15 +294,15 @@ pub async fn check_cross_client_trust(
 fn check_pkce(
     params: &AuthorizeParams,
     settings: &Settings,
-    response_types: &[String],
-) -> Result<Pkce, OAuthError> {
+    response_types: &[ResponseWord],
+) -> Result<Option<Pkce>, OAuthError> {
     let challenge = params.code_challenge.as_deref();
     let method = params.code_challenge_method.as_deref();
     match pkce::parse_challenge(challenge, method, &settings.pkce_methods)? {
-        Some(pkce) => Ok(pkce),
-        None if settings.pkce_enforce && response_types.iter().any(|t| t == "code") => Err(
+        Some(pkce) => Ok(Some(pkce)),
+        None if settings.pkce_enforce && response_types.contains(&ResponseWord::Code) => Err(
             OAuthError::invalid_request("PKCE is required: send code_challenge and code_challenge_method."),
         ),
-        None => Ok(Pkce::default()),
+        None => Ok(None),
     }
 }

@@ -34,30 +34,7 @@ pub const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
 /// Letters in a user code, shown as two groups of four (`XXXX-XXXX`).
 const USER_CODE_LETTERS: usize = 8;
 
-/// Where a device flow stands; stored as a string in the device token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceStatus {
-    /// Waiting for the user.
-    Pending,
-    /// The user approved; the token response is stored.
-    Complete,
-    /// The user declined.
-    Denied,
-}
-
-impl DeviceStatus {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Complete => "complete",
-            Self::Denied => "denied",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Complete, Self::Denied].into_iter().find(|status| status.as_str() == s)
-    }
-}
+pub use crate::protocol::DeviceStatus;
 
 /// A fresh user code from the CSPRNG: 8 letters of [`USER_CODE_ALPHABET`] as `XXXX-XXXX`.
 pub fn generate_user_code() -> String {
@@ -130,7 +107,7 @@ pub async fn authorize(
     check_cross_client_trust(&requested, &client, ctx.clients).await?;
     let challenge = request.code_challenge.as_deref();
     let method = request.code_challenge_method.as_deref();
-    let pkce = pkce::parse_challenge(challenge, method, &ctx.settings.pkce_methods)?.unwrap_or_default();
+    let pkce = pkce::parse_challenge(challenge, method, &ctx.settings.pkce_methods)?;
 
     let expiry = ctx.now + ctx.settings.device_request_lifetime;
     let device_code = random_token(32);
@@ -139,7 +116,7 @@ pub async fn authorize(
         .create_device_token(&DeviceToken {
             device_code: device_code.clone(),
             client_id: client.id.clone(),
-            status: DeviceStatus::Pending.as_str().to_string(),
+            status: DeviceStatus::Pending,
             token: String::new(),
             expiry,
             // Never polled: the first poll is never too fast.
@@ -218,7 +195,7 @@ pub async fn verify_user_code(ctx: &GrantContext<'_>, input: &str) -> Result<Ver
         return Ok(Verification::Invalid);
     };
     let token = ctx.storage.get_device_token(&request.device_code).await.map_err(internal)?;
-    let pending = token.is_some_and(|t| DeviceStatus::parse(&t.status) == Some(DeviceStatus::Pending));
+    let pending = token.is_some_and(|t| t.status == DeviceStatus::Pending);
     if request.expiry <= ctx.now || !pending {
         return Ok(Verification::Invalid);
     }
@@ -274,7 +251,7 @@ pub async fn complete(ctx: &GrantContext<'_>, callback: &DeviceCallback) -> Resu
     if token.expiry <= ctx.now {
         return Err(expired());
     }
-    if DeviceStatus::parse(&token.status) != Some(DeviceStatus::Pending) {
+    if token.status != DeviceStatus::Pending {
         return Err(page("Device already handled", "This device login was already completed or declined."));
     }
     let client = ctx.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
@@ -285,7 +262,7 @@ pub async fn complete(ctx: &GrantContext<'_>, callback: &DeviceCallback) -> Resu
             tracing::warn!(%error, %description, "device login failed");
             return Err(page("Login failed", "The login did not complete. Start again on your device."));
         }
-        token.status = DeviceStatus::Denied.as_str().to_string();
+        token.status = DeviceStatus::Denied;
         store_outcome(ctx, &token).await?;
         return Ok(Outcome::Denied { client: Box::new(client) });
     }
@@ -300,7 +277,7 @@ pub async fn complete(ctx: &GrantContext<'_>, callback: &DeviceCallback) -> Resu
         }
     };
     token.token = serde_json::to_string(&response).map_err(internal)?;
-    token.status = DeviceStatus::Complete.as_str().to_string();
+    token.status = DeviceStatus::Complete;
     store_outcome(ctx, &token).await?;
     Ok(Outcome::Approved { client: Box::new(client) })
 }
@@ -320,7 +297,7 @@ async fn device_request_for_state(
 
 /// Moves a pending device token to its final status; of two racing callbacks one wins.
 async fn store_outcome(ctx: &GrantContext<'_>, token: &DeviceToken) -> Result<(), AuthorizeError> {
-    if ctx.storage.update_device_token(token, DeviceStatus::Pending.as_str()).await.map_err(internal)? {
+    if ctx.storage.update_device_token(token, DeviceStatus::Pending).await.map_err(internal)? {
         Ok(())
     } else {
         Err(page("Device already handled", "This device login was already completed or declined."))
@@ -343,16 +320,13 @@ pub enum Poll {
 
 /// Decides one poll. A poll sooner than `poll_interval_seconds` after the previous one is too
 /// fast: the interval grows by [`SLOW_DOWN_STEP`] for it and every later poll (§3.5).
-pub fn poll(token: &DeviceToken, now: UnixTime) -> Result<Poll, OAuthError> {
+pub fn poll(token: &DeviceToken, now: UnixTime) -> Poll {
     if token.expiry <= now {
-        return Ok(Poll::Expired);
+        return Poll::Expired;
     }
-    let status = DeviceStatus::parse(&token.status).ok_or_else(|| {
-        OAuthError::server_error(format!("device token has unknown status {:?}", token.status))
-    })?;
-    match status {
-        DeviceStatus::Complete => Ok(Poll::Complete),
-        DeviceStatus::Denied => Ok(Poll::Denied),
+    match token.status {
+        DeviceStatus::Complete => Poll::Complete,
+        DeviceStatus::Denied => Poll::Denied,
         DeviceStatus::Pending => {
             let interval = token.poll_interval_seconds.max(INTERVAL);
             let slow_down = token.last_request > 0 && now < token.last_request.saturating_add(interval);
@@ -365,7 +339,7 @@ pub fn poll(token: &DeviceToken, now: UnixTime) -> Result<Poll, OAuthError> {
                 },
                 ..token.clone()
             };
-            Ok(Poll::Wait { next, slow_down })
+            Poll::Wait { next, slow_down }
         }
     }
 }

@@ -1,9 +1,7 @@
 //! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3), with the fields Dex publishes.
 
-use super::{
-    GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_IMPLICIT, INTROSPECTION_PATH, REVOCATION_PATH,
-    Settings, scopes,
-};
+use super::{INTROSPECTION_PATH, REVOCATION_PATH, Settings, scopes};
+use crate::protocol::{GrantType, ResponseType};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -38,15 +36,14 @@ pub struct ProviderMetadata {
 pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetadata {
     // Dex lists the response types as configured, the token grants, and "implicit" when a
     // response type other than `code` is allowed.
-    let mut grant_types: Vec<String> = settings.grant_types.clone();
-    if settings.response_types.iter().any(|r| r != "code") && !grant_types.iter().any(|g| g == GRANT_IMPLICIT)
-    {
-        grant_types.push(GRANT_IMPLICIT.into());
+    let mut grant_types: Vec<String> = settings.grant_types.iter().map(|g| g.as_str().to_string()).collect();
+    if settings.response_types.iter().any(|r| *r != ResponseType::Code) {
+        grant_types.push(GrantType::Implicit.as_str().into());
     }
     grant_types.sort();
     let response_types =
-        if settings.grant_enabled(GRANT_AUTHORIZATION_CODE) || !settings.response_types.is_empty() {
-            settings.response_types.clone()
+        if settings.grant_enabled(GrantType::AuthorizationCode) || !settings.response_types.is_empty() {
+            settings.response_types.iter().map(|r| r.as_str().to_string()).collect()
         } else {
             Vec::new()
         };
@@ -57,7 +54,7 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
         jwks_uri: settings.endpoint("/keys"),
         userinfo_endpoint: settings.endpoint("/userinfo"),
         device_authorization_endpoint: settings
-            .grant_enabled(GRANT_DEVICE_CODE)
+            .grant_enabled(GrantType::DeviceCode)
             .then(|| settings.endpoint("/device/code")),
         introspection_endpoint: Some(settings.endpoint(INTROSPECTION_PATH)),
         revocation_endpoint: Some(settings.endpoint(REVOCATION_PATH)),
@@ -66,7 +63,7 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
         grant_types_supported: grant_types,
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: vec![signing_alg],
-        code_challenge_methods_supported: settings.pkce_methods.clone(),
+        code_challenge_methods_supported: settings.pkce_methods.iter().map(|m| m.as_str().to_string()).collect(),
         scopes_supported: scopes::SUPPORTED.to_vec(),
         token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
         claims_supported: vec![

@@ -22,27 +22,8 @@ pub mod userinfo;
 
 pub use error::{ErrorCode, OAuthError};
 
-pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
-pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
-pub const GRANT_IMPLICIT: &str = "implicit";
-pub const GRANT_PASSWORD: &str = "password";
-pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
-pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
-pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+use crate::protocol::{GrantType, PkceMethod, ResponseType};
 
-/// Grants the token endpoint implements; `oauth2.grantTypes` selects among them.
-pub const IMPLEMENTED_GRANTS: &[&str] = &[
-    GRANT_AUTHORIZATION_CODE,
-    GRANT_REFRESH_TOKEN,
-    GRANT_DEVICE_CODE,
-    GRANT_CLIENT_CREDENTIALS,
-    GRANT_PASSWORD,
-    GRANT_TOKEN_EXCHANGE,
-];
-
-/// RFC 8693 §3 token type identifiers.
-pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
-pub const TOKEN_TYPE_ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
 
 /// Paths of the API endpoints below the issuer (Dex's, where Dex has them).
 pub const INTROSPECTION_PATH: &str = "/token/introspect";
@@ -65,9 +46,10 @@ pub struct Settings {
     /// The issuer URL without a trailing slash.
     pub issuer: String,
     /// Allowed `response_type` values (`code`, `token`, `id_token`).
-    pub response_types: Vec<String>,
-    /// Grants the token endpoint accepts (`oauth2.grantTypes`).
-    pub grant_types: Vec<String>,
+    pub response_types: Vec<ResponseType>,
+    /// Grants the token endpoint accepts (`oauth2.grantTypes`), of
+    /// [`GrantType::TOKEN_ENDPOINT`].
+    pub grant_types: Vec<GrantType>,
     pub skip_approval: bool,
     pub always_show_login: bool,
     /// `oauth2.passwordConnector`: the connector the password grant logs users in with.
@@ -75,7 +57,7 @@ pub struct Settings {
     /// `oauth2.introspection.allowUnauthenticated`: introspection without client auth.
     pub introspection_allow_unauthenticated: bool,
     pub pkce_enforce: bool,
-    pub pkce_methods: Vec<String>,
+    pub pkce_methods: Vec<PkceMethod>,
     pub id_token_lifetime: i64,
     pub auth_request_lifetime: i64,
     pub auth_code_lifetime: i64,
@@ -93,7 +75,7 @@ impl Settings {
         self.endpoint(redirect::DEVICE_CALLBACK_PATH)
     }
 
-    pub fn grant_enabled(&self, grant: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant)
+    pub fn grant_enabled(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
     }
 }

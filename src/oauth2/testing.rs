@@ -7,7 +7,8 @@ use super::access_tokens::AccessTokens;
 use super::grants::GrantContext;
 use super::grants::refresh_token::{Origin, create_family};
 use super::tokens::{Minted, TokenContext, mint};
-use super::{IMPLEMENTED_GRANTS, RefreshSettings, Settings};
+use super::{RefreshSettings, Settings};
+use crate::protocol::{GrantType, PkceMethod, ResponseType};
 use crate::clock::FixedClock;
 use crate::connector::mock::MockCallback;
 use crate::connector::{Login, Opened, Registry};
@@ -34,14 +35,14 @@ pub struct World {
 pub fn settings() -> Settings {
     Settings {
         issuer: ISSUER.into(),
-        response_types: vec!["code".into()],
-        grant_types: IMPLEMENTED_GRANTS.iter().map(|g| g.to_string()).collect(),
+        response_types: vec![ResponseType::Code],
+        grant_types: GrantType::TOKEN_ENDPOINT.to_vec(),
         skip_approval: true,
         always_show_login: false,
         password_connector: Some("mock-password".into()),
         introspection_allow_unauthenticated: false,
         pkce_enforce: false,
-        pkce_methods: vec!["S256".into()],
+        pkce_methods: vec![PkceMethod::S256],
         id_token_lifetime: 600,
         auth_request_lifetime: 600,
         auth_code_lifetime: 600,

@@ -18,6 +18,7 @@ mod conformance;
 
 pub use records::*;
 
+use crate::protocol::DeviceStatus;
 use crate::types::UnixTime;
 use async_trait::async_trait;
 
@@ -142,7 +143,7 @@ pub trait DeviceStore: Send + Sync {
     async fn create_device_token(&self, token: &DeviceToken) -> Result<()>;
     async fn get_device_token(&self, device_code: &str) -> Result<Option<DeviceToken>>;
     /// Replaces the token only if its status is still `expected_status`.
-    async fn update_device_token(&self, token: &DeviceToken, expected_status: &str) -> Result<bool>;
+    async fn update_device_token(&self, token: &DeviceToken, expected_status: DeviceStatus) -> Result<bool>;
     /// Fetch and delete in one step (a device code is single-use).
     async fn take_device_token(&self, device_code: &str) -> Result<Option<DeviceToken>>;
 }

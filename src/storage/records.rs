@@ -3,6 +3,7 @@
 //!
 //! Timestamps are Unix seconds. Records are plain data; the rules about them live in `oauth2/`.
 
+use crate::protocol::{DeviceStatus, PkceMethod, RefreshTokenLifetime, ResponseWord};
 use crate::types::{Secret, UnixTime};
 use serde::{Deserialize, Serialize};
 
@@ -21,13 +22,46 @@ pub struct Claims {
     pub groups: Vec<String>,
 }
 
-/// A PKCE challenge bound to an auth request, code or device request (RFC 7636).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// A PKCE challenge bound to an auth request, code or device request (RFC 7636). Records
+/// hold an `Option<Pkce>`: `None` when the client sent no challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pkce {
-    /// Empty when the client sent no challenge.
     pub code_challenge: String,
-    /// `S256` or `plain`; empty when there is no challenge.
-    pub code_challenge_method: String,
+    pub method: PkceMethod,
+}
+
+/// How a record stores its `Option<Pkce>`: always the object `{code_challenge,
+/// code_challenge_method}`, both empty for none. It is the shape stored before the method was
+/// typed, so rows written by either version read in the other during a rolling upgrade.
+mod stored_pkce {
+    use super::{Pkce, PkceMethod};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
+
+    #[derive(Serialize, Deserialize, Default)]
+    struct Wire {
+        #[serde(default)]
+        code_challenge: String,
+        #[serde(default)]
+        code_challenge_method: String,
+    }
+
+    pub fn serialize<S: Serializer>(pkce: &Option<Pkce>, s: S) -> Result<S::Ok, S::Error> {
+        let wire = match pkce {
+            Some(p) => Wire { code_challenge: p.code_challenge.clone(), code_challenge_method: p.method.as_str().into() },
+            None => Wire::default(),
+        };
+        wire.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Pkce>, D::Error> {
+        let wire = Wire::deserialize(d)?;
+        if wire.code_challenge.is_empty() {
+            return Ok(None);
+        }
+        let method = PkceMethod::parse(&wire.code_challenge_method)
+            .ok_or_else(|| D::Error::custom(format!("unknown PKCE method {:?}", wire.code_challenge_method)))?;
+        Ok(Some(Pkce { code_challenge: wire.code_challenge, method }))
+    }
 }
 
 /// An OAuth2 client, from the config (static) or from storage.
@@ -41,9 +75,9 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
     pub backchannel_logout_uri: String,
-    /// `""`/`standalone` or `session` (Dex's `refreshTokenLifetime`).
+    /// Dex's `refreshTokenLifetime`.
     #[serde(default)]
-    pub refresh_token_lifetime: String,
+    pub refresh_token_lifetime: RefreshTokenLifetime,
     #[serde(default)]
     pub trusted_peers: Vec<String>,
     #[serde(default)]
@@ -66,7 +100,7 @@ pub struct Client {
 pub struct AuthRequest {
     pub id: String,
     pub client_id: String,
-    pub response_types: Vec<String>,
+    pub response_types: Vec<ResponseWord>,
     pub scopes: Vec<String>,
     pub redirect_uri: String,
     pub nonce: String,
@@ -84,7 +118,8 @@ pub struct AuthRequest {
     pub connector_data: Option<Vec<u8>>,
     /// When the user authenticated; 0 until `logged_in`.
     pub auth_time: UnixTime,
-    pub pkce: Pkce,
+    #[serde(default, with = "stored_pkce")]
+    pub pkce: Option<Pkce>,
     /// Key for the HMAC that binds the approval step to whoever completed the login.
     pub hmac_key: Vec<u8>,
     /// The single sign-on session the login belongs to (the `sid` claim); empty until logged in.
@@ -107,7 +142,8 @@ pub struct AuthCode {
     pub claims: Claims,
     pub expiry: UnixTime,
     pub auth_time: UnixTime,
-    pub pkce: Pkce,
+    #[serde(default, with = "stored_pkce")]
+    pub pkce: Option<Pkce>,
     /// Set once, atomically, by `redeem_auth_code`.
     pub redeemed_at: Option<UnixTime>,
     /// What was issued from this code, recorded after redemption so a replay can revoke it.
@@ -273,14 +309,14 @@ pub struct DeviceToken {
     /// The client that asked for the device code; only it may poll for the tokens.
     #[serde(default)]
     pub client_id: String,
-    /// `pending`, `complete`, `denied`.
-    pub status: String,
+    pub status: DeviceStatus,
     /// The token response JSON, once complete.
     pub token: String,
     pub expiry: UnixTime,
     pub last_request: UnixTime,
     pub poll_interval_seconds: i64,
-    pub pkce: Pkce,
+    #[serde(default, with = "stored_pkce")]
+    pub pkce: Option<Pkce>,
 }
 crate::debug_only!(DeviceToken: client_id, status, expiry, last_request, poll_interval_seconds);
 
@@ -341,4 +377,32 @@ pub struct GcResult {
     pub revoked_tokens: u64,
     pub auth_sessions: u64,
     pub saml_assertions: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Rows written before PKCE and the response words were typed still read, and rows written
+    /// now keep their shape for the previous version.
+    #[test]
+    fn auth_codes_keep_their_stored_shape() {
+        let old = serde_json::json!({
+            "id": "c", "client_id": "app", "redirect_uri": "https://app/cb", "nonce": "", "scopes": [],
+            "connector_id": "local", "connector_data": null, "claims": {"user_id": "u", "username": "u"},
+            "expiry": 10, "auth_time": 1, "pkce": {"code_challenge": "", "code_challenge_method": ""},
+            "redeemed_at": null, "issued": null, "session_id": ""
+        });
+        let code: AuthCode = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(code.pkce, None);
+        assert_eq!(serde_json::to_value(&code).unwrap()["pkce"], old["pkce"]);
+        let mut with = old;
+        with["pkce"] = serde_json::json!({"code_challenge": "abc", "code_challenge_method": "plain"});
+        let code: AuthCode = serde_json::from_value(with.clone()).unwrap();
+        assert_eq!(code.pkce, Some(Pkce { code_challenge: "abc".into(), method: PkceMethod::Plain }));
+        assert_eq!(serde_json::to_value(&code).unwrap()["pkce"], with["pkce"]);
+        with["pkce"]["code_challenge_method"] = "S512".into();
+        assert!(serde_json::from_value::<AuthCode>(with).is_err());
+    }
 }

@@ -52,7 +52,7 @@ pub trait ClientFields {
     fn client_secret(&self) -> Option<&Secret>;
 }
 
-impl ClientFields for crate::oauth2::grants::TokenRequest {
+impl ClientFields for crate::oauth2::grants::TokenForm {
     fn client_id(&self) -> Option<&str> {
         self.client_id.as_deref()
     }

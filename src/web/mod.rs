@@ -62,7 +62,7 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
         .route("/approval", get(login::approval_get).post(login::approval_post))
         .route("/logout", get(logout::logout_handler).post(logout::logout_handler))
         .route(crate::logout::UPSTREAM_LOGOUT_CALLBACK, get(logout::logout_callback_get));
-    let device_flow = app.settings.grant_enabled(crate::oauth2::GRANT_DEVICE_CODE);
+    let device_flow = app.settings.grant_enabled(crate::protocol::GrantType::DeviceCode);
     if device_flow {
         pages = pages
             .route("/device", get(device::device_get))

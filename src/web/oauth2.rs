@@ -3,7 +3,7 @@
 
 use super::extract::{ClientForm, bearer_token};
 use crate::app::AppState;
-use crate::oauth2::grants::{self, TokenRequest};
+use crate::oauth2::grants::{self, TokenForm};
 use crate::oauth2::introspection::{self, PresentedToken};
 use crate::oauth2::{ErrorCode, OAuthError, revocation, userinfo};
 use axum::Json;
@@ -48,12 +48,12 @@ pub(super) fn json_no_store<T: serde::Serialize>(result: Result<T, OAuthError>) 
 
 pub async fn token_post(
     State(app): State<AppState>,
-    form: Result<ClientForm<TokenRequest>, OAuthError>,
+    form: Result<ClientForm<TokenForm>, OAuthError>,
 ) -> Response {
     json_no_store(
         async {
             let ClientForm(creds, request) = form?;
-            grants::token(&app.grant_context(), &creds, &request).await
+            grants::token(&app.grant_context(), &creds, request).await
         }
         .await,
     )

@@ -3,20 +3,18 @@
 //! replayed code is refused and the tokens first issued from it are revoked (§4.1.2).
 
 use super::refresh_token::{create_family, should_issue};
-use super::{GrantContext, TokenRequest, required};
+use super::{CodeRequest, GrantContext};
 use crate::oauth2::error::OAuthError;
 use crate::oauth2::pkce;
 use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
-use crate::storage::{AuthCode, Client, IssuedTokens, Pkce, Redemption};
+use crate::storage::{AuthCode, Client, IssuedTokens, Redemption};
 
 pub async fn exchange(
     ctx: &GrantContext<'_>,
     client: &Client,
-    request: &TokenRequest,
+    request: CodeRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let code_id = required(&request.code, "code")?;
-    let redirect_uri = request.redirect_uri.as_deref().unwrap_or_default();
-    redeem(ctx, client, code_id, redirect_uri, request.code_verifier.as_deref()).await
+    redeem(ctx, client, &request.code, &request.redirect_uri, request.code_verifier.as_deref()).await
 }
 
 /// Redeems a code issued to `client` for `redirect_uri`, once, and mints the tokens. The
@@ -49,7 +47,7 @@ pub async fn redeem(
             "redirect_uri did not match the one of the authorization request.",
         ));
     }
-    check_pkce(&code.pkce, code_verifier)?;
+    pkce::check(code.pkce.as_ref(), code_verifier)?;
 
     let token_ctx = TokenContext {
         issuer: &ctx.settings.issuer,
@@ -79,19 +77,6 @@ pub async fn redeem(
     };
     ctx.storage.set_auth_code_issued(&code.id, &issued).await?;
     Ok(TokenResponse::new(minted, ctx.now, refresh.map(|(_, token)| token), &code.scopes))
-}
-
-/// RFC 7636 §4.6: a verifier exactly when a challenge was sent, and it must match.
-pub(super) fn check_pkce(pkce: &Pkce, verifier: Option<&str>) -> Result<(), OAuthError> {
-    match (pkce.code_challenge.is_empty(), verifier.filter(|v| !v.is_empty())) {
-        (true, None) => Ok(()),
-        (true, Some(_)) => {
-            Err(OAuthError::invalid_grant("No PKCE flow started; cannot check code_verifier."))
-        }
-        (false, None) => Err(OAuthError::invalid_grant("Expecting parameter code_verifier in PKCE flow.")),
-        (false, Some(v)) if pkce::verify(pkce, v) => Ok(()),
-        (false, Some(_)) => Err(OAuthError::invalid_grant("Invalid code_verifier.")),
-    }
 }
 
 async fn revoke_issued(ctx: &GrantContext<'_>, code: &AuthCode) -> Result<(), OAuthError> {

@@ -5,7 +5,7 @@
 //! empty connector id), `profile` gives the client's name, `groups` its
 //! `clientCredentialsClaims.groups`; an ID token comes with `openid`; never a refresh token.
 
-use super::{GrantContext, TokenRequest, issue};
+use super::{ClientCredentialsRequest, GrantContext, issue};
 use crate::oauth2::authorize::check_cross_client_trust;
 use crate::oauth2::error::OAuthError;
 use crate::oauth2::scopes::{self, EMAIL, FEDERATED_ID, GROUPS, OFFLINE_ACCESS, OPENID, PROFILE};
@@ -18,7 +18,7 @@ const ALLOWED: &[&str] = &[OPENID, EMAIL, PROFILE, GROUPS];
 pub async fn issue_tokens(
     ctx: &GrantContext<'_>,
     client: &Client,
-    request: &TokenRequest,
+    request: ClientCredentialsRequest,
 ) -> Result<TokenResponse, OAuthError> {
     if client.public {
         return Err(OAuthError::unauthorized_client("Public clients cannot use client_credentials grant."));

@@ -2,8 +2,7 @@
 //! the user has finished in a browser. `device::poll` decides each answer; this applies it:
 //! remember the poll (for `slow_down`), or hand out the stored token response exactly once.
 
-use super::authorization_code::check_pkce;
-use super::{GrantContext, TokenRequest};
+use super::{DeviceCodeRequest, GrantContext};
 use crate::oauth2::device::{self, DeviceStatus, Poll};
 use crate::oauth2::error::{ErrorCode, OAuthError};
 use crate::oauth2::tokens::TokenResponse;
@@ -17,19 +16,14 @@ fn unknown() -> OAuthError {
 pub async fn poll(
     ctx: &GrantContext<'_>,
     client: &Client,
-    request: &TokenRequest,
+    request: DeviceCodeRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let device_code = request
-        .device_code
-        .as_ref()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| OAuthError::invalid_request("Required parameter \"device_code\" is missing."))?;
-    let token = ctx.storage.get_device_token(device_code.expose()).await?.ok_or_else(unknown)?;
+    let token = ctx.storage.get_device_token(request.device_code.expose()).await?.ok_or_else(unknown)?;
     // A device code works only for the client it was issued to.
     if token.client_id != client.id {
         return Err(unknown());
     }
-    match device::poll(&token, ctx.now)? {
+    match device::poll(&token, ctx.now) {
         Poll::Expired => {
             Err(OAuthError::new(ErrorCode::ExpiredToken, "The device code expired; start again."))
         }
@@ -37,7 +31,7 @@ pub async fn poll(
         Poll::Wait { next, slow_down } => {
             // Only while still pending: a poll must never overwrite the browser's outcome.
             // Losing that race just means the device hears "pending" once more.
-            ctx.storage.update_device_token(&next, DeviceStatus::Pending.as_str()).await?;
+            ctx.storage.update_device_token(&next, DeviceStatus::Pending).await?;
             if slow_down {
                 let description = format!(
                     "Polling too fast; wait at least {} seconds between requests.",
@@ -49,8 +43,8 @@ pub async fn poll(
         }
         Poll::Complete => {
             // Checked before the code is used up, so a wrong verifier cannot burn it.
-            check_pkce(&token.pkce, request.code_verifier.as_deref())?;
-            let taken = ctx.storage.take_device_token(device_code.expose()).await?.ok_or_else(unknown)?;
+            crate::oauth2::pkce::check(token.pkce.as_ref(), request.code_verifier.as_deref())?;
+            let taken = ctx.storage.take_device_token(request.device_code.expose()).await?.ok_or_else(unknown)?;
             serde_json::from_str(&taken.token).map_err(OAuthError::server_error)
         }
     }

@@ -1,57 +1,31 @@
-//! The token endpoint (RFC 6749 §3.2): one typed request, client authentication, then one
-//! function per grant.
+//! The token endpoint (RFC 6749 §3.2): the grant type, client authentication, the request
+//! parsed into its grant's variant ([`request`]), then one function per grant.
 
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod device_code;
 pub mod password;
 pub mod refresh_token;
+mod request;
 pub mod token_exchange;
+
+pub use request::{
+    ClientCredentialsRequest, CodeRequest, DeviceCodeRequest, ExchangeRequest, PasswordRequest, RefreshRequest,
+    TokenForm, TokenRequest, required,
+};
 
 use super::access_tokens::AccessTokens;
 use super::client_auth::{ClientCredentials, authenticate};
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::{TokenContext, TokenResponse, mint, mint_access_token};
-use super::{
-    GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_PASSWORD,
-    GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE, Settings, scopes,
-};
+use super::{Settings, scopes};
+use crate::protocol::GrantType;
 use crate::connector::{Opened, Registry};
 use crate::overlay::Clients;
 use crate::signer::Signer;
 use crate::storage::{Client, Storage};
-use crate::types::{Secret, UnixTime};
-use serde::Deserialize;
+use crate::types::UnixTime;
 use std::sync::Arc;
-
-/// The token request's form fields, parsed once. Client credentials are extracted
-/// separately (header or body) into [`ClientCredentials`].
-#[derive(Default, Deserialize)]
-pub struct TokenRequest {
-    pub grant_type: Option<String>,
-    pub code: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub code_verifier: Option<String>,
-    pub refresh_token: Option<Secret>,
-    pub scope: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<Secret>,
-    /// RFC 8628 §3.4.
-    pub device_code: Option<Secret>,
-    /// `password` grant (RFC 6749 §4.3.2).
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    /// Dex's extension: put into the ID token of the password grant.
-    pub nonce: Option<String>,
-    /// Dex's extension to RFC 8693: the connector that verifies the subject token.
-    pub connector_id: Option<String>,
-    /// Token exchange (RFC 8693 §2.1).
-    pub subject_token: Option<Secret>,
-    pub subject_token_type: Option<String>,
-    pub requested_token_type: Option<String>,
-    pub audience: Option<String>,
-}
-crate::debug_only!(TokenRequest: grant_type, redirect_uri, scope, client_id, username, connector_id, subject_token_type, requested_token_type, audience);
 
 /// What every grant needs.
 pub struct GrantContext<'a> {
@@ -64,43 +38,17 @@ pub struct GrantContext<'a> {
     pub now: UnixTime,
 }
 
-pub fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
-    value
-        .as_deref()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| OAuthError::invalid_request(format!("Required parameter {name:?} is missing.")))
-}
-
-#[tracing::instrument(skip_all, fields(grant_type = request.grant_type.as_deref().unwrap_or("")))]
+#[tracing::instrument(skip_all, fields(grant_type = form.grant_type.as_deref().unwrap_or("")))]
 pub async fn token(
     ctx: &GrantContext<'_>,
     creds: &ClientCredentials,
-    request: &TokenRequest,
+    form: TokenForm,
 ) -> Result<TokenResponse, OAuthError> {
-    let grant_type = required(&request.grant_type, "grant_type")?;
-    let known = matches!(
-        grant_type,
-        GRANT_AUTHORIZATION_CODE
-            | GRANT_REFRESH_TOKEN
-            | GRANT_DEVICE_CODE
-            | GRANT_CLIENT_CREDENTIALS
-            | GRANT_PASSWORD
-            | GRANT_TOKEN_EXCHANGE
-    );
-    if !known || !ctx.settings.grant_enabled(grant_type) {
-        return Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            format!("Unsupported grant type {grant_type:?}."),
-        ));
-    }
+    let grant = form.grant(ctx.settings)?;
     let client = authenticate(ctx.clients, creds).await?;
-    let result = match grant_type {
-        GRANT_AUTHORIZATION_CODE => authorization_code::exchange(ctx, &client, request).await,
-        GRANT_DEVICE_CODE => device_code::poll(ctx, &client, request).await,
-        GRANT_CLIENT_CREDENTIALS => client_credentials::issue_tokens(ctx, &client, request).await,
-        GRANT_PASSWORD => password::login(ctx, &client, request).await,
-        GRANT_TOKEN_EXCHANGE => token_exchange::exchange(ctx, &client, request).await,
-        _ => refresh_token::refresh(ctx, &client, request).await,
+    let result = match TokenRequest::parse(grant, form, ctx.settings) {
+        Ok(request) => issue_for(ctx, &client, request).await,
+        Err(e) => Err(e),
     };
     let outcome = match &result {
         Ok(_) => "ok",
@@ -109,9 +57,25 @@ pub async fn token(
         Err(_) => "error",
     };
     metrics::counter!("tessera_token_issuance_total",
-        "grant_type" => grant_type.to_string(), "result" => outcome)
+        "grant_type" => grant.as_str(), "result" => outcome)
     .increment(1);
     result
+}
+
+/// One grant, by its own function.
+async fn issue_for(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    request: TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    match request {
+        TokenRequest::AuthorizationCode(r) => authorization_code::exchange(ctx, client, r).await,
+        TokenRequest::RefreshToken(r) => refresh_token::refresh(ctx, client, r).await,
+        TokenRequest::DeviceCode(r) => device_code::poll(ctx, client, r).await,
+        TokenRequest::ClientCredentials(r) => client_credentials::issue_tokens(ctx, client, r).await,
+        TokenRequest::Password(r) => password::login(ctx, client, r).await,
+        TokenRequest::TokenExchange(r) => token_exchange::exchange(ctx, client, r).await,
+    }
 }
 
 /// The connector a grant names, if the client may use it and it allows the grant (Dex's
@@ -120,9 +84,9 @@ pub fn resolve_connector(
     ctx: &GrantContext<'_>,
     client: &Client,
     connector_id: &str,
-    grant_type: &str,
+    grant_type: GrantType,
 ) -> Result<Arc<Opened>, OAuthError> {
-    if !client.allowed_connectors.is_empty() && !client.allowed_connectors.iter().any(|c| c == connector_id) {
+    if !super::authorize::client_may_use(client, connector_id) {
         return Err(OAuthError::invalid_grant("Connector not allowed for this client."));
     }
     let connector = ctx

@@ -9,42 +9,32 @@
 //! connector can refresh (the same rule as the authorization code grant).
 
 use super::refresh_token::{Origin, create_family, should_issue};
-use super::{GrantContext, TokenRequest, issue, required, resolve_connector};
+use super::{GrantContext, PasswordRequest, issue, resolve_connector};
 use crate::connector::{ConnectorError, Login, Scopes};
 use crate::oauth2::authorize::check_cross_client_trust;
-use crate::oauth2::error::{ErrorCode, OAuthError};
+use crate::oauth2::error::OAuthError;
 use crate::oauth2::tokens::{TokenContext, TokenResponse};
-use crate::oauth2::{GRANT_PASSWORD, scopes};
+use crate::oauth2::scopes;
+use crate::protocol::GrantType;
 use crate::storage::Client;
 
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
 pub async fn login(
     ctx: &GrantContext<'_>,
     client: &Client,
-    request: &TokenRequest,
+    request: PasswordRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let Some(connector_id) = ctx.settings.password_connector.as_deref() else {
-        return Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            "The password grant needs oauth2.passwordConnector.",
-        ));
-    };
-    let username = required(&request.username, "username")?;
-    let password = request
-        .password
-        .as_ref()
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| OAuthError::invalid_request("Required parameter \"password\" is missing."))?;
+    let connector_id = request.connector_id.as_str();
     let granted = scopes::parse(request.scope.as_deref().unwrap_or_default());
     scopes::validate(&granted)?;
     check_cross_client_trust(&granted, client, ctx.clients).await?;
 
-    let connector = resolve_connector(ctx, client, connector_id, GRANT_PASSWORD)?;
+    let connector = resolve_connector(ctx, client, connector_id, GrantType::Password)?;
     let Login::Password(password_login) = &connector.login else {
         return Err(OAuthError::invalid_request("The password connector does not check passwords."));
     };
     let identity =
-        match password_login.login(Scopes::from_requested(&granted), username, password.expose()).await {
+        match password_login.login(Scopes::from_requested(&granted), &request.username, request.password.expose()).await {
             Ok(Some(identity)) => identity,
             Ok(None) => return Err(OAuthError::invalid_grant("Invalid username or password.")),
             Err(ConnectorError::Refused(reason)) => {
@@ -54,7 +44,7 @@ pub async fn login(
             Err(e) => return Err(OAuthError::server_error(e)),
         };
 
-    let nonce = request.nonce.as_deref().unwrap_or_default();
+    let nonce = request.nonce.as_str();
     let refresh_token = if should_issue(ctx.settings, Some(&connector), &granted) {
         let origin = Origin {
             connector_id,

@@ -7,12 +7,13 @@
 //! without storing any secret in the clear. Presenting an older secret, or the previous one
 //! after the interval, is a reuse: the whole token family is revoked.
 
-use super::{GrantContext, TokenRequest};
+use super::{GrantContext, RefreshRequest};
 use crate::connector::{ConnectorError, Identity, Opened, Scopes};
 use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_id, sha256};
 use crate::oauth2::error::OAuthError;
 use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
-use crate::oauth2::{GRANT_REFRESH_TOKEN, RefreshSettings, Settings, scopes};
+use crate::oauth2::{RefreshSettings, Settings, scopes};
+use crate::protocol::{GrantType, RefreshTokenLifetime};
 use crate::storage::{AuthCode, Claims, Client, RefreshRotation, RefreshToken};
 use crate::types::UnixTime;
 use base64::Engine;
@@ -49,8 +50,8 @@ impl<'a> From<&'a AuthCode> for Origin<'a> {
 /// A refresh token is never mandatory (RFC 6749 §1.5).
 pub fn should_issue(settings: &Settings, connector: Option<&Opened>, granted: &[String]) -> bool {
     scopes::has(granted, scopes::OFFLINE_ACCESS)
-        && settings.grant_enabled(GRANT_REFRESH_TOKEN)
-        && connector.is_some_and(|c| c.refresh.is_some() && c.allows_grant(GRANT_REFRESH_TOKEN))
+        && settings.grant_enabled(GrantType::RefreshToken)
+        && connector.is_some_and(|c| c.refresh.is_some() && c.allows_grant(GrantType::RefreshToken))
 }
 
 /// Creates a new token family; returns its id and the token.
@@ -78,7 +79,7 @@ pub async fn create_family(
         nonce: origin.nonce.to_string(),
         // Bound to the single sign-on session only for `refreshTokenLifetime: session`: then
         // the token ends with the session (logout or expiry).
-        session_id: if client.refresh_token_lifetime == "session" {
+        session_id: if client.refresh_token_lifetime == RefreshTokenLifetime::Session {
             origin.session_id.to_string()
         } else {
             String::new()
@@ -127,14 +128,9 @@ fn invalid() -> OAuthError {
 pub async fn refresh(
     ctx: &GrantContext<'_>,
     client: &Client,
-    request: &TokenRequest,
+    request: RefreshRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let presented = request
-        .refresh_token
-        .as_ref()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| OAuthError::invalid_request("Required parameter \"refresh_token\" is missing."))?;
-    let (id, secret) = parse_token(presented.expose()).ok_or_else(invalid)?;
+    let (id, secret) = parse_token(request.refresh_token.expose()).ok_or_else(invalid)?;
     let token = ctx.storage.get_refresh_token(id).await?.ok_or_else(invalid)?;
     if token.client_id != client.id {
         return Err(invalid());
@@ -196,7 +192,7 @@ fn requested_scopes(token: &RefreshToken, scope: Option<&str>) -> Result<Vec<Str
 /// Asks the connector whether the user may still log in, and for fresh claims.
 async fn refresh_identity(ctx: &GrantContext<'_>, token: &RefreshToken) -> Result<Identity, OAuthError> {
     let connector =
-        ctx.connectors.get(&token.connector_id).filter(|c| c.allows_grant(GRANT_REFRESH_TOKEN)).ok_or_else(
+        ctx.connectors.get(&token.connector_id).filter(|c| c.allows_grant(GrantType::RefreshToken)).ok_or_else(
             || OAuthError::invalid_grant("The connector of this refresh token is no longer available."),
         )?;
     let identity = Identity { claims: token.claims.clone(), connector_data: token.connector_data.clone() };

@@ -10,13 +10,13 @@
 //! trust the caller), else `invalid_target`. Scopes other than the identity scopes and
 //! cross-client audiences are dropped (RFC 6749 §3.3), so `scope` in the answer is what holds.
 
-use super::{GrantContext, TokenRequest, required, resolve_connector};
+use super::{ExchangeRequest, GrantContext, resolve_connector};
 use crate::connector::ConnectorError;
 use crate::oauth2::authorize::check_cross_client_trust;
 use crate::oauth2::error::{ErrorCode, OAuthError};
 use crate::oauth2::scopes::{self, CROSS_CLIENT_PREFIX, EMAIL, FEDERATED_ID, GROUPS, OPENID, PROFILE};
 use crate::oauth2::tokens::{TokenContext, TokenResponse, mint_access_token, mint_id_token};
-use crate::oauth2::{GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN};
+use crate::protocol::{GrantType, TokenType};
 use crate::storage::Client;
 
 /// Scopes that shape an exchanged token.
@@ -26,26 +26,14 @@ const KEPT: &[&str] = &[OPENID, EMAIL, PROFILE, GROUPS, FEDERATED_ID];
 pub async fn exchange(
     ctx: &GrantContext<'_>,
     client: &Client,
-    request: &TokenRequest,
+    request: ExchangeRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let connector_id = required(&request.connector_id, "connector_id")?;
-    let subject_token_type = required(&request.subject_token_type, "subject_token_type")?;
-    if !matches!(subject_token_type, TOKEN_TYPE_ACCESS_TOKEN | TOKEN_TYPE_ID_TOKEN) {
-        return Err(OAuthError::invalid_request("Invalid subject_token_type."));
-    }
-    let subject_token = request
-        .subject_token
-        .as_ref()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| OAuthError::invalid_request("Required parameter \"subject_token\" is missing."))?;
-    let issued_token_type = match request.requested_token_type.as_deref().filter(|t| !t.is_empty()) {
-        None | Some(TOKEN_TYPE_ACCESS_TOKEN) => TOKEN_TYPE_ACCESS_TOKEN,
-        Some(TOKEN_TYPE_ID_TOKEN) => TOKEN_TYPE_ID_TOKEN,
-        Some(_) => return Err(OAuthError::invalid_request("Invalid requested_token_type.")),
-    };
+    let connector_id = request.connector_id.as_str();
+    let subject_token_type = request.subject_token_type;
+    let issued_token_type = request.requested_token_type;
     let granted = granted_scopes(request.scope.as_deref(), None);
     check_cross_client_trust(&granted, client, ctx.clients).await?;
-    let granted = match request.audience.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+    let granted = match request.audience.as_deref() {
         None => granted,
         Some(audience) => {
             let with_audience = granted_scopes(request.scope.as_deref(), Some(audience));
@@ -59,12 +47,12 @@ pub async fn exchange(
         }
     };
 
-    let connector = resolve_connector(ctx, client, connector_id, GRANT_TOKEN_EXCHANGE)?;
+    let connector = resolve_connector(ctx, client, connector_id, GrantType::TokenExchange)?;
     let verifier = connector
         .token_identity
         .as_ref()
         .ok_or_else(|| OAuthError::invalid_request("Requested connector does not support token exchange."))?;
-    let identity = match verifier.token_identity(subject_token_type, subject_token.expose()).await {
+    let identity = match verifier.token_identity(subject_token_type.as_str(), request.subject_token.expose()).await {
         Ok(identity) => identity,
         Err(ConnectorError::Refused(reason)) => {
             tracing::info!(%reason, connector = %connector_id, "subject token refused");
@@ -72,8 +60,9 @@ pub async fn exchange(
         }
         Err(e) => return Err(OAuthError::server_error(e)),
     };
-    tracing::info!(connector = %connector_id, user_id = %identity.claims.user_id, subject_token_type,
-        requested_token_type = issued_token_type, "token exchange successful");
+    tracing::info!(connector = %connector_id, user_id = %identity.claims.user_id,
+        subject_token_type = subject_token_type.as_str(), requested_token_type = issued_token_type.as_str(),
+        "token exchange successful");
 
     let token_ctx = TokenContext {
         issuer: &ctx.settings.issuer,
@@ -88,7 +77,7 @@ pub async fn exchange(
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };
-    let (token, token_type) = if issued_token_type == TOKEN_TYPE_ID_TOKEN {
+    let (token, token_type) = if issued_token_type == TokenType::IdToken {
         (mint_id_token(ctx.signer, &token_ctx, None)?, "N_A")
     } else {
         (mint_access_token(ctx.signer, &token_ctx)?.token, "bearer")
@@ -100,7 +89,7 @@ pub async fn exchange(
         refresh_token: None,
         id_token: None,
         scope: Some(granted.join(" ")),
-        issued_token_type: Some(issued_token_type.to_string()),
+        issued_token_type: Some(issued_token_type.as_str().to_string()),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Checks of the atomic operations: each is run once in sequence, then raced.
 
+use crate::protocol::DeviceStatus;
 use super::fixtures::*;
 use super::harness::{NOW, Store, race};
 use crate::storage::*;
@@ -154,11 +155,11 @@ pub(super) async fn device_token_cas_concurrently(s: Store) {
         let s = s.clone();
         async move {
             let update = DeviceToken {
-                status: "complete".into(),
+                status: DeviceStatus::Complete,
                 token: format!("token-{i}"),
                 ..device_token("dev", NOW + 300)
             };
-            (s.update_device_token(&update, "pending").await.unwrap(), update.token)
+            (s.update_device_token(&update, DeviceStatus::Pending).await.unwrap(), update.token)
         }
     })
     .await;

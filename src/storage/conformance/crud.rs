@@ -1,5 +1,6 @@
 //! Checks of create, read, update, delete and expiry for every record.
 
+use crate::protocol::DeviceStatus;
 use super::fixtures::*;
 use super::harness::{NOW, Store};
 use crate::storage::*;
@@ -182,10 +183,10 @@ pub(super) async fn device_flow_crud(s: Store) {
     assert_eq!(s.get_device_token("dev").await.unwrap(), Some(token.clone()));
 
     let complete =
-        DeviceToken { status: "complete".into(), token: "{\"access_token\":\"x\"}".into(), ..token };
-    assert!(!s.update_device_token(&complete, "denied").await.unwrap(), "status mismatch");
-    assert!(s.update_device_token(&complete, "pending").await.unwrap());
-    assert!(!s.update_device_token(&complete, "pending").await.unwrap(), "no longer pending");
+        DeviceToken { status: DeviceStatus::Complete, token: "{\"access_token\":\"x\"}".into(), ..token };
+    assert!(!s.update_device_token(&complete, DeviceStatus::Denied).await.unwrap(), "status mismatch");
+    assert!(s.update_device_token(&complete, DeviceStatus::Pending).await.unwrap());
+    assert!(!s.update_device_token(&complete, DeviceStatus::Pending).await.unwrap(), "no longer pending");
     assert_eq!(s.get_device_token("dev").await.unwrap(), Some(complete.clone()));
 
     assert_eq!(s.take_device_token("dev").await.unwrap(), Some(complete));

@@ -15,11 +15,11 @@ pub(super) fn claims(user: &str) -> Claims {
     }
 }
 
-pub(super) fn pkce() -> Pkce {
-    Pkce {
+pub(super) fn pkce() -> Option<Pkce> {
+    Some(Pkce {
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
-        code_challenge_method: "S256".into(),
-    }
+        method: crate::protocol::PkceMethod::S256,
+    })
 }
 
 pub(super) fn client(id: &str) -> Client {
@@ -38,7 +38,7 @@ pub(super) fn auth_request(id: &str, expiry: UnixTime) -> AuthRequest {
     AuthRequest {
         id: id.into(),
         client_id: "app".into(),
-        response_types: vec!["code".into()],
+        response_types: vec![crate::protocol::ResponseWord::Code],
         scopes: vec!["openid".into(), "email".into()],
         redirect_uri: "https://app.example.com/cb".into(),
         nonce: "n-0S6_WzA2Mj".into(),
@@ -162,7 +162,7 @@ pub(super) fn device_token(device_code: &str, expiry: UnixTime) -> DeviceToken {
     DeviceToken {
         device_code: device_code.into(),
         client_id: "tv".into(),
-        status: "pending".into(),
+        status: crate::protocol::DeviceStatus::Pending,
         token: String::new(),
         expiry,
         last_request: NOW,

@@ -12,6 +12,7 @@ use crate::storage::{
     AuthCode, AuthFlowStore, AuthRequest, DeviceRequest, DeviceStore, DeviceToken, IssuedTokens, Redemption,
     Result,
 };
+use crate::protocol::DeviceStatus;
 use crate::types::UnixTime;
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
@@ -152,7 +153,7 @@ impl DeviceStore for SqlStorage {
     async fn create_device_token(&self, token: &DeviceToken) -> Result<()> {
         sqlx::query("INSERT INTO device_tokens (device_code, status, expiry, data) VALUES ($1, $2, $3, $4)")
             .bind(&token.device_code)
-            .bind(&token.status)
+            .bind(token.status.as_str())
             .bind(token.expiry)
             .bind(to_json(token)?)
             .execute(&self.pool)
@@ -165,15 +166,15 @@ impl DeviceStore for SqlStorage {
         DEVICE_TOKENS.get(&self.pool, device_code).await
     }
 
-    async fn update_device_token(&self, token: &DeviceToken, expected_status: &str) -> Result<bool> {
+    async fn update_device_token(&self, token: &DeviceToken, expected_status: DeviceStatus) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE device_tokens SET status = $2, expiry = $3, data = $4 WHERE device_code = $1 AND status = $5",
         )
         .bind(&token.device_code)
-        .bind(&token.status)
+        .bind(token.status.as_str())
         .bind(token.expiry)
         .bind(to_json(token)?)
-        .bind(expected_status)
+        .bind(expected_status.as_str())
         .execute(&self.pool)
         .await
         .map_err(backend_error)?;
