@@ -13,7 +13,6 @@ use crate::protocol::GrantType;
 use crate::signer::{LocalSigner, SignerSettings, SigningAlgorithm};
 use crate::storage::sql::{PostgresOptions, SqlStorage};
 use crate::storage::{Client, Password, Storage};
-use crate::web::ui::Ui;
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +25,6 @@ pub struct App {
     pub clients: Clients,
     pub connectors: Registry,
     pub clock: Arc<dyn Clock>,
-    pub ui: Ui,
     pub sessions: crate::sso::Settings,
     /// For outgoing calls (back-channel logout): short timeouts, no redirects.
     pub http: reqwest::Client,
@@ -87,7 +85,7 @@ impl App {
             .await
             .context("loading the data-encryption key")?;
         let context = connector::OpenContext {
-            callback_url: settings.endpoint("/callback"),
+            callback_url: settings.endpoint(crate::oauth2::paths::CALLBACK),
             data_key: Arc::new(
                 connector::sealed::DataKey::new(&data_key).context("the data-encryption key")?,
             ),
@@ -102,7 +100,6 @@ impl App {
         ))
         .context("serialising the discovery document")?
         .into();
-        let ui = Ui::new(config);
         let sessions = crate::sso::Settings {
             absolute_lifetime: secs(config.sessions.absolute_lifetime),
             idle_lifetime: secs(config.sessions.valid_if_not_used_for),
@@ -119,7 +116,6 @@ impl App {
             clients,
             connectors,
             clock,
-            ui,
             sessions,
             http,
             connector_failures,
@@ -419,6 +415,20 @@ impl App {
     /// The algorithm tokens are signed with now, for discovery.
     pub fn signer_algorithm(&self) -> &'static str {
         crate::signer::Signer::algorithm(self.signer.as_ref())
+    }
+
+    /// What the browser flow and logout need, with `now` read from the clock once.
+    pub fn flow_context(&self) -> crate::flow::FlowContext<'_> {
+        crate::flow::FlowContext {
+            settings: &self.settings,
+            clients: &self.clients,
+            connectors: &self.connectors,
+            storage: self.storage.as_ref(),
+            signer: self.signer.as_ref(),
+            sessions: &self.sessions,
+            http: &self.http,
+            now: self.clock.now(),
+        }
     }
 
     /// What the token grants need, with `now` read from the clock once.

@@ -11,21 +11,38 @@
 //! 4. Approval (or `skipApprovalScreen`) consumes the request atomically and answers the
 //!    client: a code, tokens in the fragment (implicit/hybrid), or the out-of-band page.
 
-use crate::app::App;
-use crate::connector::{Identity, Login, Opened, SamlBinding, SamlLogin, SamlRequest, Scopes};
+use crate::connector::{Identity, Login, Opened, Registry, SamlBinding, SamlLogin, SamlRequest, Scopes};
 use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_id};
-use crate::oauth2::OAuthError;
+use crate::oauth2::Settings;
 use crate::oauth2::authorize::{
-    self, AuthorizeError, AuthorizeParams, ErrorRedirect, connectors_for, uses_fragment, with_params,
+    self, AuthorizeError, AuthorizeParams, ErrorRedirect, PageKind, connectors_for, uses_fragment,
+    with_params,
 };
 use crate::oauth2::redirect::OOB_URI;
 use crate::oauth2::tokens::{TokenContext, mint, mint_id_token};
+use crate::oauth2::{OAuthError, paths};
+use crate::overlay::Clients;
 use crate::protocol::ResponseWord;
+use crate::signer::Signer;
 use crate::sso;
-use crate::storage::{AuthCode, AuthRequest, AuthSession, Client};
+use crate::storage::{AuthCode, AuthRequest, AuthSession, Client, Storage};
+use crate::types::UnixTime;
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::Arc;
+
+/// What the browser flow and logout need, with `now` read from the clock once per step.
+pub struct FlowContext<'a> {
+    pub settings: &'a Settings,
+    pub clients: &'a Clients,
+    pub connectors: &'a Registry,
+    pub storage: &'a dyn Storage,
+    pub signer: &'a dyn Signer,
+    pub sessions: &'a sso::Settings,
+    /// For calls out of the flow (back-channel logout).
+    pub http: &'a reqwest::Client,
+    pub now: UnixTime,
+}
 
 /// What `/auth` does next.
 pub enum Start {
@@ -65,25 +82,28 @@ pub enum PasswordOutcome {
     WrongPassword,
 }
 
-fn page(title: &str, message: &str) -> AuthorizeError {
-    AuthorizeError::Page { title: title.into(), message: message.into() }
+fn page(kind: PageKind, message: &str) -> AuthorizeError {
+    AuthorizeError::page(kind, message)
 }
 
 fn internal(cause: impl Display) -> AuthorizeError {
-    tracing::error!(%cause, "login flow failed");
-    page("Something went wrong", "The login service hit an internal error. Please try again.")
+    AuthorizeError::internal(
+        "login flow failed",
+        cause,
+        "The login service hit an internal error. Please try again.",
+    )
 }
 
 fn expired() -> AuthorizeError {
     page(
-        "Login expired",
+        PageKind::LoginExpired,
         "This login request expired or is not valid. Please go back to the application and start again.",
     )
 }
 
-fn connector_url(app: &App, connector_id: &str, params: &AuthorizeParams) -> String {
+fn connector_url(ctx: &FlowContext<'_>, connector_id: &str, params: &AuthorizeParams) -> String {
     let query = params_query(params);
-    app.settings.endpoint(&format!("/auth/{}?{query}", urlencode(connector_id)))
+    ctx.settings.endpoint(&format!("{}/{}?{query}", paths::AUTH, urlencode(connector_id)))
 }
 
 fn urlencode(s: &str) -> String {
@@ -115,40 +135,44 @@ fn params_query(p: &AuthorizeParams) -> String {
 }
 
 /// Step 1: `/auth`. `sid` is the single sign-on session the browser holds, if any.
-pub async fn start(app: &App, params: &AuthorizeParams, sid: Option<&str>) -> Result<Start, AuthorizeError> {
-    let now = app.clock.now();
-    let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
-    let connectors = connectors_for(&valid.client, &app.connectors, valid.grant_type);
+pub async fn start(
+    ctx: &FlowContext<'_>,
+    params: &AuthorizeParams,
+    sid: Option<&str>,
+) -> Result<Start, AuthorizeError> {
+    let now = ctx.now;
+    let valid = authorize::validate(params, ctx.settings, ctx.clients, ctx.connectors, now).await?;
+    let connectors = connectors_for(&valid.client, ctx.connectors, valid.grant_type);
     let allowed: Vec<String> = connectors.iter().map(|c| c.id.clone()).collect();
-    let session = sso::current(app.storage.as_ref(), &app.sessions, sid, now).await.map_err(internal)?;
+    let session = sso::current(ctx.storage, ctx.sessions, sid, now).await.map_err(internal)?;
     let mut wanted = valid.request.clone();
     wanted.connector_id = valid.connector_id.clone().unwrap_or_default();
     let prompt_none = valid.request.prompt.split(' ').any(|p| p == "none");
     if let Some(session) = session.filter(|s| sso::reusable(s, &wanted, &allowed, now)) {
-        return resume(app, valid, session, prompt_none).await;
+        return resume(ctx, valid, session, prompt_none).await;
     }
     if prompt_none {
         return Err(valid
             .error(OAuthError::new(crate::oauth2::ErrorCode::LoginRequired, "The user is not logged in.")));
     }
     if let Some(id) = &valid.connector_id {
-        return Ok(Start::Redirect(connector_url(app, id, params)));
+        return Ok(Start::Redirect(connector_url(ctx, id, params)));
     }
     match connectors.as_slice() {
         [] => Err(valid.error(OAuthError::invalid_request("No connector is available for this client."))),
-        [only] if !app.settings.always_show_login => {
-            Ok(Start::Redirect(connector_url(app, &only.id, params)))
+        [only] if !ctx.settings.always_show_login => {
+            Ok(Start::Redirect(connector_url(ctx, &only.id, params)))
         }
         _ => Ok(Start::Chooser {
             client_name: display_name(&valid.client),
-            connectors: connectors.iter().map(|c| (c.clone(), connector_url(app, &c.id, params))).collect(),
+            connectors: connectors.iter().map(|c| (c.clone(), connector_url(ctx, &c.id, params))).collect(),
         }),
     }
 }
 
 /// A live session answers the request: the auth request is logged in from the start.
 async fn resume(
-    app: &App,
+    ctx: &FlowContext<'_>,
     valid: authorize::Validated,
     session: AuthSession,
     prompt_none: bool,
@@ -162,24 +186,24 @@ async fn resume(
     request.connector_data = session.connector_data.clone();
     request.auth_time = session.auth_time;
     request.session_id = session.id.clone();
-    if prompt_none && needs_approval(app, &request, Some(&session)) {
+    if prompt_none && needs_approval(ctx, &request, Some(&session)) {
         return Err(valid.error(OAuthError::new(
             crate::oauth2::ErrorCode::ConsentRequired,
             "The user has not approved this client.",
         )));
     }
-    app.storage.create_auth_request(&request).await.map_err(internal)?;
+    ctx.storage.create_auth_request(&request).await.map_err(internal)?;
     if prompt_none {
-        return Ok(Start::Done(finish(app, &request.id, None).await?));
+        return Ok(Start::Done(finish(ctx, &request.id, None).await?));
     }
-    Ok(Start::Redirect(approval_url(app, &request)))
+    Ok(Start::Redirect(approval_url(ctx, &request)))
 }
 
 /// The consent screen is needed unless the config skips it or this session already
 /// approved these scopes for this client; `prompt=consent` always asks.
-fn needs_approval(app: &App, request: &AuthRequest, session: Option<&AuthSession>) -> bool {
+fn needs_approval(ctx: &FlowContext<'_>, request: &AuthRequest, session: Option<&AuthSession>) -> bool {
     let consented = session.is_some_and(|s| sso::has_consent(s, &request.client_id, &request.scopes));
-    request.force_approval_prompt || !(app.settings.skip_approval || consented)
+    request.force_approval_prompt || !(ctx.settings.skip_approval || consented)
 }
 
 pub fn display_name(client: &Client) -> String {
@@ -188,13 +212,13 @@ pub fn display_name(client: &Client) -> String {
 
 /// Step 2: `/auth/{connector}`. Returns where to send the browser.
 pub async fn begin(
-    app: &App,
+    ctx: &FlowContext<'_>,
     connector_id: &str,
     params: &AuthorizeParams,
 ) -> Result<String, AuthorizeError> {
-    let now = app.clock.now();
-    let valid = authorize::validate(params, &app.settings, &app.clients, &app.connectors, now).await?;
-    let allowed = connectors_for(&valid.client, &app.connectors, valid.grant_type);
+    let now = ctx.now;
+    let valid = authorize::validate(params, ctx.settings, ctx.clients, ctx.connectors, now).await?;
+    let allowed = connectors_for(&valid.client, ctx.connectors, valid.grant_type);
     let Some(connector) = allowed.into_iter().find(|c| c.id == connector_id) else {
         return Err(authorize::unknown_connector());
     };
@@ -203,10 +227,10 @@ pub async fn begin(
     request.connector_id = connector.id.clone();
     request.hmac_key = random_bytes(32);
     let next = match &connector.login {
-        Login::Password(_) => password_url(app, connector_id, &request.id),
+        Login::Password(_) => password_url(ctx, connector_id, &request.id),
         Login::Redirect(upstream) => {
             let scopes = Scopes::from_requested(&request.scopes);
-            let callback = app.settings.endpoint("/callback");
+            let callback = ctx.settings.endpoint(paths::CALLBACK);
             let (url, login_data) =
                 upstream.login_url(scopes, &callback, &request.id).await.map_err(connector_failed)?;
             // Kept server-side until the callback; replaced by the identity's data at login.
@@ -215,10 +239,10 @@ pub async fn begin(
         }
         Login::Saml(saml) => match saml_pending(saml.as_ref(), &mut request, now)?.binding {
             SamlBinding::Redirect(url) => url,
-            SamlBinding::Post { .. } => saml_post_url(app, connector_id, &request.id),
+            SamlBinding::Post { .. } => saml_post_url(ctx, connector_id, &request.id),
         },
     };
-    app.storage.create_auth_request(&request).await.map_err(internal)?;
+    ctx.storage.create_auth_request(&request).await.map_err(internal)?;
     Ok(next)
 }
 
@@ -228,12 +252,12 @@ fn connector_failed(error: crate::connector::ConnectorError) -> AuthorizeError {
     match error {
         crate::connector::ConnectorError::Refused(reason) => {
             tracing::info!(%reason, "connector refused the login");
-            page("Login refused", &reason)
+            page(PageKind::LoginRefused, &reason)
         }
         crate::connector::ConnectorError::Upstream(cause) => {
             tracing::warn!(%cause, "connector failed");
             page(
-                UPSTREAM_FAILED,
+                PageKind::UpstreamUnavailable,
                 "The identity provider could not be reached or sent an answer that could not be used. \
                  Please try again later.",
             )
@@ -241,39 +265,52 @@ fn connector_failed(error: crate::connector::ConnectorError) -> AuthorizeError {
     }
 }
 
-pub fn password_url(app: &App, connector_id: &str, state: &str) -> String {
-    app.settings.endpoint(&format!("/auth/{}/login?state={}", urlencode(connector_id), urlencode(state)))
+pub fn password_url(ctx: &FlowContext<'_>, connector_id: &str, state: &str) -> String {
+    ctx.settings.endpoint(&format!(
+        "{}/{}/login?state={}",
+        paths::AUTH,
+        urlencode(connector_id),
+        urlencode(state)
+    ))
 }
 
 /// A live auth request for this connector, or the "login expired" page.
-async fn pending(app: &App, state: &str, connector_id: &str) -> Result<AuthRequest, AuthorizeError> {
-    let request = app.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
-    if request.expiry <= app.clock.now() || request.connector_id != connector_id {
+async fn pending(
+    ctx: &FlowContext<'_>,
+    state: &str,
+    connector_id: &str,
+) -> Result<AuthRequest, AuthorizeError> {
+    let request = ctx.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
+    if request.expiry <= ctx.now || request.connector_id != connector_id {
         return Err(expired());
     }
     Ok(request)
 }
 
 /// The password form's connector and its prompt, after checking the request is live.
-pub async fn password_form(app: &App, connector_id: &str, state: &str) -> Result<String, AuthorizeError> {
-    pending(app, state, connector_id).await?;
-    match app.connectors.get(connector_id).map(|c| &c.login) {
+pub async fn password_form(
+    ctx: &FlowContext<'_>,
+    connector_id: &str,
+    state: &str,
+) -> Result<String, AuthorizeError> {
+    pending(ctx, state, connector_id).await?;
+    match ctx.connectors.get(connector_id).map(|c| &c.login) {
         Some(Login::Password(p)) => Ok(p.prompt().to_string()),
-        _ => Err(page("Not found", "This connector does not log in with a password.")),
+        _ => Err(page(PageKind::NotFound, "This connector does not log in with a password.")),
     }
 }
 
 /// Step 3a: the password form was posted.
 pub async fn password_login(
-    app: &App,
+    ctx: &FlowContext<'_>,
     connector_id: &str,
     state: &str,
     username: &str,
     password: &str,
 ) -> Result<PasswordOutcome, AuthorizeError> {
-    let request = pending(app, state, connector_id).await?;
-    let Some(Login::Password(connector)) = app.connectors.get(connector_id).map(|c| &c.login) else {
-        return Err(page("Not found", "This connector does not log in with a password."));
+    let request = pending(ctx, state, connector_id).await?;
+    let Some(Login::Password(connector)) = ctx.connectors.get(connector_id).map(|c| &c.login) else {
+        return Err(page(PageKind::NotFound, "This connector does not log in with a password."));
     };
     let identity = connector
         .login(Scopes::from_requested(&request.scopes), username, password)
@@ -284,42 +321,42 @@ pub async fn password_login(
     .increment(1);
     match identity {
         None => Ok(PasswordOutcome::WrongPassword),
-        Some(identity) => Ok(PasswordOutcome::LoggedIn(logged_in(app, request, identity).await?)),
+        Some(identity) => Ok(PasswordOutcome::LoggedIn(logged_in(ctx, request, identity).await?)),
     }
 }
 
 /// Step 3b: a redirect connector called back with `state` = the auth request id.
-pub async fn callback(app: &App, params: &HashMap<String, String>) -> Result<LoggedIn, AuthorizeError> {
-    redirect_callback(app, None, params, &HashMap::new()).await
+pub async fn callback(
+    ctx: &FlowContext<'_>,
+    params: &HashMap<String, String>,
+) -> Result<LoggedIn, AuthorizeError> {
+    redirect_callback(ctx, None, params, &HashMap::new()).await
 }
 
 /// Step 3b at `/callback/{connector}` (Dex's per-connector callback, e.g. `authproxy`):
 /// the auth request must belong to that connector; `headers` are the values of the
 /// connector's trusted headers the request carried.
 pub async fn connector_callback(
-    app: &App,
+    ctx: &FlowContext<'_>,
     connector_id: &str,
     params: &HashMap<String, String>,
     headers: &HashMap<String, String>,
 ) -> Result<LoggedIn, AuthorizeError> {
-    redirect_callback(app, Some(connector_id), params, headers).await
+    redirect_callback(ctx, Some(connector_id), params, headers).await
 }
 
-/// The page title of an upstream failure (rendered as 502 Bad Gateway).
-pub const UPSTREAM_FAILED: &str = "Login provider unavailable";
-
 async fn redirect_callback(
-    app: &App,
+    ctx: &FlowContext<'_>,
     connector_id: Option<&str>,
     params: &HashMap<String, String>,
     headers: &HashMap<String, String>,
 ) -> Result<LoggedIn, AuthorizeError> {
     let state = params.get("state").map(String::as_str).unwrap_or_default();
-    let request = app.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
-    if request.expiry <= app.clock.now() || connector_id.is_some_and(|id| id != request.connector_id) {
+    let request = ctx.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
+    if request.expiry <= ctx.now || connector_id.is_some_and(|id| id != request.connector_id) {
         return Err(expired());
     }
-    let Some(Login::Redirect(connector)) = app.connectors.get(&request.connector_id).map(|c| &c.login) else {
+    let Some(Login::Redirect(connector)) = ctx.connectors.get(&request.connector_id).map(|c| &c.login) else {
         return Err(expired());
     };
     let scopes = Scopes::from_requested(&request.scopes);
@@ -334,7 +371,7 @@ async fn redirect_callback(
         "result" => match &result { Ok(_) => "ok", Err(crate::connector::ConnectorError::Refused(_)) => "refused", Err(_) => "error" })
     .increment(1);
     match result {
-        Ok(identity) => logged_in(app, request, identity).await,
+        Ok(identity) => logged_in(ctx, request, identity).await,
         Err(e) => Err(connector_failed(e)),
     }
 }
@@ -345,54 +382,66 @@ fn approval_hmac(request: &AuthRequest) -> String {
 
 /// The connector vouched for the user: a new single sign-on session starts.
 async fn logged_in(
-    app: &App,
+    ctx: &FlowContext<'_>,
     mut request: AuthRequest,
     identity: Identity,
 ) -> Result<LoggedIn, AuthorizeError> {
-    let now = app.clock.now();
+    let now = ctx.now;
     request.logged_in = true;
     request.claims = identity.claims;
     request.connector_data = identity.connector_data;
     request.auth_time = now;
-    let session = sso::open(app.storage.as_ref(), &app.sessions, &request, now).await.map_err(internal)?;
+    let session = sso::open(ctx.storage, ctx.sessions, &request, now).await.map_err(internal)?;
     request.session_id = session.id.clone();
-    if !app.storage.update_auth_request(&request).await.map_err(internal)? {
+    if !ctx.storage.update_auth_request(&request).await.map_err(internal)? {
         return Err(expired());
     }
-    Ok(LoggedIn { next: approval_url(app, &request), sid: session.id })
+    Ok(LoggedIn { next: approval_url(ctx, &request), sid: session.id })
 }
 
-fn approval_url(app: &App, request: &AuthRequest) -> String {
+fn approval_url(ctx: &FlowContext<'_>, request: &AuthRequest) -> String {
     let hmac = approval_hmac(request);
-    app.settings.endpoint(&format!("/approval?req={}&hmac={}", urlencode(&request.id), urlencode(&hmac)))
+    ctx.settings.endpoint(&format!(
+        "{}?req={}&hmac={}",
+        paths::APPROVAL,
+        urlencode(&request.id),
+        urlencode(&hmac)
+    ))
 }
 
-async fn session_of(app: &App, request: &AuthRequest) -> Result<Option<AuthSession>, AuthorizeError> {
+async fn session_of(
+    ctx: &FlowContext<'_>,
+    request: &AuthRequest,
+) -> Result<Option<AuthSession>, AuthorizeError> {
     if request.session_id.is_empty() {
         return Ok(None);
     }
-    app.storage.get_auth_session(&request.session_id).await.map_err(internal)
+    ctx.storage.get_auth_session(&request.session_id).await.map_err(internal)
 }
 
-async fn logged_in_request(app: &App, req: &str, hmac: &str) -> Result<AuthRequest, AuthorizeError> {
-    let request = app.storage.get_auth_request(req).await.map_err(internal)?.ok_or_else(expired)?;
-    if !request.logged_in || request.expiry <= app.clock.now() {
+async fn logged_in_request(
+    ctx: &FlowContext<'_>,
+    req: &str,
+    hmac: &str,
+) -> Result<AuthRequest, AuthorizeError> {
+    let request = ctx.storage.get_auth_request(req).await.map_err(internal)?.ok_or_else(expired)?;
+    if !request.logged_in || request.expiry <= ctx.now {
         return Err(expired());
     }
     if !constant_time_eq(approval_hmac(&request).as_bytes(), hmac.as_bytes()) {
-        return Err(page("Unauthorized request", "This approval link is not valid for this login."));
+        return Err(page(PageKind::UnauthorizedRequest, "This approval link is not valid for this login."));
     }
     Ok(request)
 }
 
 /// Step 4, GET: the consent screen, unless it is skipped.
-pub async fn approval(app: &App, req: &str, hmac: &str) -> Result<Approval, AuthorizeError> {
-    let request = logged_in_request(app, req, hmac).await?;
-    let session = session_of(app, &request).await?;
-    if !needs_approval(app, &request, session.as_ref()) {
-        return Ok(Approval::Done(finish(app, req, None).await?));
+pub async fn approval(ctx: &FlowContext<'_>, req: &str, hmac: &str) -> Result<Approval, AuthorizeError> {
+    let request = logged_in_request(ctx, req, hmac).await?;
+    let session = session_of(ctx, &request).await?;
+    if !needs_approval(ctx, &request, session.as_ref()) {
+        return Ok(Approval::Done(finish(ctx, req, None).await?));
     }
-    let client = app.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
+    let client = ctx.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
     Ok(Approval::Show {
         client: Box::new(client),
         scopes: request.scopes.clone(),
@@ -402,12 +451,17 @@ pub async fn approval(app: &App, req: &str, hmac: &str) -> Result<Approval, Auth
 }
 
 /// Step 4, POST: the user approved or declined.
-pub async fn decide(app: &App, req: &str, hmac: &str, approved: bool) -> Result<Completion, AuthorizeError> {
-    let request = logged_in_request(app, req, hmac).await?;
+pub async fn decide(
+    ctx: &FlowContext<'_>,
+    req: &str,
+    hmac: &str,
+    approved: bool,
+) -> Result<Completion, AuthorizeError> {
+    let request = logged_in_request(ctx, req, hmac).await?;
     if approved {
-        return finish(app, req, Some(&request.scopes)).await;
+        return finish(ctx, req, Some(&request.scopes)).await;
     }
-    app.storage.delete_auth_request(req).await.map_err(internal)?;
+    ctx.storage.delete_auth_request(req).await.map_err(internal)?;
     Err(AuthorizeError::Redirect(ErrorRedirect {
         redirect_uri: request.redirect_uri.clone(),
         state: request.state.clone(),
@@ -419,13 +473,15 @@ pub async fn decide(app: &App, req: &str, hmac: &str, approved: bool) -> Result<
 /// Consumes the auth request (exactly once, even under double submission) and builds the
 /// response to the client. `approved`: the scopes the user just consented to, remembered in
 /// the session with the client (one session write for both).
-async fn finish(app: &App, req: &str, approved: Option<&[String]>) -> Result<Completion, AuthorizeError> {
-    let request = app.storage.take_auth_request(req).await.map_err(internal)?.ok_or_else(expired)?;
-    let now = app.clock.now();
+async fn finish(
+    ctx: &FlowContext<'_>,
+    req: &str,
+    approved: Option<&[String]>,
+) -> Result<Completion, AuthorizeError> {
+    let request = ctx.storage.take_auth_request(req).await.map_err(internal)?.ok_or_else(expired)?;
+    let now = ctx.now;
     // The client now holds tokens from this session: it hears of the logout.
-    sso::record(app.storage.as_ref(), &request.session_id, &request.client_id, approved)
-        .await
-        .map_err(internal)?;
+    sso::record(ctx.storage, &request.session_id, &request.client_id, approved).await.map_err(internal)?;
     let types = &request.response_types;
     let has = |word: ResponseWord| types.contains(&word);
     let mut params: Vec<(&str, String)> = Vec::new();
@@ -440,22 +496,22 @@ async fn finish(app: &App, req: &str, approved: Option<&[String]>) -> Result<Com
             connector_id: request.connector_id.clone(),
             connector_data: request.connector_data.clone(),
             claims: request.claims.clone(),
-            expiry: now + app.settings.auth_code_lifetime,
+            expiry: now + ctx.settings.auth_code_lifetime,
             auth_time: request.auth_time,
             pkce: request.pkce.clone(),
             redeemed_at: None,
             issued: None,
             session_id: request.session_id.clone(),
         };
-        app.storage.create_auth_code(&code).await.map_err(internal)?;
+        ctx.storage.create_auth_code(&code).await.map_err(internal)?;
         if request.redirect_uri == OOB_URI {
             return Ok(Completion::Oob(code.id));
         }
         params.push(("code", code.id.clone()));
         code_id = Some(code.id);
     }
-    let ctx = TokenContext {
-        issuer: &app.settings.issuer,
+    let token_ctx = TokenContext {
+        issuer: &ctx.settings.issuer,
         client_id: &request.client_id,
         scopes: &request.scopes,
         claims: &request.claims,
@@ -464,10 +520,10 @@ async fn finish(app: &App, req: &str, approved: Option<&[String]>) -> Result<Com
         auth_time: request.auth_time,
         session_id: &request.session_id,
         now,
-        lifetime: app.settings.id_token_lifetime,
+        lifetime: ctx.settings.id_token_lifetime,
     };
     if has(ResponseWord::Token) {
-        let minted = mint(app.signer.as_ref(), &ctx, code_id.as_deref()).map_err(internal)?;
+        let minted = mint(ctx.signer, &token_ctx, code_id.as_deref()).map_err(internal)?;
         params.push(("access_token", minted.access_token));
         params.push(("token_type", "bearer".into()));
         params.push(("expires_in", (minted.expires_at - now).to_string()));
@@ -475,10 +531,8 @@ async fn finish(app: &App, req: &str, approved: Option<&[String]>) -> Result<Com
             params.push(("id_token", minted.id_token));
         }
     } else if has(ResponseWord::IdToken) {
-        params.push((
-            "id_token",
-            mint_id_token(app.signer.as_ref(), &ctx, code_id.as_deref()).map_err(internal)?,
-        ));
+        params
+            .push(("id_token", mint_id_token(ctx.signer, &token_ctx, code_id.as_deref()).map_err(internal)?));
     }
     params.push(("state", request.state.clone()));
     let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -514,20 +568,25 @@ fn saml_pending(
     Ok(saml_request)
 }
 
-fn saml_post_url(app: &App, connector_id: &str, state: &str) -> String {
-    app.settings.endpoint(&format!("/auth/{}/saml?state={}", urlencode(connector_id), urlencode(state)))
+fn saml_post_url(ctx: &FlowContext<'_>, connector_id: &str, state: &str) -> String {
+    ctx.settings.endpoint(&format!(
+        "{}/{}/saml?state={}",
+        paths::AUTH,
+        urlencode(connector_id),
+        urlencode(state)
+    ))
 }
 
 /// A SAML login waiting for the identity provider's answer, and what it is waiting for.
 async fn saml_waiting(
-    app: &App,
+    ctx: &FlowContext<'_>,
     state: &str,
 ) -> Result<(AuthRequest, Arc<dyn SamlLogin>, SamlPending), AuthorizeError> {
-    let request = app.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
-    if request.expiry <= app.clock.now() || request.logged_in {
+    let request = ctx.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
+    if request.expiry <= ctx.now || request.logged_in {
         return Err(expired());
     }
-    let Some(Login::Saml(saml)) = app.connectors.get(&request.connector_id).map(|c| &c.login) else {
+    let Some(Login::Saml(saml)) = ctx.connectors.get(&request.connector_id).map(|c| &c.login) else {
         return Err(expired());
     };
     let pending: SamlPending =
@@ -538,11 +597,11 @@ async fn saml_waiting(
 
 /// The HTTP-POST binding's form to the identity provider: `(action, SAMLRequest, RelayState)`.
 pub async fn saml_post_form(
-    app: &App,
+    ctx: &FlowContext<'_>,
     connector_id: &str,
     state: &str,
 ) -> Result<(String, String, String), AuthorizeError> {
-    let (request, _, pending) = saml_waiting(app, state).await?;
+    let (request, _, pending) = saml_waiting(ctx, state).await?;
     if request.connector_id != connector_id || pending.action.is_empty() {
         return Err(expired());
     }
@@ -553,21 +612,19 @@ pub async fn saml_post_form(
 /// id. No browser session is needed (the cross-site POST carries none): the auth request and
 /// the `AuthnRequest` ID stored with it are the binding.
 pub async fn saml_callback(
-    app: &App,
+    ctx: &FlowContext<'_>,
     relay_state: &str,
     saml_response: &str,
 ) -> Result<LoggedIn, AuthorizeError> {
-    let (request, saml, pending) = saml_waiting(app, relay_state).await?;
+    let (request, saml, pending) = saml_waiting(ctx, relay_state).await?;
     let scopes = Scopes::from_requested(&request.scopes);
-    let result = saml
-        .handle_post(scopes, saml_response, &pending.request_id, app.clock.now(), app.storage.as_ref())
-        .await;
+    let result = saml.handle_post(scopes, saml_response, &pending.request_id, ctx.now, ctx.storage).await;
     metrics::counter!("tessera_logins_total", "connector" => request.connector_id.clone(),
         "result" => if result.is_ok() { "ok" } else { "error" })
     .increment(1);
     match result {
-        Ok(identity) => logged_in(app, request, identity).await,
-        Err(crate::connector::ConnectorError::Refused(reason)) => Err(page("Login refused", &reason)),
+        Ok(identity) => logged_in(ctx, request, identity).await,
+        Err(crate::connector::ConnectorError::Refused(reason)) => Err(page(PageKind::LoginRefused, &reason)),
         Err(e) => Err(internal(e)),
     }
 }

@@ -8,9 +8,9 @@
 //! received tokens in it and has a `backchannelLogoutURI`, with a signed `logout_token`
 //! delivered in the background with retries — the user never waits for it.
 
-use crate::app::App;
-use crate::oauth2::authorize::{AuthorizeError, with_params};
-use crate::oauth2::subject;
+use crate::flow::FlowContext;
+use crate::oauth2::authorize::{AuthorizeError, PageKind, with_params};
+use crate::oauth2::{paths, subject};
 use crate::signer::{Signer, verify_fresh};
 use crate::storage::Client;
 use serde::Deserialize;
@@ -40,22 +40,22 @@ pub struct Checked {
     pub params: LogoutParams,
 }
 
-fn page(title: &str, message: &str) -> AuthorizeError {
-    AuthorizeError::Page { title: title.into(), message: message.into() }
+fn page(kind: PageKind, message: &str) -> AuthorizeError {
+    AuthorizeError::page(kind, message)
 }
 
 /// Validates the request: the redirect must be registered for the client the hint or
 /// `client_id` names, and the two must agree. Problems are shown on a page, never redirected.
-pub async fn check(app: &App, params: LogoutParams) -> Result<Checked, AuthorizeError> {
+async fn check(ctx: &FlowContext<'_>, params: LogoutParams) -> Result<Checked, AuthorizeError> {
     let hint = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
         None => None,
-        Some(token) => match verify_fresh(app.signer.as_ref(), token).await {
-            Ok(claims) if claims.get("iss").and_then(Value::as_str) == Some(app.settings.issuer.as_str()) => {
+        Some(token) => match verify_fresh(ctx.signer, token).await {
+            Ok(claims) if claims.get("iss").and_then(Value::as_str) == Some(ctx.settings.issuer.as_str()) => {
                 Some(claims)
             }
             _ => {
                 return Err(page(
-                    "Invalid logout request",
+                    PageKind::InvalidLogoutRequest,
                     "The application sent an ID token hint that is not valid.",
                 ));
             }
@@ -69,7 +69,7 @@ pub async fn check(app: &App, params: LogoutParams) -> Result<Checked, Authorize
     let client_id = match params.client_id.as_deref().filter(|c| !c.is_empty()) {
         Some(id) if hint.is_some() && !audience.iter().any(|a| a == id) => {
             return Err(page(
-                "Invalid logout request",
+                PageKind::InvalidLogoutRequest,
                 "The ID token hint was not issued to this application.",
             ));
         }
@@ -82,10 +82,10 @@ pub async fn check(app: &App, params: LogoutParams) -> Result<Checked, Authorize
     let redirect = match params.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
         None => None,
         Some(uri) => {
-            let client = lookup(app, client_id.as_deref()).await?;
+            let client = lookup(ctx, client_id.as_deref()).await?;
             if !client.as_ref().is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri)) {
                 return Err(page(
-                    "Unregistered logout redirect",
+                    PageKind::UnregisteredLogoutRedirect,
                     "The application asked to send you to an address it has not registered for after logout.",
                 ));
             }
@@ -100,19 +100,56 @@ pub async fn check(app: &App, params: LogoutParams) -> Result<Checked, Authorize
     })
 }
 
-async fn lookup(app: &App, client_id: Option<&str>) -> Result<Option<Client>, AuthorizeError> {
+async fn lookup(ctx: &FlowContext<'_>, client_id: Option<&str>) -> Result<Option<Client>, AuthorizeError> {
     let Some(id) = client_id else {
         return Ok(None);
     };
-    app.clients.get(id).await.map_err(|e| {
+    ctx.clients.get(id).await.map_err(|e| {
         tracing::error!(cause = %e, "client lookup failed");
-        page("Something went wrong", "The login service could not look up the application.")
+        page(PageKind::Internal, "The login service could not look up the application.")
     })
+}
+
+/// What a logout request comes to.
+#[derive(Debug)]
+pub enum Logout {
+    /// Ask the user first: the request may not come from them (no valid hint for this
+    /// browser's session). The parameters go through the confirmation page.
+    Confirm(LogoutParams),
+    /// Done: the session (if any) ended. The browser forgets its session; then, with
+    /// `upstream`, it goes there first (and comes back to [`paths::LOGOUT_CALLBACK`]), and
+    /// at last to `redirect` (the client's registered URI with `state`) or the logged-out page.
+    Done { upstream: Option<String>, redirect: Option<String> },
+}
+
+/// RP-Initiated Logout §2–§4: checks the request, asks the user unless it may not, and ends
+/// the session: the browser's own (`browser_sid`), else the one the hint names. `confirmed`:
+/// the user submitted our confirmation page (its CSRF token already checked).
+pub async fn logout(
+    ctx: &FlowContext<'_>,
+    params: LogoutParams,
+    browser_sid: Option<&str>,
+    confirmed: bool,
+) -> Result<Logout, AuthorizeError> {
+    let checked = check(ctx, params).await?;
+    if !confirmed && !may_skip_confirmation(&checked, browser_sid) {
+        return Ok(Logout::Confirm(checked.params));
+    }
+    let mut upstream = None;
+    if let Some(ending) = browser_sid.or(checked.hint_sid.as_deref()) {
+        // Only this browser's own session is ended upstream too (the upstream acts on the
+        // browser's cookies there).
+        if browser_sid == Some(ending) {
+            upstream = upstream_logout_url(ctx, ending).await;
+        }
+        end_session(ctx, ending).await?;
+    }
+    Ok(Logout::Done { upstream, redirect: checked.redirect })
 }
 
 /// Logging out without asking is safe only with a valid hint for this browser's session (or
 /// when the browser has none left to lose).
-pub fn may_skip_confirmation(checked: &Checked, browser_sid: Option<&str>) -> bool {
+fn may_skip_confirmation(checked: &Checked, browser_sid: Option<&str>) -> bool {
     checked.hint_valid
         && match (browser_sid, checked.hint_sid.as_deref()) {
             (None, _) => true,
@@ -124,41 +161,38 @@ pub fn may_skip_confirmation(checked: &Checked, browser_sid: Option<&str>) -> bo
 /// Where the upstream provider ends its own session for this one (its `end_session_endpoint`,
 /// with the upstream ID token as `id_token_hint`), coming back to `/logout/callback`; `None`
 /// when the session's connector has no upstream logout. Read before the session ends.
-pub async fn upstream_logout_url(app: &App, sid: &str) -> Option<String> {
-    let session = app.storage.get_auth_session(sid).await.ok().flatten()?;
-    let connector = app.connectors.get(&session.connector_id)?;
+async fn upstream_logout_url(ctx: &FlowContext<'_>, sid: &str) -> Option<String> {
+    let session = ctx.storage.get_auth_session(sid).await.ok().flatten()?;
+    let connector = ctx.connectors.get(&session.connector_id)?;
     let logout = connector.logout.as_ref()?;
-    logout.logout_url(session.connector_data.as_deref(), &app.settings.endpoint(UPSTREAM_LOGOUT_CALLBACK))
+    logout.logout_url(session.connector_data.as_deref(), &ctx.settings.endpoint(paths::LOGOUT_CALLBACK))
 }
-
-/// Where the upstream provider sends the user back after its logout.
-pub const UPSTREAM_LOGOUT_CALLBACK: &str = "/logout/callback";
 
 /// Ends a single sign-on session: deletes it and its bound refresh tokens, and notifies the
 /// clients over the back channel (in the background).
-pub async fn end_session(app: &App, sid: &str) -> Result<(), AuthorizeError> {
+pub async fn end_session(ctx: &FlowContext<'_>, sid: &str) -> Result<(), AuthorizeError> {
     let internal = |e: crate::storage::StorageError| {
         tracing::error!(cause = %e, "logout failed");
-        page("Something went wrong", "The logout could not be completed. Please try again.")
+        page(PageKind::Internal, "The logout could not be completed. Please try again.")
     };
-    let Some(session) = app.storage.get_auth_session(sid).await.map_err(internal)? else {
+    let Some(session) = ctx.storage.get_auth_session(sid).await.map_err(internal)? else {
         return Ok(());
     };
-    app.storage.delete_auth_session(sid).await.map_err(internal)?;
-    let ended = app.storage.delete_refresh_tokens_for_session(sid).await.map_err(internal)?;
+    ctx.storage.delete_auth_session(sid).await.map_err(internal)?;
+    let ended = ctx.storage.delete_refresh_tokens_for_session(sid).await.map_err(internal)?;
     tracing::info!(refresh_tokens = ended, "session ended");
-    let now = app.clock.now();
+    let now = ctx.now;
     let sub = subject::encode(&session.claims.user_id, &session.connector_id);
     for client_id in &session.clients {
-        let Ok(Some(client)) = app.clients.get(client_id).await else {
+        let Ok(Some(client)) = ctx.clients.get(client_id).await else {
             continue;
         };
         if client.backchannel_logout_uri.is_empty() {
             continue;
         }
-        match logout_token(app.signer.as_ref(), &app.settings.issuer, client_id, &sub, sid, now) {
+        match logout_token(ctx.signer, &ctx.settings.issuer, client_id, &sub, sid, now) {
             Ok(token) => {
-                deliver(app.http.clone(), client.backchannel_logout_uri.clone(), client_id.clone(), token)
+                deliver(ctx.http.clone(), client.backchannel_logout_uri.clone(), client_id.clone(), token)
             }
             Err(e) => tracing::error!(error = %e, client_id, "could not sign a logout token"),
         }

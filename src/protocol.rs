@@ -152,7 +152,6 @@ impl GrantType {
     }
 }
 
-
 /// A token type identifier of RFC 8693 §3, for the token types Tessera exchanges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenType {

@@ -55,7 +55,7 @@ fn limited<A: axum_server::Address, Acc>(
 
 pub fn router(app: AppState, config: &Config) -> axum::Router {
     let cors = web::Cors { origins: &config.web.allowed_origins, headers: &config.web.allowed_headers };
-    web::router(app, security_headers(config), cors)
+    web::router(app, web::ui::Ui::new(config), security_headers(config), cors)
 }
 
 /// A server running in this process.

@@ -40,10 +40,10 @@ use url::Url;
 
 use crate::types::Secret;
 
+pub use crate::protocol::{GrantType, PkceMethod, RefreshTokenLifetime, ResponseType};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use env::EnvLookup;
 pub use keys::from_value;
-pub use crate::protocol::{GrantType, PkceMethod, RefreshTokenLifetime, ResponseType};
 pub use validate::{DEX_CONNECTOR_TYPES, IMPLEMENTED_CONNECTOR_TYPES};
 
 /// The whole configuration, typed and with defaults applied.

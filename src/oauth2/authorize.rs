@@ -7,9 +7,9 @@
 
 use super::error::{ErrorCode, OAuthError};
 use super::{Settings, pkce, redirect, scopes};
-use crate::protocol::{GrantType, ResponseType, ResponseWord};
 use crate::connector::{Opened, Registry};
 use crate::overlay::Clients;
+use crate::protocol::{GrantType, ResponseType, ResponseWord};
 use crate::storage::{AuthRequest, Client, Pkce};
 
 pub use crate::protocol::uses_fragment;
@@ -36,12 +36,86 @@ pub struct AuthorizeParams {
     pub login_hint: Option<String>,
 }
 
+/// An error of the browser flow: a page for the user, or a redirect to the client.
 #[derive(Debug)]
 pub enum AuthorizeError {
-    /// The client or redirect URI is not trusted: tell the user, do not redirect.
-    Page { title: String, message: String },
+    /// The client or redirect URI is not trusted (or the error is the user's to see): tell
+    /// the user, do not redirect. `message` says what happened and what to do.
+    Page { kind: PageKind, message: String },
     /// Tell the client, at its (verified) redirect URI.
     Redirect(ErrorRedirect),
+}
+
+/// What went wrong in the browser, as the user's page names it. The kind decides the title
+/// and (in `web/`) the HTTP status; the message gives the detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    /// Malformed or incomplete parameters or forms.
+    InvalidRequest,
+    /// No such client.
+    UnknownApplication,
+    /// A `redirect_uri` the client did not register.
+    UnregisteredRedirect,
+    /// A connector the client may not use, or that does not exist.
+    UnknownConnector,
+    /// No live auth request for this step.
+    LoginExpired,
+    /// A form whose CSRF token is not the session's (an old tab, a cross-site post).
+    SessionExpired,
+    /// An approval link whose HMAC does not match the login.
+    UnauthorizedRequest,
+    /// A step that does not exist for this connector (a password form for a redirect login).
+    NotFound,
+    /// The connector refused the user (with its reason).
+    LoginRefused,
+    /// The upstream identity provider could not be reached or answered nonsense.
+    UpstreamUnavailable,
+    /// The device flow's login did not complete.
+    LoginFailed,
+    DeviceLoginExpired,
+    DeviceAlreadyHandled,
+    InvalidLogoutRequest,
+    UnregisteredLogoutRedirect,
+    /// A method the page does not take.
+    NotAvailable,
+    /// Our fault: the cause is in the log under the request id.
+    Internal,
+}
+
+impl PageKind {
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "Invalid request",
+            Self::UnknownApplication => "Unknown application",
+            Self::UnregisteredRedirect => "Unregistered redirect URI",
+            Self::UnknownConnector => "Unknown connector",
+            Self::LoginExpired => "Login expired",
+            Self::SessionExpired => "Session expired",
+            Self::UnauthorizedRequest => "Unauthorized request",
+            Self::NotFound => "Not found",
+            Self::LoginRefused => "Login refused",
+            Self::UpstreamUnavailable => "Login provider unavailable",
+            Self::LoginFailed => "Login failed",
+            Self::DeviceLoginExpired => "Device login expired",
+            Self::DeviceAlreadyHandled => "Device already handled",
+            Self::InvalidLogoutRequest => "Invalid logout request",
+            Self::UnregisteredLogoutRedirect => "Unregistered logout redirect",
+            Self::NotAvailable => "Not available",
+            Self::Internal => "Something went wrong",
+        }
+    }
+}
+
+impl AuthorizeError {
+    pub fn page(kind: PageKind, message: impl Into<String>) -> Self {
+        Self::Page { kind, message: message.into() }
+    }
+
+    /// Our own failure: the cause goes to the log, the user sees `message`.
+    pub fn internal(what: &str, cause: impl std::fmt::Display, message: &str) -> Self {
+        tracing::error!(%cause, "{what}");
+        Self::page(PageKind::Internal, message)
+    }
 }
 
 #[derive(Debug)]
@@ -107,8 +181,8 @@ impl Validated {
     }
 }
 
-fn page(title: &str, message: impl Into<String>) -> AuthorizeError {
-    AuthorizeError::Page { title: title.into(), message: message.into() }
+fn page(kind: PageKind, message: impl Into<String>) -> AuthorizeError {
+    AuthorizeError::page(kind, message)
 }
 
 /// Dex's connector-authorization rule: a client may use every connector unless it lists
@@ -138,17 +212,17 @@ pub async fn validate(
 ) -> Result<Validated, AuthorizeError> {
     let client_id = params.client_id.as_deref().unwrap_or_default();
     if client_id.is_empty() {
-        return Err(page("Invalid request", "The application did not say who it is (no client_id)."));
+        return Err(page(PageKind::InvalidRequest, "The application did not say who it is (no client_id)."));
     }
     let client = clients
         .get(client_id)
         .await
         .map_err(|e| {
             tracing::error!(cause = %e, "client lookup failed");
-            page("Something went wrong", "The login service could not look up the application.")
+            page(PageKind::Internal, "The login service could not look up the application.")
         })?
         .ok_or_else(|| {
-            page("Unknown application", format!("No application is registered as {client_id:?}."))
+            page(PageKind::UnknownApplication, format!("No application is registered as {client_id:?}."))
         })?;
 
     let redirect_uri = match params.redirect_uri.as_deref().filter(|r| !r.is_empty()) {
@@ -157,14 +231,14 @@ pub async fn validate(
         None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
         None => {
             return Err(page(
-                "Invalid request",
+                PageKind::InvalidRequest,
                 "The application did not say where to send you back (no redirect_uri).",
             ));
         }
     };
     if !redirect::is_allowed(&client, &redirect_uri, &settings.device_callback_uri()) {
         return Err(page(
-            "Unregistered redirect URI",
+            PageKind::UnregisteredRedirect,
             format!("The application asked to send you to {redirect_uri:?}, which it has not registered."),
         ));
     }
@@ -174,7 +248,8 @@ pub async fn validate(
     let state = params.state.clone().unwrap_or_default();
     let requested_types = scopes::parse(params.response_type.as_deref().unwrap_or_default());
     // Unknown words are refused just below, once the error can go back to the client.
-    let response_types: Vec<ResponseWord> = requested_types.iter().filter_map(|w| ResponseWord::parse(w)).collect();
+    let response_types: Vec<ResponseWord> =
+        requested_types.iter().filter_map(|w| ResponseWord::parse(w)).collect();
     let mut request = AuthRequest {
         client_id: client.id.clone(),
         redirect_uri,
@@ -241,12 +316,11 @@ pub async fn validate(
 /// link or a misconfigured application, which only its administrator can fix, and a redirect
 /// would hand the user back to an application that would send them here again.
 pub fn unknown_connector() -> AuthorizeError {
-    AuthorizeError::Page {
-        title: "Unknown connector".into(),
-        message: "The application asked to log in with a connector that does not exist or that it may \
-                  not use. Please tell the application's administrator."
-            .into(),
-    }
+    page(
+        PageKind::UnknownConnector,
+        "The application asked to log in with a connector that does not exist or that it may \
+         not use. Please tell the application's administrator.",
+    )
 }
 
 fn check_response_types(types: &[String], settings: &Settings) -> Result<(), OAuthError> {

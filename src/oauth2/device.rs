@@ -13,7 +13,7 @@
 //! 4. All along the device polls `/token` (§3.4); [`poll`] decides each answer (§3.5) and
 //!    `grants::device_code` applies it.
 
-use super::authorize::{AuthorizeError, check_cross_client_trust};
+use super::authorize::{AuthorizeError, PageKind, check_cross_client_trust};
 use super::client_auth::{ClientCredentials, authenticate};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::GrantContext;
@@ -126,7 +126,7 @@ pub async fn authorize(
         })
         .await?;
 
-    let verification_uri = ctx.settings.endpoint("/device");
+    let verification_uri = ctx.settings.endpoint(super::paths::DEVICE);
     let verification_uri_complete = format!("{verification_uri}?user_code={user_code}");
     Ok(DeviceAuthorizationResponse {
         device_code,
@@ -206,7 +206,7 @@ pub async fn verify_user_code(ctx: &GrantContext<'_>, input: &str) -> Result<Ver
         .append_pair("scope", &request.scopes.join(" "))
         .append_pair("state", &login_state(&request))
         .finish();
-    Ok(Verification::Login(ctx.settings.endpoint(&format!("/auth?{query}"))))
+    Ok(Verification::Login(ctx.settings.endpoint(&format!("{}?{query}", super::paths::AUTH))))
 }
 
 /// What the login sends to `/device/callback` (the authorization response, RFC 6749 §4.1.2).
@@ -228,17 +228,23 @@ pub enum Outcome {
     Denied { client: Box<Client> },
 }
 
-fn page(title: &str, message: &str) -> AuthorizeError {
-    AuthorizeError::Page { title: title.into(), message: message.into() }
+fn page(kind: PageKind, message: &str) -> AuthorizeError {
+    AuthorizeError::page(kind, message)
 }
 
 fn internal(cause: impl Display) -> AuthorizeError {
-    tracing::error!(%cause, "device flow failed");
-    page("Something went wrong", "The login service hit an internal error. Please try again.")
+    AuthorizeError::internal(
+        "device flow failed",
+        cause,
+        "The login service hit an internal error. Please try again.",
+    )
 }
 
 fn expired() -> AuthorizeError {
-    page("Device login expired", "This device login expired or is not valid. Start again on your device.")
+    page(
+        PageKind::DeviceLoginExpired,
+        "This device login expired or is not valid. Start again on your device.",
+    )
 }
 
 /// `/device/callback`: the login finished (or the user declined) for the device `state`
@@ -252,7 +258,10 @@ pub async fn complete(ctx: &GrantContext<'_>, callback: &DeviceCallback) -> Resu
         return Err(expired());
     }
     if token.status != DeviceStatus::Pending {
-        return Err(page("Device already handled", "This device login was already completed or declined."));
+        return Err(page(
+            PageKind::DeviceAlreadyHandled,
+            "This device login was already completed or declined.",
+        ));
     }
     let client = ctx.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
 
@@ -260,7 +269,10 @@ pub async fn complete(ctx: &GrantContext<'_>, callback: &DeviceCallback) -> Resu
         if error != ErrorCode::AccessDenied.as_str() {
             let description = callback.error_description.as_deref().unwrap_or_default();
             tracing::warn!(%error, %description, "device login failed");
-            return Err(page("Login failed", "The login did not complete. Start again on your device."));
+            return Err(page(
+                PageKind::LoginFailed,
+                "The login did not complete. Start again on your device.",
+            ));
         }
         token.status = DeviceStatus::Denied;
         store_outcome(ctx, &token).await?;
@@ -300,7 +312,7 @@ async fn store_outcome(ctx: &GrantContext<'_>, token: &DeviceToken) -> Result<()
     if ctx.storage.update_device_token(token, DeviceStatus::Pending).await.map_err(internal)? {
         Ok(())
     } else {
-        Err(page("Device already handled", "This device login was already completed or declined."))
+        Err(page(PageKind::DeviceAlreadyHandled, "This device login was already completed or declined."))
     }
 }
 

@@ -1,6 +1,6 @@
 //! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3), with the fields Dex publishes.
 
-use super::{INTROSPECTION_PATH, REVOCATION_PATH, Settings, scopes};
+use super::{Settings, paths, scopes};
 use crate::protocol::{GrantType, ResponseType};
 use serde::Serialize;
 
@@ -49,21 +49,25 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
         };
     ProviderMetadata {
         issuer: settings.issuer.clone(),
-        authorization_endpoint: settings.endpoint("/auth"),
-        token_endpoint: settings.endpoint("/token"),
-        jwks_uri: settings.endpoint("/keys"),
-        userinfo_endpoint: settings.endpoint("/userinfo"),
+        authorization_endpoint: settings.endpoint(paths::AUTH),
+        token_endpoint: settings.endpoint(paths::TOKEN),
+        jwks_uri: settings.endpoint(paths::KEYS),
+        userinfo_endpoint: settings.endpoint(paths::USERINFO),
         device_authorization_endpoint: settings
             .grant_enabled(GrantType::DeviceCode)
-            .then(|| settings.endpoint("/device/code")),
-        introspection_endpoint: Some(settings.endpoint(INTROSPECTION_PATH)),
-        revocation_endpoint: Some(settings.endpoint(REVOCATION_PATH)),
-        end_session_endpoint: Some(settings.endpoint("/logout")),
+            .then(|| settings.endpoint(paths::DEVICE_CODE)),
+        introspection_endpoint: Some(settings.endpoint(paths::INTROSPECTION)),
+        revocation_endpoint: Some(settings.endpoint(paths::REVOCATION)),
+        end_session_endpoint: Some(settings.endpoint(paths::LOGOUT)),
         response_types_supported: response_types,
         grant_types_supported: grant_types,
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: vec![signing_alg],
-        code_challenge_methods_supported: settings.pkce_methods.iter().map(|m| m.as_str().to_string()).collect(),
+        code_challenge_methods_supported: settings
+            .pkce_methods
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
         scopes_supported: scopes::SUPPORTED.to_vec(),
         token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
         claims_supported: vec![

@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod error;
 pub mod grants;
 pub mod introspection;
+pub mod paths;
 pub mod pkce;
 pub mod redirect;
 pub mod revocation;
@@ -23,11 +24,6 @@ pub mod userinfo;
 pub use error::{ErrorCode, OAuthError};
 
 use crate::protocol::{GrantType, PkceMethod, ResponseType};
-
-
-/// Paths of the API endpoints below the issuer (Dex's, where Dex has them).
-pub const INTROSPECTION_PATH: &str = "/token/introspect";
-pub const REVOCATION_PATH: &str = "/token/revoke";
 
 /// Refresh token rules (`expiry.refreshTokens`), in seconds.
 #[derive(Debug, Clone)]
@@ -72,7 +68,7 @@ impl Settings {
     }
 
     pub fn device_callback_uri(&self) -> String {
-        self.endpoint(redirect::DEVICE_CALLBACK_PATH)
+        self.endpoint(paths::DEVICE_CALLBACK)
     }
 
     pub fn grant_enabled(&self, grant: GrantType) -> bool {

@@ -47,7 +47,9 @@ pub fn parse_challenge(
 pub fn check(pkce: Option<&Pkce>, verifier: Option<&str>) -> Result<(), OAuthError> {
     match (pkce, verifier.filter(|v| !v.is_empty())) {
         (None, None) => Ok(()),
-        (None, Some(_)) => Err(OAuthError::invalid_grant("No PKCE flow started; cannot check code_verifier.")),
+        (None, Some(_)) => {
+            Err(OAuthError::invalid_grant("No PKCE flow started; cannot check code_verifier."))
+        }
         (Some(_), None) => Err(OAuthError::invalid_grant("Expecting parameter code_verifier in PKCE flow.")),
         (Some(pkce), Some(v)) if verify(pkce, v) => Ok(()),
         (Some(_), Some(_)) => Err(OAuthError::invalid_grant("Invalid code_verifier.")),

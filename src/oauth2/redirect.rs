@@ -12,8 +12,6 @@ use crate::storage::Client;
 use url::Url;
 
 pub const OOB_URI: &str = "urn:ietf:wg:oauth:2.0:oob";
-/// Path, under the issuer, of the device flow's internal redirect target.
-pub const DEVICE_CALLBACK_PATH: &str = "/device/callback";
 
 pub fn is_allowed(client: &Client, redirect_uri: &str, device_callback_uri: &str) -> bool {
     if client.redirect_uris.iter().any(|registered| registered == redirect_uri) {
@@ -41,7 +39,7 @@ pub fn is_allowed(client: &Client, redirect_uri: &str, device_callback_uri: &str
 /// A registered relative URI naming the device callback, as Dex configs write it.
 fn registers_device_callback(registered: &str, device_callback_uri: &str) -> bool {
     let issuer_form = Url::parse(device_callback_uri).is_ok_and(|url| url.path() == registered);
-    registered == DEVICE_CALLBACK_PATH || issuer_form
+    registered == super::paths::DEVICE_CALLBACK || issuer_form
 }
 
 /// `http` to a loopback host, no fragment, no user info.

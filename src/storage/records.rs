@@ -47,7 +47,10 @@ mod stored_pkce {
 
     pub fn serialize<S: Serializer>(pkce: &Option<Pkce>, s: S) -> Result<S::Ok, S::Error> {
         let wire = match pkce {
-            Some(p) => Wire { code_challenge: p.code_challenge.clone(), code_challenge_method: p.method.as_str().into() },
+            Some(p) => Wire {
+                code_challenge: p.code_challenge.clone(),
+                code_challenge_method: p.method.as_str().into(),
+            },
             None => Wire::default(),
         };
         wire.serialize(s)
@@ -58,8 +61,9 @@ mod stored_pkce {
         if wire.code_challenge.is_empty() {
             return Ok(None);
         }
-        let method = PkceMethod::parse(&wire.code_challenge_method)
-            .ok_or_else(|| D::Error::custom(format!("unknown PKCE method {:?}", wire.code_challenge_method)))?;
+        let method = PkceMethod::parse(&wire.code_challenge_method).ok_or_else(|| {
+            D::Error::custom(format!("unknown PKCE method {:?}", wire.code_challenge_method))
+        })?;
         Ok(Some(Pkce { code_challenge: wire.code_challenge, method }))
     }
 }

@@ -3,10 +3,12 @@
 //! - [`OAuthError`] → RFC 6749 §5.2 JSON with the right status, `Cache-Control: no-store`,
 //!   and `WWW-Authenticate` for a failed Basic authentication or a bad bearer token.
 //! - [`AuthorizeError`] → a friendly HTML page (untrusted client or redirect URI, expired
-//!   login) or a redirect to the client with `error` and `state`.
+//!   login), its status from its [`PageKind`], or a redirect to the client with `error` and
+//!   `state`. Pages are rendered by [`render_page_errors`], which knows the look and the
+//!   request id, so handlers only return the error.
 
 use super::ui::Ui;
-use crate::oauth2::authorize::AuthorizeError;
+use crate::oauth2::authorize::{AuthorizeError, PageKind};
 use crate::oauth2::{ErrorCode, OAuthError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -33,29 +35,82 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// A browser-facing error with the UI needed to render it.
-pub struct PageError<'a> {
-    pub ui: &'a Ui,
-    pub error: AuthorizeError,
-    pub request_id: String,
+/// The HTTP status of a page error: our fault, the upstream's, or the request's.
+pub fn page_status(kind: PageKind) -> StatusCode {
+    match kind {
+        PageKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        PageKind::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
+        PageKind::NotAvailable => StatusCode::METHOD_NOT_ALLOWED,
+        _ => StatusCode::BAD_REQUEST,
+    }
 }
 
-impl IntoResponse for PageError<'_> {
+/// A page error on its way out: [`render_page_errors`] turns it into the error page, with the
+/// request id and the configured look. Handlers just return `Err(AuthorizeError)`.
+#[derive(Clone)]
+struct PendingPage {
+    kind: PageKind,
+    message: String,
+}
+
+impl IntoResponse for AuthorizeError {
     fn into_response(self) -> Response {
-        match self.error {
+        match self {
             AuthorizeError::Redirect(redirect) => Redirect::to(&redirect.url()).into_response(),
-            AuthorizeError::Page { title, message } => {
-                let status = if title == "Something went wrong" {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                } else if title == crate::flow::UPSTREAM_FAILED {
-                    StatusCode::BAD_GATEWAY
-                } else {
-                    StatusCode::BAD_REQUEST
-                };
-                (status, self.ui.error_page(&title, &message, &self.request_id)).into_response()
+            AuthorizeError::Page { kind, message } => {
+                let mut response = page_status(kind).into_response();
+                response.extensions_mut().insert(PendingPage { kind, message });
+                response
             }
         }
     }
+}
+
+/// The request id of this request (set by the outermost layer), for pages and logs.
+pub struct RequestId(pub String);
+
+impl RequestId {
+    fn of(headers: &axum::http::HeaderMap) -> Self {
+        Self(headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string())
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(&parts.headers))
+    }
+}
+
+/// Renders the browser pages' errors: a [`PendingPage`] becomes the error page (its status
+/// kept), and axum's bare `405` becomes the "not available" page with its `Allow`.
+pub async fn render_page_errors(
+    axum::extract::State(ui): axum::extract::State<std::sync::Arc<Ui>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let request_id = RequestId::of(request.headers());
+    let mut response = next.run(request).await;
+    if let Some(page) = response.extensions_mut().remove::<PendingPage>() {
+        // The status and the headers the inner layers set (the session cookie) stay.
+        let (mut parts, _) = response.into_parts();
+        let (rendered, body) = ui.error_page(page.kind.title(), &page.message, &request_id.0).into_parts();
+        parts.headers.extend(rendered.headers);
+        return Response::from_parts(parts, body);
+    }
+    if is_bare_405(&response) {
+        let page = ui.error_page(
+            PageKind::NotAvailable.title(),
+            "This page cannot be reached this way. Please go back to the application and start again.",
+            &request_id.0,
+        );
+        return keep_405(&response, page);
+    }
+    response
 }
 
 /// Whether this is axum's own answer to a method the route does not serve: an empty `405`.
@@ -86,19 +141,57 @@ fn keep_405(original: &Response, mut out: Response) -> Response {
     out
 }
 
-/// The same for the browser pages: the error page, with the status and `Allow`.
-pub async fn page_method_not_allowed(
-    axum::extract::State(app): axum::extract::State<crate::app::AppState>,
-    headers: axum::http::HeaderMap,
-    response: Response,
-) -> Response {
-    if !is_bare_405(&response) {
-        return response;
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    fn ui() -> std::sync::Arc<Ui> {
+        let loaded = crate::config::load_str(
+            "issuer: http://127.0.0.1:5556/dex\nstorage: {type: memory}\nweb: {http: 127.0.0.1:5556}\n",
+        )
+        .unwrap();
+        std::sync::Arc::new(Ui::new(&loaded.config))
     }
-    let page = app.ui.error_page(
-        "Not available",
-        "This page cannot be reached this way. Please go back to the application and start again.",
-        &super::login::request_id(&headers),
-    );
-    keep_405(&response, page)
+
+    async fn page_of(kind: PageKind) -> (StatusCode, axum::http::HeaderMap, String) {
+        let handler = move || async move {
+            let error: Result<Response, AuthorizeError> = Err(AuthorizeError::page(kind, "the detail"));
+            ([(header::SET_COOKIE, "tessera_session=abc")], error)
+        };
+        let router = axum::Router::new()
+            .route("/", get(handler))
+            .layer(axum::middleware::from_fn_with_state(ui(), render_page_errors));
+        let request = axum::http::Request::get("/")
+            .header("x-request-id", "req-42")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (parts.status, parts.headers, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// The kind, not the wording of a title, decides the status; the page shows the kind's
+    /// title, the message and the request id, and keeps what inner layers set (the cookie).
+    #[tokio::test]
+    async fn a_page_error_renders_by_its_kind() {
+        for (kind, status) in [
+            (PageKind::Internal, StatusCode::INTERNAL_SERVER_ERROR),
+            (PageKind::UpstreamUnavailable, StatusCode::BAD_GATEWAY),
+            (PageKind::LoginExpired, StatusCode::BAD_REQUEST),
+            (PageKind::SessionExpired, StatusCode::BAD_REQUEST),
+        ] {
+            let (got, headers, html) = page_of(kind).await;
+            assert_eq!(got, status, "{kind:?}");
+            assert!(
+                html.contains(kind.title()) && html.contains("the detail") && html.contains("req-42"),
+                "{html}"
+            );
+            assert_eq!(headers.get(header::SET_COOKIE).unwrap(), "tessera_session=abc");
+            assert!(headers.get(header::CONTENT_TYPE).unwrap().to_str().unwrap().starts_with("text/html"));
+        }
+    }
 }

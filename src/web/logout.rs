@@ -1,16 +1,17 @@
 //! `/logout` (RP-Initiated Logout 1.0): GET or POST from the relying party, and the POST of
 //! our own confirmation page (recognised by its CSRF token).
 
-use super::errors::PageError;
-use super::login::{SID_KEY, browser_sid};
+use super::login::{PageResult, SID_KEY, browser_sid, session_failed};
 use super::session::{csrf_token, csrf_valid};
 use super::templates::{LoggedOutPage, LogoutPage};
-use crate::app::{App, AppState};
-use crate::logout::{self, LogoutParams};
-use crate::oauth2::authorize::AuthorizeError;
+use super::ui::Ui;
+use crate::app::AppState;
+use crate::logout::{self, Logout, LogoutParams};
+use crate::oauth2::authorize::{AuthorizeError, PageKind};
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
+use std::sync::Arc;
 use tower_sessions::Session;
 
 /// The request's fields, from the query (GET) or the form body (POST); `csrf_token` only
@@ -25,9 +26,8 @@ struct LogoutForm {
 }
 
 fn parse(raw: &[u8]) -> Result<LogoutForm, AuthorizeError> {
-    let invalid = || AuthorizeError::Page {
-        title: "Invalid request".into(),
-        message: "The logout request's parameters could not be read.".into(),
+    let invalid = || {
+        AuthorizeError::page(PageKind::InvalidRequest, "The logout request's parameters could not be read.")
     };
     let fields: Vec<(String, String)> = url::form_urlencoded::parse(raw).into_owned().collect();
     let mut form = LogoutForm::default();
@@ -49,31 +49,22 @@ fn parse(raw: &[u8]) -> Result<LogoutForm, AuthorizeError> {
 
 pub async fn logout_handler(
     State(app): State<AppState>,
+    State(ui): State<Arc<Ui>>,
     session: Session,
     method: Method,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: axum::body::Bytes,
-) -> Response {
+) -> PageResult {
     let raw = if method == Method::POST { body.to_vec() } else { query.unwrap_or_default().into_bytes() };
-    let result = run(&app, &session, &raw).await;
-    result.unwrap_or_else(|error| {
-        let request_id =
-            headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        PageError { ui: &app.ui, error, request_id }.into_response()
-    })
-}
-
-async fn run(app: &App, session: &Session, raw: &[u8]) -> Result<Response, AuthorizeError> {
-    let form = parse(raw)?;
+    let form = parse(&raw)?;
     let confirmed = match form.csrf_token.as_deref() {
         // Our own confirmation page was submitted: it must carry this session's token.
-        Some(token) if csrf_valid(session, token).await => true,
+        Some(token) if csrf_valid(&session, token).await => true,
         Some(_) => {
-            return Err(AuthorizeError::Page {
-                title: "Session expired".into(),
-                message: "The logout form expired. Please try again.".into(),
-            });
+            return Err(AuthorizeError::page(
+                PageKind::SessionExpired,
+                "The logout form expired. Please try again.",
+            ));
         }
         None => false,
     };
@@ -83,57 +74,42 @@ async fn run(app: &App, session: &Session, raw: &[u8]) -> Result<Response, Autho
         state: form.state,
         client_id: form.client_id,
     };
-    let checked = logout::check(app, params).await?;
-    let sid = browser_sid(session).await;
-    if !confirmed && !logout::may_skip_confirmation(&checked, sid.as_deref()) {
-        return confirmation_page(app, session, &checked.params).await;
-    }
-    let mut upstream = None;
-    if let Some(ending) = sid.as_deref().or(checked.hint_sid.as_deref()) {
-        // Only this browser's own session is ended upstream too (the upstream acts on the
-        // browser's cookies there).
-        if sid.as_deref() == Some(ending) {
-            upstream = logout::upstream_logout_url(app, ending).await;
+    let ctx = app.flow_context();
+    match logout::logout(&ctx, params, browser_sid(&session).await.as_deref(), confirmed).await? {
+        Logout::Confirm(params) => confirmation_page(&app, &ui, &session, &params).await,
+        Logout::Done { upstream, redirect } => {
+            let _ = session.remove::<String>(SID_KEY).await;
+            let _ = session.cycle_id().await;
+            if let Some(upstream) = upstream {
+                // The upstream sends the user back to `/logout/callback`, which goes on from here.
+                let _ = session.insert(AFTER_UPSTREAM_LOGOUT_KEY, redirect.unwrap_or_default()).await;
+                return Ok(Redirect::to(&upstream).into_response());
+            }
+            Ok(finish(&ui, redirect))
         }
-        logout::end_session(app, ending).await?;
     }
-    let _ = session.remove::<String>(SID_KEY).await;
-    let _ = session.cycle_id().await;
-    if let Some(upstream) = upstream {
-        // The upstream sends the user back to `/logout/callback`, which goes on from here.
-        let _ = session.insert(AFTER_UPSTREAM_LOGOUT_KEY, checked.redirect.clone().unwrap_or_default()).await;
-        return Ok(Redirect::to(&upstream).into_response());
-    }
-    Ok(finish(app, checked.redirect))
 }
 
 /// Where `/logout/callback` continues (empty: the logged-out page).
 const AFTER_UPSTREAM_LOGOUT_KEY: &str = "after_upstream_logout";
 
-fn finish(app: &App, redirect: Option<String>) -> Response {
+fn finish(ui: &Ui, redirect: Option<String>) -> Response {
     match redirect.filter(|r| !r.is_empty()) {
         Some(url) => Redirect::to(&url).into_response(),
-        None => LoggedOutPage { branding: app.ui.branding.clone() }.into_response(),
+        None => LoggedOutPage { branding: ui.branding.clone() }.into_response(),
     }
 }
 
 /// `GET /logout/callback`: back from the upstream provider's logout. The destination was
 /// checked before leaving (a registered `post_logout_redirect_uri`) and kept in the browser's
 /// session, so nothing in this request can redirect elsewhere.
-pub async fn logout_callback_get(State(app): State<AppState>, session: Session) -> Response {
+pub async fn logout_callback_get(State(ui): State<Arc<Ui>>, session: Session) -> Response {
     let next = session.remove::<String>(AFTER_UPSTREAM_LOGOUT_KEY).await.ok().flatten();
-    finish(&app, next)
+    finish(&ui, next)
 }
 
-async fn confirmation_page(
-    app: &App,
-    session: &Session,
-    params: &LogoutParams,
-) -> Result<Response, AuthorizeError> {
-    let csrf = csrf_token(session).await.map_err(|_| AuthorizeError::Page {
-        title: "Something went wrong".into(),
-        message: "Your browser session could not be saved. Please try again.".into(),
-    })?;
+async fn confirmation_page(app: &AppState, ui: &Ui, session: &Session, params: &LogoutParams) -> PageResult {
+    let csrf = csrf_token(session).await.map_err(|_| session_failed())?;
     let hidden: Vec<(String, String)> = [
         ("id_token_hint", &params.id_token_hint),
         ("post_logout_redirect_uri", &params.post_logout_redirect_uri),
@@ -144,8 +120,8 @@ async fn confirmation_page(
     .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
     .collect();
     Ok(LogoutPage {
-        branding: app.ui.branding.clone(),
-        post_url: app.settings.endpoint("/logout"),
+        branding: ui.branding.clone(),
+        post_url: app.settings.endpoint(crate::oauth2::paths::LOGOUT),
         csrf_token: csrf,
         hidden,
     }

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod login;
 pub mod logout;
 pub mod oauth2;
+pub mod page_extract;
 pub mod saml;
 pub mod session;
 pub mod telemetry;
@@ -17,8 +18,9 @@ pub mod templates;
 pub mod ui;
 
 use crate::app::AppState;
+use crate::oauth2::paths;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -41,50 +43,73 @@ pub struct Cors<'a> {
     pub headers: &'a [String],
 }
 
-pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) -> Router {
+/// The router's state: the shared services, and the pages' look (which only `web/` knows).
+/// Handlers take either part (`State<AppState>`, `State<Arc<Ui>>`).
+#[derive(Clone)]
+pub struct WebState {
+    pub app: AppState,
+    pub ui: std::sync::Arc<ui::Ui>,
+}
+
+impl FromRef<WebState> for AppState {
+    fn from_ref(state: &WebState) -> Self {
+        state.app.clone()
+    }
+}
+
+impl FromRef<WebState> for std::sync::Arc<ui::Ui> {
+    fn from_ref(state: &WebState) -> Self {
+        state.ui.clone()
+    }
+}
+
+pub fn router(app: AppState, ui: ui::Ui, security_headers: SecurityHeaders, cors: Cors<'_>) -> Router {
     let cors_origins = cors.origins;
+    let state = WebState { app: app.clone(), ui: std::sync::Arc::new(ui) };
+    let ui = state.ui.clone();
     let sessions = SessionManagerLayer::new(session::StorageSessionStore::new(app.storage.clone()))
-        .with_name(app.ui.cookie_name.clone())
-        .with_path(app.ui.cookie_path.clone())
-        .with_secure(app.ui.secure_cookies)
+        .with_name(ui.cookie_name.clone())
+        .with_path(ui.cookie_path.clone())
+        .with_secure(ui.secure_cookies)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(app.ui.session_idle.as_secs() as i64)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(ui.session_idle.as_secs() as i64)));
 
     // Browser pages: they share the session (CSRF tokens, single sign-on).
     let mut pages = Router::new()
-        .route("/auth", get(login::auth_get).post(login::auth_get))
+        .route(paths::AUTH, get(login::auth_get).post(login::auth_get))
         .route("/auth/{connector}", get(login::connector_get))
         .route("/auth/{connector}/login", get(login::password_get).post(login::password_post))
-        .route("/callback", get(login::callback_get).post(saml::callback_post))
+        .route(paths::CALLBACK, get(login::callback_get).post(saml::callback_post))
         .route("/callback/{connector}", get(login::connector_callback_get))
         .route("/auth/{connector}/saml", get(saml::post_form_get))
-        .route("/approval", get(login::approval_get).post(login::approval_post))
-        .route("/logout", get(logout::logout_handler).post(logout::logout_handler))
-        .route(crate::logout::UPSTREAM_LOGOUT_CALLBACK, get(logout::logout_callback_get));
+        .route(paths::APPROVAL, get(login::approval_get).post(login::approval_post))
+        .route(paths::LOGOUT, get(logout::logout_handler).post(logout::logout_handler))
+        .route(paths::LOGOUT_CALLBACK, get(logout::logout_callback_get));
     let device_flow = app.settings.grant_enabled(crate::protocol::GrantType::DeviceCode);
     if device_flow {
         pages = pages
-            .route("/device", get(device::device_get))
-            .route("/device/auth/verify_code", post(device::verify_code_post))
-            .route(crate::oauth2::redirect::DEVICE_CALLBACK_PATH, get(device::device_callback_get));
+            .route(paths::DEVICE, get(device::device_get))
+            .route(paths::DEVICE_VERIFY, post(device::verify_code_post))
+            .route(paths::DEVICE_CALLBACK, get(device::device_callback_get));
     }
     let pages = pages
         .layer(sessions)
         // Before the session layer reads the cookie: of several with its name, the live one.
-        .layer(axum::middleware::from_fn_with_state(app.clone(), session::pick_session_cookie))
-        .layer(axum::middleware::map_response_with_state(app.clone(), errors::page_method_not_allowed));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), session::pick_session_cookie))
+        // Outside the session layer, so the page of an error is rendered whatever failed.
+        .layer(axum::middleware::from_fn_with_state(ui.clone(), errors::render_page_errors));
 
     let mut api = Router::new()
-        .route("/.well-known/openid-configuration", get(oauth2::discovery_get))
-        .route("/keys", get(oauth2::keys_get))
-        .route("/token", post(oauth2::token_post))
-        .route(crate::oauth2::INTROSPECTION_PATH, post(oauth2::introspect_post))
-        .route(crate::oauth2::REVOCATION_PATH, post(oauth2::revoke_post))
-        .route("/userinfo", get(oauth2::userinfo_handler).post(oauth2::userinfo_handler))
+        .route(paths::DISCOVERY, get(oauth2::discovery_get))
+        .route(paths::KEYS, get(oauth2::keys_get))
+        .route(paths::TOKEN, post(oauth2::token_post))
+        .route(paths::INTROSPECTION, post(oauth2::introspect_post))
+        .route(paths::REVOCATION, post(oauth2::revoke_post))
+        .route(paths::USERINFO, get(oauth2::userinfo_handler).post(oauth2::userinfo_handler))
         .route("/saml/{connector}/metadata", get(saml::metadata_get));
     if device_flow {
-        api = api.route("/device/code", post(device::device_code_post));
+        api = api.route(paths::DEVICE_CODE, post(device::device_code_post));
     }
     let mut api = api.layer(axum::middleware::map_response(errors::api_method_not_allowed));
     if !cors_origins.is_empty() {
@@ -113,9 +138,9 @@ pub fn router(app: AppState, security_headers: SecurityHeaders, cors: Cors<'_>) 
         .route("/theme/{file}", get(asset_get))
         .merge(pages)
         .merge(api)
-        .with_state(app.clone());
+        .with_state(state);
 
-    let issuer_path = app.ui.issuer_path.clone();
+    let issuer_path = ui.issuer_path.clone();
     let mut router = if issuer_path.is_empty() { routes } else { Router::new().nest(&issuer_path, routes) };
     if !security_headers.0.is_empty() {
         // One layer for all of them: each layer is cloned for every request.
@@ -234,8 +259,8 @@ async fn strip_trusted_headers(
     next.run(request).await
 }
 
-async fn asset_get(State(app): State<AppState>, Path(file): Path<String>) -> Response {
-    app.ui.asset(&file).await
+async fn asset_get(State(ui): State<std::sync::Arc<ui::Ui>>, Path(file): Path<String>) -> Response {
+    ui.asset(&file).await
 }
 
 #[cfg(test)]

@@ -3,15 +3,18 @@
 //! metadata (`/saml/{connector}/metadata`). The protocol lives in `flow` and
 //! `connector::saml`; these only extract and render.
 
-use super::login::{fail, page_error, remember_login};
+use super::login::{PageResult, StateQuery, remember_login};
+use super::page_extract::{PageForm, PageFormBody, PageQuery};
 use super::templates::SamlPostPage;
+use super::ui::Ui;
 use crate::app::AppState;
 use crate::connector::Login;
 use crate::flow;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::sync::Arc;
 use tower_sessions::Session;
 
 /// What the identity provider posts (bindings §3.5.4).
@@ -23,50 +26,33 @@ pub struct AcsForm {
     relay_state: String,
 }
 
+impl PageFormBody for AcsForm {
+    const NAME: &'static str = "identity provider's answer";
+}
+
 /// `POST /callback`: a cross-site POST from the identity provider. No CSRF token and no
 /// session cookie (SameSite=Lax): `RelayState` names the auth request that is the binding.
 pub async fn callback_post(
     State(app): State<AppState>,
     session: Session,
-    headers: HeaderMap,
-    form: Result<axum::Form<AcsForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let result = async {
-        let axum::Form(form) = form.map_err(|_| {
-            page_error("Invalid request", "The identity provider's answer could not be read.")
-        })?;
-        let login = flow::saml_callback(&app, &form.relay_state, &form.saml_response).await?;
-        remember_login(&session, &login.sid).await?;
-        Ok(login.next)
-    }
-    .await;
-    match result {
-        // 303: the browser follows with a GET (no re-POST of the response).
-        Ok(url) => Redirect::to(&url).into_response(),
-        Err(e) => fail(&app, &headers, e),
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct StateQuery {
-    #[serde(default)]
-    state: String,
+    PageForm(form): PageForm<AcsForm>,
+) -> PageResult {
+    let login = flow::saml_callback(&app.flow_context(), &form.relay_state, &form.saml_response).await?;
+    remember_login(&session, &login.sid).await?;
+    // 303: the browser follows with a GET (no re-POST of the response).
+    Ok(Redirect::to(&login.next).into_response())
 }
 
 /// `GET /auth/{connector}/saml?state=…`: the page that posts the `AuthnRequest`.
 pub async fn post_form_get(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    State(ui): State<Arc<Ui>>,
     Path(connector): Path<String>,
-    Query(query): Query<StateQuery>,
-) -> Response {
-    match flow::saml_post_form(&app, &connector, &query.state).await {
-        Ok((action, saml_request, relay_state)) => {
-            SamlPostPage { branding: app.ui.branding.clone(), action, saml_request, relay_state }
-                .into_response()
-        }
-        Err(e) => fail(&app, &headers, e),
-    }
+    PageQuery(query): PageQuery<StateQuery>,
+) -> PageResult {
+    let (action, saml_request, relay_state) =
+        flow::saml_post_form(&app.flow_context(), &connector, &query.state).await?;
+    Ok(SamlPostPage { branding: ui.branding.clone(), action, saml_request, relay_state }.into_response())
 }
 
 /// `GET /saml/{connector}/metadata`: the SP metadata to import at the identity provider.

@@ -99,11 +99,11 @@ pub async fn csrf_valid(session: &Session, submitted: &str) -> bool {
 /// case, costs a scan of the header and no allocation. (Over https the `__Host-` name rules
 /// planting out altogether.)
 pub async fn pick_session_cookie(
-    axum::extract::State(app): axum::extract::State<crate::app::AppState>,
+    axum::extract::State(state): axum::extract::State<super::WebState>,
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let name = app.ui.cookie_name.as_str();
+    let (app, name) = (&state.app, state.ui.cookie_name.as_str());
     if cookies(request.headers()).filter(|c| c.name() == name).count() < 2 {
         return next.run(request).await;
     }

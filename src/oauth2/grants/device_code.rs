@@ -44,7 +44,8 @@ pub async fn poll(
         Poll::Complete => {
             // Checked before the code is used up, so a wrong verifier cannot burn it.
             crate::oauth2::pkce::check(token.pkce.as_ref(), request.code_verifier.as_deref())?;
-            let taken = ctx.storage.take_device_token(request.device_code.expose()).await?.ok_or_else(unknown)?;
+            let taken =
+                ctx.storage.take_device_token(request.device_code.expose()).await?.ok_or_else(unknown)?;
             serde_json::from_str(&taken.token).map_err(OAuthError::server_error)
         }
     }

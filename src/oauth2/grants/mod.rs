@@ -10,8 +10,8 @@ mod request;
 pub mod token_exchange;
 
 pub use request::{
-    ClientCredentialsRequest, CodeRequest, DeviceCodeRequest, ExchangeRequest, PasswordRequest, RefreshRequest,
-    TokenForm, TokenRequest, required,
+    ClientCredentialsRequest, CodeRequest, DeviceCodeRequest, ExchangeRequest, PasswordRequest,
+    RefreshRequest, TokenForm, TokenRequest, required,
 };
 
 use super::access_tokens::AccessTokens;
@@ -19,9 +19,9 @@ use super::client_auth::{ClientCredentials, authenticate};
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::{TokenContext, TokenResponse, mint, mint_access_token};
 use super::{Settings, scopes};
-use crate::protocol::GrantType;
 use crate::connector::{Opened, Registry};
 use crate::overlay::Clients;
+use crate::protocol::GrantType;
 use crate::signer::Signer;
 use crate::storage::{Client, Storage};
 use crate::types::UnixTime;

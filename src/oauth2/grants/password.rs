@@ -13,8 +13,8 @@ use super::{GrantContext, PasswordRequest, issue, resolve_connector};
 use crate::connector::{ConnectorError, Login, Scopes};
 use crate::oauth2::authorize::check_cross_client_trust;
 use crate::oauth2::error::OAuthError;
-use crate::oauth2::tokens::{TokenContext, TokenResponse};
 use crate::oauth2::scopes;
+use crate::oauth2::tokens::{TokenContext, TokenResponse};
 use crate::protocol::GrantType;
 use crate::storage::Client;
 
@@ -33,16 +33,18 @@ pub async fn login(
     let Login::Password(password_login) = &connector.login else {
         return Err(OAuthError::invalid_request("The password connector does not check passwords."));
     };
-    let identity =
-        match password_login.login(Scopes::from_requested(&granted), &request.username, request.password.expose()).await {
-            Ok(Some(identity)) => identity,
-            Ok(None) => return Err(OAuthError::invalid_grant("Invalid username or password.")),
-            Err(ConnectorError::Refused(reason)) => {
-                tracing::info!(%reason, connector = %connector_id, "connector refused the password grant");
-                return Err(OAuthError::invalid_grant("Invalid username or password."));
-            }
-            Err(e) => return Err(OAuthError::server_error(e)),
-        };
+    let identity = match password_login
+        .login(Scopes::from_requested(&granted), &request.username, request.password.expose())
+        .await
+    {
+        Ok(Some(identity)) => identity,
+        Ok(None) => return Err(OAuthError::invalid_grant("Invalid username or password.")),
+        Err(ConnectorError::Refused(reason)) => {
+            tracing::info!(%reason, connector = %connector_id, "connector refused the password grant");
+            return Err(OAuthError::invalid_grant("Invalid username or password."));
+        }
+        Err(e) => return Err(OAuthError::server_error(e)),
+    };
 
     let nonce = request.nonce.as_str();
     let refresh_token = if should_issue(ctx.settings, Some(&connector), &granted) {

@@ -191,10 +191,13 @@ fn requested_scopes(token: &RefreshToken, scope: Option<&str>) -> Result<Vec<Str
 
 /// Asks the connector whether the user may still log in, and for fresh claims.
 async fn refresh_identity(ctx: &GrantContext<'_>, token: &RefreshToken) -> Result<Identity, OAuthError> {
-    let connector =
-        ctx.connectors.get(&token.connector_id).filter(|c| c.allows_grant(GrantType::RefreshToken)).ok_or_else(
-            || OAuthError::invalid_grant("The connector of this refresh token is no longer available."),
-        )?;
+    let connector = ctx
+        .connectors
+        .get(&token.connector_id)
+        .filter(|c| c.allows_grant(GrantType::RefreshToken))
+        .ok_or_else(|| {
+            OAuthError::invalid_grant("The connector of this refresh token is no longer available.")
+        })?;
     let identity = Identity { claims: token.claims.clone(), connector_data: token.connector_data.clone() };
     let Some(refresher) = &connector.refresh else {
         return Ok(identity);

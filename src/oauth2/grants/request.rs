@@ -6,8 +6,8 @@
 //! authentication, then the grant's own parameters. So parsing is two steps: [`TokenForm::grant`]
 //! before authentication, [`TokenRequest::parse`] after it.
 
-use super::super::error::{ErrorCode, OAuthError};
 use super::super::Settings;
+use super::super::error::{ErrorCode, OAuthError};
 use crate::protocol::{GrantType, TokenType};
 use crate::types::Secret;
 use serde::Deserialize;
@@ -110,11 +110,9 @@ impl TokenForm {
     /// The grant asked for: present, known and enabled (`oauth2.grantTypes`).
     pub fn grant(&self, settings: &Settings) -> Result<GrantType, OAuthError> {
         let name = required(&self.grant_type, "grant_type")?;
-        GrantType::parse(name)
-            .filter(|g| settings.grant_enabled(*g))
-            .ok_or_else(|| {
-                OAuthError::new(ErrorCode::UnsupportedGrantType, format!("Unsupported grant type {name:?}."))
-            })
+        GrantType::parse(name).filter(|g| settings.grant_enabled(*g)).ok_or_else(|| {
+            OAuthError::new(ErrorCode::UnsupportedGrantType, format!("Unsupported grant type {name:?}."))
+        })
     }
 }
 
@@ -183,7 +181,9 @@ fn exchange(form: TokenForm) -> Result<ExchangeRequest, OAuthError> {
     let subject_token = required_secret(form.subject_token, "subject_token")?;
     let requested_token_type = match form.requested_token_type.as_deref().filter(|t| !t.is_empty()) {
         None => TokenType::AccessToken,
-        Some(t) => TokenType::parse(t).ok_or_else(|| OAuthError::invalid_request("Invalid requested_token_type."))?,
+        Some(t) => {
+            TokenType::parse(t).ok_or_else(|| OAuthError::invalid_request("Invalid requested_token_type."))?
+        }
     };
     Ok(ExchangeRequest {
         connector_id,
@@ -231,8 +231,11 @@ mod tests {
     #[test]
     fn each_grant_parses_into_its_variant() {
         let code = parse(&[("grant_type", "authorization_code"), ("code", "c")]).unwrap();
-        assert!(matches!(&code, TokenRequest::AuthorizationCode(c) if c.code == "c" && c.redirect_uri.is_empty()));
-        let refresh = parse(&[("grant_type", "refresh_token"), ("refresh_token", "r"), ("scope", "openid")]).unwrap();
+        assert!(
+            matches!(&code, TokenRequest::AuthorizationCode(c) if c.code == "c" && c.redirect_uri.is_empty())
+        );
+        let refresh =
+            parse(&[("grant_type", "refresh_token"), ("refresh_token", "r"), ("scope", "openid")]).unwrap();
         assert!(matches!(&refresh, TokenRequest::RefreshToken(r) if r.scope.as_deref() == Some("openid")));
         for request in [code, refresh] {
             let name = request.grant_type().as_str();
@@ -243,7 +246,10 @@ mod tests {
     #[test]
     fn errors_name_the_missing_or_wrong_parameter() {
         let e = parse(&[]).unwrap_err();
-        assert_eq!((e.code, e.description.as_str()), (ErrorCode::InvalidRequest, "Required parameter \"grant_type\" is missing."));
+        assert_eq!(
+            (e.code, e.description.as_str()),
+            (ErrorCode::InvalidRequest, "Required parameter \"grant_type\" is missing.")
+        );
         let e = parse(&[("grant_type", "implicit")]).unwrap_err();
         assert_eq!(e.code, ErrorCode::UnsupportedGrantType);
         let e = parse(&[("grant_type", "magic")]).unwrap_err();

@@ -1,8 +1,8 @@
 //! Checks of the atomic operations: each is run once in sequence, then raced.
 
-use crate::protocol::DeviceStatus;
 use super::fixtures::*;
 use super::harness::{NOW, Store, race};
+use crate::protocol::DeviceStatus;
 use crate::storage::*;
 
 /// `create_*` must rely on the database's uniqueness, not on a read before the write.

@@ -1,8 +1,8 @@
 //! Checks of create, read, update, delete and expiry for every record.
 
-use crate::protocol::DeviceStatus;
 use super::fixtures::*;
 use super::harness::{NOW, Store};
+use crate::protocol::DeviceStatus;
 use crate::storage::*;
 
 pub(super) async fn ping(s: Store) {

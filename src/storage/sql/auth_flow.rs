@@ -8,11 +8,11 @@ use super::document::{
     AUTH_REQUESTS, DEVICE_REQUESTS, DEVICE_TOKENS, column, data, from_json, insert_error, to_json,
 };
 use super::{SqlStorage, backend_error, changed};
+use crate::protocol::DeviceStatus;
 use crate::storage::{
     AuthCode, AuthFlowStore, AuthRequest, DeviceRequest, DeviceStore, DeviceToken, IssuedTokens, Redemption,
     Result,
 };
-use crate::protocol::DeviceStatus;
 use crate::types::UnixTime;
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
