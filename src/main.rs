@@ -97,6 +97,13 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 for warning in &loaded.warnings {
                     eprintln!("warning: {warning}");
                 }
+                let connectors = loaded.config.connector_problems();
+                if !connectors.is_empty() {
+                    for problem in connectors {
+                        eprintln!("error: {problem}");
+                    }
+                    return Ok(std::process::ExitCode::FAILURE);
+                }
                 println!("{}: OK", config.display());
                 Ok(std::process::ExitCode::SUCCESS)
             }

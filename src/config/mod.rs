@@ -21,6 +21,7 @@
 //! `oauth2.introspection`, the `sessions` defaults) are marked as such on their fields.
 
 mod build;
+mod connectors;
 mod duration;
 mod env;
 mod hash;
@@ -44,7 +45,7 @@ pub use crate::protocol::{GrantType, PkceMethod, RefreshTokenLifetime, ResponseT
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use env::EnvLookup;
 pub use keys::from_value;
-pub use validate::{DEX_CONNECTOR_TYPES, IMPLEMENTED_CONNECTOR_TYPES};
+pub use connectors::{ConnectorSettings, DEX_CONNECTOR_TYPES};
 
 /// The whole configuration, typed and with defaults applied.
 #[derive(Debug, Clone)]
@@ -407,19 +408,49 @@ pub struct StaticPassword {
     pub groups: Vec<String>,
 }
 
-/// One `connectors[]` entry. The connector module parses `config` itself.
-#[derive(Clone, PartialEq)]
+/// One `connectors[]` entry (or a connector kept in storage).
+#[derive(Clone)]
 pub struct ConnectorConfig {
-    /// `type`: one of Dex's connector types (`oidc`, `ldap`, `github`, ...).
+    /// `type`: one of Dex's connector types (`oidc`, `ldap`, `github`, ...), as written.
     pub kind: String,
     pub id: String,
     pub name: String,
-    /// `config` as JSON, `$VAR`s expanded; an empty object when absent.
+    /// `config` as JSON, `$VAR`s expanded; an empty object when absent. What the connector
+    /// opens from is [`Self::settings`]; this is the text as given.
     pub config: serde_json::Value,
+    /// `config` typed by `kind`, or why it is not valid for it (the connector is then
+    /// skipped at start, as a connector that fails to open; `check-config` reports it).
+    pub settings: Result<ConnectorSettings, Problem>,
     /// `grantTypes`: grants this connector may serve; empty means all.
     pub grant_types: Vec<GrantType>,
 }
 crate::debug_only!(ConnectorConfig: kind, id, name, grant_types);
+
+impl ConnectorConfig {
+    /// An entry with its `config` typed; problems are reported at `at` (a YAML path such as
+    /// `connectors[2]`). A `type` Dex does not know parses as not implemented (validation
+    /// reports it as a typo).
+    pub fn new(
+        kind: String,
+        id: String,
+        name: String,
+        config: serde_json::Value,
+        grant_types: Vec<GrantType>,
+        at: &str,
+    ) -> Self {
+        let settings =
+            ConnectorSettings::parse(&kind, config.clone(), at).unwrap_or(Ok(ConnectorSettings::NotImplemented));
+        Self { kind, id, name, config, settings, grant_types }
+    }
+}
+
+impl PartialEq for ConnectorConfig {
+    /// The typed settings follow from `kind` and `config`.
+    fn eq(&self, other: &Self) -> bool {
+        (&self.kind, &self.id, &self.name, &self.config, &self.grant_types)
+            == (&other.kind, &other.id, &other.name, &other.config, &other.grant_types)
+    }
+}
 
 /// `frontend`: the look of the login pages.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,48 +5,7 @@ use std::collections::HashMap;
 
 use url::Url;
 
-use super::{Config, LOCAL_CONNECTOR_ID, Problem, StorageConfig};
-
-/// Connector types Dex knows (`server/connector.go`). Whether Tessera builds a given one is
-/// decided when connectors are opened; an unknown name here is a typo.
-pub const DEX_CONNECTOR_TYPES: &[&str] = &[
-    "keystone",
-    "mockCallback",
-    "mockPassword",
-    "ldap",
-    "gitea",
-    "github",
-    "gitlab",
-    "google",
-    "oidc",
-    "oauth",
-    "saml",
-    "authproxy",
-    "linkedin",
-    "microsoft",
-    "bitbucket-cloud",
-    "openshift",
-    "atlassian-crowd",
-    "samlExperimental",
-];
-
-/// The connector types Tessera opens (`app::open_connector`; a test there keeps the two in
-/// step). `samlExperimental` is Dex's older name for `saml`. The other Dex types load with a
-/// warning and are skipped.
-pub const IMPLEMENTED_CONNECTOR_TYPES: &[&str] = &[
-    "mockCallback",
-    "mockPassword",
-    "ldap",
-    "github",
-    "gitlab",
-    "google",
-    "oidc",
-    "oauth",
-    "saml",
-    "samlExperimental",
-    "authproxy",
-    "microsoft",
-];
+use super::{Config, ConnectorSettings, DEX_CONNECTOR_TYPES, LOCAL_CONNECTOR_ID, Problem, StorageConfig};
 
 /// Where Dex sends the device flow after login; clients may list it as a relative URI.
 const DEVICE_CALLBACK: &str = "/device/callback";
@@ -67,13 +26,20 @@ impl Config {
         p.0
     }
 
+    /// Connector configs their type does not accept, at their paths. `serve` skips such a
+    /// connector, as one that fails to open, so the others keep working (and reports it at
+    /// `/healthz/ready`); `check-config` fails on them.
+    pub fn connector_problems(&self) -> Vec<&Problem> {
+        self.connectors.iter().filter_map(|c| c.settings.as_ref().err()).collect()
+    }
+
     /// What is allowed but worth saying at start and by `check-config`: each one names its
     /// path and what follows from it.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         for (i, c) in self.connectors.iter().enumerate() {
             if DEX_CONNECTOR_TYPES.contains(&c.kind.as_str())
-                && !IMPLEMENTED_CONNECTOR_TYPES.contains(&c.kind.as_str())
+                && matches!(c.settings, Ok(ConnectorSettings::NotImplemented))
             {
                 warnings.push(format!(
                     "connectors[{i}].type: connector {:?} is of type {:?}, which Tessera does not \

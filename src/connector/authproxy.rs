@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use url::Url;
 
 /// `connectors[].config` of an `authproxy` connector (Dex's keys).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AuthProxyConfig {
     #[serde(default, rename = "userIDHeader")]

@@ -29,7 +29,7 @@ const SCOPE_ORGS: &str = "read:org";
 const API_VERSION: (&str, &str) = ("X-GitHub-Api-Version", "2022-11-28");
 
 /// `connectors[].config` of a `github` connector (Dex's keys).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GithubConfig {
     #[serde(rename = "clientID")]

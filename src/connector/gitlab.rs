@@ -27,7 +27,7 @@ const GROUPS_PER_PAGE: usize = 100;
 const MAX_PAGES: usize = 100;
 
 /// `connectors[].config` of a `gitlab` connector (Dex's keys).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GitlabConfig {
     /// Default `https://gitlab.com`.

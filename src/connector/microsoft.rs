@@ -30,7 +30,7 @@ const MAX_IDS: usize = 1000;
 const MAX_PAGES: usize = 100;
 
 /// `connectors[].config` of a `microsoft` connector (Dex's keys).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MicrosoftConfig {
     #[serde(rename = "clientID")]

@@ -70,7 +70,7 @@ impl TokenIdentity for MockCallback {
 }
 
 /// `mockPassword`'s `config`.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockPasswordConfig {
     pub username: String,

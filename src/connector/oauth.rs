@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 const KIND: &str = "oauth";
 
 /// `connectors[].config` of an `oauth` connector (Dex's keys).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OauthConfig {
     #[serde(rename = "clientID")]
@@ -49,7 +49,7 @@ pub struct OauthConfig {
     pub claim_mapping: ClaimMapping,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClaimMapping {
     #[serde(default)]

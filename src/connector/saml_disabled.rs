@@ -13,7 +13,7 @@ pub const SIGNATURES_SUPPORTED: bool = false;
 pub enum Saml {}
 
 impl Saml {
-    pub fn open(_connector_id: &str, _config: serde_json::Value) -> Result<Self, ConnectorError> {
+    pub fn open(_connector_id: &str, _config: SamlConfig) -> Result<Self, ConnectorError> {
         Err(ConnectorError::Upstream(
             "this build of Tessera cannot verify SAML signatures (built without the saml-xmlsec \
              feature); refusing to open a SAML connector"

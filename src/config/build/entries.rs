@@ -163,5 +163,5 @@ pub(super) fn build_connector(
          urn:ietf:params:oauth:grant-type:device_code or urn:ietf:params:oauth:grant-type:token-exchange",
         report,
     );
-    ConnectorConfig { kind: c.kind, id: c.id, name: c.name, config, grant_types }
+    ConnectorConfig::new(c.kind, c.id, c.name, config, grant_types, path)
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// `connectors[].config` of a `type: ldap` connector (Dex's `ldap.Config`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LdapConfig {
     /// `host` or `host:port`; without a port, 636 (LDAPS) or 389 (`insecureNoSSL`, `startTLS`).
@@ -57,7 +57,7 @@ pub struct LdapConfig {
     pub group_search: GroupSearch,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserSearch {
     #[serde(default, rename = "baseDN")]
@@ -107,7 +107,7 @@ impl From<OneOrMany> for UsernameAttrs {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GroupSearch {
     /// Empty = no group search (no groups claim).

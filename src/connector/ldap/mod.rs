@@ -66,9 +66,7 @@ struct RefreshEntry {
 
 impl LdapConnector {
     /// Parses and validates `connectors[].config`; every problem is in the error.
-    pub fn open(id: &str, config: serde_json::Value) -> Result<Self, ConnectorError> {
-        let config: LdapConfig = crate::config::from_value(config)
-            .map_err(|e| ConnectorError::Upstream(format!("ldap config: {e}")))?;
+    pub fn open(id: &str, config: LdapConfig) -> Result<Self, ConnectorError> {
         let settings =
             config.validate().map_err(|e| ConnectorError::Upstream(format!("ldap config: {e}")))?;
         let u = &settings.user;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::LdapConnector;
+use crate::connector::ConnectorError;
 use super::config::{LdapConfig, UsernameAttrs};
 use super::search::{equality, user_filter};
 use serde_json::json;
@@ -23,8 +24,15 @@ fn minimal() -> serde_json::Value {
     })
 }
 
+/// Parses a config as `config` does at load time, then opens it.
+fn open_json(config: serde_json::Value) -> Result<LdapConnector, ConnectorError> {
+    let config: LdapConfig = crate::config::from_value(config)
+        .map_err(|e| ConnectorError::Upstream(format!("ldap config: {e}")))?;
+    LdapConnector::open("ldap", config)
+}
+
 fn open_err(config: serde_json::Value) -> String {
-    match LdapConnector::open("ldap", config) {
+    match open_json(config) {
         Ok(_) => panic!("expected an error"),
         Err(e) => e.to_string(),
     }
@@ -65,7 +73,7 @@ fn dex_example_config_opens() {
             "nameAttr": "cn",
         },
     });
-    let connector = LdapConnector::open("ldap", config).unwrap();
+    let connector = open_json(config).unwrap();
     assert_eq!(connector.settings.target.url, "ldap://localhost:389");
     assert_eq!(super::PasswordLogin::prompt(&connector), "Email Address");
     assert_eq!(connector.user_attrs, vec!["DN", "mail", "cn"]);
@@ -129,7 +137,7 @@ fn default_ports_follow_the_transport() {
         for (k, v) in patch.as_object().unwrap() {
             config[k] = v.clone();
         }
-        LdapConnector::open("ldap", config).unwrap().settings.target.url
+        open_json(config).unwrap().settings.target.url
     };
     assert_eq!(url(json!({})), "ldaps://ldap.example.com:636");
     assert_eq!(url(json!({"insecureNoSSL": true})), "ldap://ldap.example.com:389");
@@ -157,7 +165,7 @@ fn legacy_group_attributes_become_a_matcher_with_recursion() {
         "recursionGroupAttr": "member",
         "nameAttr": "cn",
     });
-    let connector = LdapConnector::open("ldap", config).unwrap();
+    let connector = open_json(config).unwrap();
     let groups = connector.settings.groups.as_ref().unwrap();
     assert_eq!(groups.matchers.len(), 1);
     assert_eq!(groups.matchers[0].user_attr, "DN");
@@ -168,7 +176,7 @@ fn legacy_group_attributes_become_a_matcher_with_recursion() {
 fn kerberos_key_is_accepted() {
     let mut config = minimal();
     config["kerberos"] = json!({"enabled": true, "keytabPath": "/etc/krb5.keytab"});
-    assert!(LdapConnector::open("ldap", config).is_ok());
+    assert!(open_json(config).is_ok());
 }
 
 #[test]
@@ -257,7 +265,7 @@ async fn a_directory_that_never_answers_is_an_error_not_a_hang() {
         for (k, v) in transport.as_object().unwrap() {
             config[k] = v.clone();
         }
-        let mut connector = LdapConnector::open("ldap", config).unwrap();
+        let mut connector = open_json(config).unwrap();
         connector.settings.target.timeouts = short;
         // The connector's timeouts must end the login; the outer bound only keeps a broken
         // timeout from hanging the test run (no speed is asserted).
