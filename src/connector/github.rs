@@ -11,15 +11,16 @@
 //! Refresh re-reads the profile and memberships with the stored access token (refreshing it
 //! first when a GitHub App issued an expiring one).
 
-use super::upstream::{self, ClientAuth, OAuthApp, TokenData, upstream as fail};
-use super::{ConnectorError, Identity, RedirectLogin, Refresh, Scopes};
+use super::oauth2_upstream::{OAuth2Refresh, OAuth2Upstream};
+use super::sealed::DataKey;
+use super::upstream::{self, ClientAuth, OAuthApp, upstream as fail};
+use super::{ConnectorError, Scopes};
 use crate::storage::Claims;
 use crate::types::Secret;
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
-use std::collections::HashMap;
 
 const KIND: &str = "github";
 /// GitHub needs this scope for `/user` and `/user/emails`…
@@ -211,30 +212,6 @@ impl Github {
         Err(fail(KIND, format!("GET {path}: more than {MAX_PAGES} pages")))
     }
 
-    /// The identity behind an access token, with groups (and the access check) as Dex.
-    async fn identity(&self, scopes: Scopes, token: &str) -> Result<Claims, ConnectorError> {
-        let (user, _): (User, _) = self.get(&format!("{}/user", self.api_url), token).await?;
-        let mut email = user.email.clone().unwrap_or_default();
-        // `/user` shows only a public email; the others need `/user/emails`.
-        if email.is_empty() || !self.preferred_email_domain.is_empty() {
-            email = self.user_email(token).await?;
-        }
-        let name = user.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| user.login.clone());
-        let groups = if self.groups_required(scopes) {
-            self.groups(scopes, &user.login, token).await?
-        } else {
-            Vec::new()
-        };
-        Ok(Claims {
-            user_id: if self.use_login_as_id { user.login.clone() } else { user.id.to_string() },
-            username: name,
-            preferred_username: user.login,
-            email,
-            email_verified: true,
-            groups,
-        })
-    }
-
     /// The preferred-domain verified email if any, else the primary verified one.
     async fn user_email(&self, token: &str) -> Result<String, ConnectorError> {
         let emails: Vec<Email> = self.get_all("/user/emails", token).await?;
@@ -383,47 +360,53 @@ fn domain_matches(preferred: &str, domain: &str) -> bool {
 }
 
 #[async_trait]
-impl RedirectLogin for Github {
-    async fn login_url(
-        &self,
-        scopes: Scopes,
-        callback_url: &str,
-        state: &str,
-    ) -> Result<(String, Option<Vec<u8>>), ConnectorError> {
+impl OAuth2Upstream for Github {
+    const KIND: &'static str = KIND;
+
+    fn app(&self) -> &OAuthApp {
+        &self.app
+    }
+
+    fn data_key(&self) -> &DataKey {
+        &self.key
+    }
+
+    fn login_scopes(&self, scopes: Scopes) -> Vec<String> {
         let mut wanted = vec![SCOPE_EMAIL.to_string()];
         if self.groups_required(scopes) {
             wanted.push(SCOPE_ORGS.to_string());
         }
-        Ok((self.app.authorize_url(KIND, callback_url, &wanted, state, &[])?, None))
+        wanted
     }
 
-    #[tracing::instrument(skip_all, fields(connector = KIND))]
-    async fn handle_callback(
-        &self,
-        scopes: Scopes,
-        _login_data: Option<&[u8]>,
-        params: &HashMap<String, String>,
-    ) -> Result<Identity, ConnectorError> {
-        let code = upstream::callback_code(params)?;
-        let token = self.app.exchange(KIND, code).await?;
-        let claims = self.identity(scopes, &token.access_token).await?;
-        let connector_data = TokenData::keep(&token, scopes, KIND, &self.key)?;
-        Ok(Identity { claims, connector_data })
+    /// The identity behind an access token, with groups (and the access check) as Dex.
+    async fn identity(&self, scopes: Scopes, token: &str) -> Result<Claims, ConnectorError> {
+        let (user, _): (User, _) = self.get(&format!("{}/user", self.api_url), token).await?;
+        let mut email = user.email.clone().unwrap_or_default();
+        // `/user` shows only a public email; the others need `/user/emails`.
+        if email.is_empty() || !self.preferred_email_domain.is_empty() {
+            email = self.user_email(token).await?;
+        }
+        let name = user.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| user.login.clone());
+        let groups = if self.groups_required(scopes) {
+            self.groups(scopes, &user.login, token).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Claims {
+            user_id: if self.use_login_as_id { user.login.clone() } else { user.id.to_string() },
+            username: name,
+            preferred_username: user.login,
+            email,
+            email_verified: true,
+            groups,
+        })
     }
 }
 
-#[async_trait]
-impl Refresh for Github {
-    #[tracing::instrument(skip_all, fields(connector = KIND))]
-    async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError> {
-        let data = TokenData::open(KIND, &self.key, identity.connector_data.as_deref())?;
-        let data = self.app.usable_token(KIND, data).await?;
-        let fresh = self.identity(scopes, &data.access_token).await?;
-        // Like Dex, the user id stays the one of the login.
-        let claims = Claims { user_id: identity.claims.user_id, ..fresh };
-        Ok(Identity { claims, connector_data: Some(data.seal(KIND, &self.key)?) })
-    }
-}
+/// Refresh re-reads the user with the stored access token, refreshed first when a GitHub App
+/// issued an expiring one; the user id stays the one of the login, as in Dex.
+impl OAuth2Refresh for Github {}
 
 #[cfg(test)]
 mod tests {

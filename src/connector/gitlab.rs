@@ -10,14 +10,15 @@
 //! (or the access token) and re-checks the groups; a token exchange accepts a GitLab access
 //! token.
 
-use super::upstream::{self, ClientAuth, OAuthApp, TokenData, TokenResponse, upstream as fail};
-use super::{ConnectorError, Identity, RedirectLogin, Refresh, Scopes, TokenIdentity};
+use super::oauth2_upstream::{OAuth2Refresh, OAuth2Upstream};
+use super::sealed::DataKey;
+use super::upstream::{self, ClientAuth, OAuthApp, TokenData, upstream as fail};
+use super::{ConnectorError, Identity, Scopes, TokenIdentity};
 use crate::storage::Claims;
 use crate::types::Secret;
 use async_trait::async_trait;
 use base64::Engine;
 use serde::Deserialize;
-use std::collections::HashMap;
 
 const KIND: &str = "gitlab";
 const SCOPE_USER: &str = "read_user";
@@ -157,36 +158,6 @@ impl Gitlab {
         Ok(upstream::get_json(KIND, &self.app.http, &url, token, &[]).await?.0)
     }
 
-    async fn identity(&self, scopes: Scopes, token: &TokenResponse) -> Result<Identity, ConnectorError> {
-        let user: User = self.get("/api/v4/user", &token.access_token).await?;
-        let mut claims = Claims {
-            user_id: if self.use_login_as_id { user.username.clone() } else { user.id.to_string() },
-            username: if user.name.is_empty() { user.email.clone() } else { user.name.clone() },
-            preferred_username: user.username.clone(),
-            email: user.email.clone(),
-            email_verified: true,
-            groups: Vec::new(),
-        };
-        if self.groups_required(scopes) {
-            let groups = self.group_claims(&token.access_token, user.id).await?;
-            if !self.groups.is_empty() {
-                let kept = upstream::filter_groups(&groups, &self.groups);
-                if kept.is_empty() {
-                    tracing::info!(user = %user.username, "gitlab: user not in the required groups");
-                    return Err(ConnectorError::Refused(format!(
-                        "The GitLab user {} is not a member of a group allowed to log in here.",
-                        user.username
-                    )));
-                }
-                claims.groups = kept;
-            } else if scopes.groups {
-                claims.groups = groups;
-            }
-        }
-        let connector_data = TokenData::keep(token, scopes, KIND, &self.key)?;
-        Ok(Identity { claims, connector_data })
-    }
-
     async fn group_claims(&self, token: &str, user_id: i64) -> Result<Vec<String>, ConnectorError> {
         if !self.inherited_groups {
             let info: UserInfo = self.get("/oauth/userinfo", token).await?;
@@ -284,13 +255,18 @@ fn role_name(level: i64) -> Option<&'static str> {
 }
 
 #[async_trait]
-impl RedirectLogin for Gitlab {
-    async fn login_url(
-        &self,
-        scopes: Scopes,
-        callback_url: &str,
-        state: &str,
-    ) -> Result<(String, Option<Vec<u8>>), ConnectorError> {
+impl OAuth2Upstream for Gitlab {
+    const KIND: &'static str = KIND;
+
+    fn app(&self) -> &OAuthApp {
+        &self.app
+    }
+
+    fn data_key(&self) -> &DataKey {
+        &self.key
+    }
+
+    fn login_scopes(&self, scopes: Scopes) -> Vec<String> {
         let mut wanted = vec![SCOPE_USER.to_string()];
         if self.groups_required(scopes) {
             wanted.push(SCOPE_OPENID.to_string());
@@ -298,39 +274,60 @@ impl RedirectLogin for Gitlab {
                 wanted.push(SCOPE_API.to_string());
             }
         }
-        Ok((self.app.authorize_url(KIND, callback_url, &wanted, state, &[])?, None))
+        wanted
     }
 
-    #[tracing::instrument(skip_all, fields(connector = KIND))]
-    async fn handle_callback(
-        &self,
-        scopes: Scopes,
-        _login_data: Option<&[u8]>,
-        params: &HashMap<String, String>,
-    ) -> Result<Identity, ConnectorError> {
-        let code = upstream::callback_code(params)?;
-        let token = self.app.exchange(KIND, code).await?;
-        self.identity(scopes, &token).await
+    /// The user from `/api/v4/user`; with `groups` set, refused unless in one of them.
+    async fn identity(&self, scopes: Scopes, token: &str) -> Result<Claims, ConnectorError> {
+        let user: User = self.get("/api/v4/user", token).await?;
+        let mut claims = Claims {
+            user_id: if self.use_login_as_id { user.username.clone() } else { user.id.to_string() },
+            username: if user.name.is_empty() { user.email.clone() } else { user.name.clone() },
+            preferred_username: user.username.clone(),
+            email: user.email.clone(),
+            email_verified: true,
+            groups: Vec::new(),
+        };
+        if self.groups_required(scopes) {
+            let groups = self.group_claims(token, user.id).await?;
+            if !self.groups.is_empty() {
+                let kept = upstream::filter_groups(&groups, &self.groups);
+                if kept.is_empty() {
+                    tracing::info!(user = %user.username, "gitlab: user not in the required groups");
+                    return Err(ConnectorError::Refused(format!(
+                        "The GitLab user {} is not a member of a group allowed to log in here.",
+                        user.username
+                    )));
+                }
+                claims.groups = kept;
+            } else if scopes.groups {
+                claims.groups = groups;
+            }
+        }
+        Ok(claims)
     }
 }
 
 #[async_trait]
-impl Refresh for Gitlab {
-    #[tracing::instrument(skip_all, fields(connector = KIND))]
-    async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError> {
-        let data = TokenData::open(KIND, &self.key, identity.connector_data.as_deref())?;
-        let mut token = if !data.refresh_token.is_empty() {
-            self.app.refresh(KIND, &data.refresh_token).await?
-        } else if !data.access_token.is_empty() {
-            TokenResponse { access_token: data.access_token, ..Default::default() }
+impl OAuth2Refresh for Gitlab {
+    /// As Dex, the user id is the one GitLab answers now.
+    const KEEPS_LOGIN_USER_ID: bool = false;
+
+    /// As Dex: always a new access token from the stored refresh token (kept when GitLab does
+    /// not rotate it); without one, the stored access token as it is.
+    async fn refresh_tokens(&self, stored: TokenData) -> Result<TokenData, ConnectorError> {
+        if !stored.refresh_token.is_empty() {
+            let token = self.app.refresh(KIND, &stored.refresh_token).await?;
+            let mut fresh = TokenData::from_token(&token);
+            if fresh.refresh_token.is_empty() {
+                fresh.refresh_token = stored.refresh_token;
+            }
+            Ok(fresh)
+        } else if !stored.access_token.is_empty() {
+            Ok(TokenData { access_token: stored.access_token, ..TokenData::default() })
         } else {
-            return Err(fail(KIND, "no upstream refresh or access token stored"));
-        };
-        // Keep the refresh token when the provider did not rotate it.
-        if token.refresh_token.as_deref().is_none_or(str::is_empty) && !data.refresh_token.is_empty() {
-            token.refresh_token = Some(data.refresh_token);
+            Err(fail(KIND, "no upstream refresh or access token stored"))
         }
-        self.identity(Scopes { offline_access: true, ..scopes }, &token).await
     }
 }
 
@@ -343,8 +340,8 @@ impl TokenIdentity for Gitlab {
         _subject_token_type: &str,
         subject_token: &str,
     ) -> Result<Identity, ConnectorError> {
-        let token = TokenResponse { access_token: subject_token.to_string(), ..Default::default() };
-        self.identity(Scopes { offline_access: false, groups: true }, &token).await
+        let claims = self.identity(Scopes { offline_access: false, groups: true }, subject_token).await?;
+        Ok(Identity { claims, connector_data: None })
     }
 }
 

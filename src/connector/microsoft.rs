@@ -11,15 +11,16 @@
 //! `apiURL` and `graphURL` (Dex's keys) point at the login and Graph hosts, e.g. a national
 //! cloud.
 
-use super::upstream::{self, ClientAuth, OAuthApp, TokenData, upstream as fail};
-use super::{ConnectorError, Identity, RedirectLogin, Refresh, Scopes};
+use super::oauth2_upstream::{OAuth2Refresh, OAuth2Upstream};
+use super::sealed::DataKey;
+use super::upstream::{self, ClientAuth, OAuthApp, upstream as fail};
+use super::{ConnectorError, Scopes};
 use crate::storage::Claims;
 use crate::types::Secret;
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 const KIND: &str = "microsoft";
 const SCOPE_USER: &str = "user.read";
@@ -232,43 +233,6 @@ impl Microsoft {
         Err(fail(KIND, format!("POST {path}: more than {MAX_PAGES} pages")))
     }
 
-    async fn identity(&self, scopes: Scopes, token: &str) -> Result<Claims, ConnectorError> {
-        let url = format!(
-            "{}/v1.0/me?$select=id,displayName,userPrincipalName,mailNickname,onPremisesSamAccountName",
-            self.graph_url
-        );
-        let user: User = self.graph(reqwest::Method::GET, &url, token, None).await?;
-        let mut email = user.user_principal_name.clone().unwrap_or_default();
-        if self.email_to_lowercase {
-            email = email.to_lowercase();
-        }
-        let name = user.display_name.clone().unwrap_or_default();
-        let preferred_username = match self.preferred_username_field.as_str() {
-            "name" => name.clone(),
-            "email" => email.clone(),
-            "mailNickname" => user.mail_nickname.clone().unwrap_or_default(),
-            "onPremisesSamAccountName" => user.on_premises_sam_account_name.clone().unwrap_or_default(),
-            "" => String::new(),
-            other => {
-                tracing::warn!(
-                    field = other,
-                    "microsoft: unknown preferredUsernameField; preferred_username left empty"
-                );
-                String::new()
-            }
-        };
-        let groups =
-            if self.groups_required(scopes) { self.user_groups(&user.id, token).await? } else { Vec::new() };
-        Ok(Claims {
-            user_id: user.id,
-            username: name,
-            preferred_username,
-            email,
-            email_verified: true,
-            groups,
-        })
-    }
-
     async fn user_groups(&self, user_id: &str, token: &str) -> Result<Vec<String>, ConnectorError> {
         let ids: Vec<String> = self
             .post_all(
@@ -309,13 +273,18 @@ impl Microsoft {
 }
 
 #[async_trait]
-impl RedirectLogin for Microsoft {
-    async fn login_url(
-        &self,
-        scopes: Scopes,
-        callback_url: &str,
-        state: &str,
-    ) -> Result<(String, Option<Vec<u8>>), ConnectorError> {
+impl OAuth2Upstream for Microsoft {
+    const KIND: &'static str = KIND;
+
+    fn app(&self) -> &OAuthApp {
+        &self.app
+    }
+
+    fn data_key(&self) -> &DataKey {
+        &self.key
+    }
+
+    fn login_scopes(&self, scopes: Scopes) -> Vec<String> {
         let mut wanted =
             if self.scopes.is_empty() { vec![SCOPE_USER.to_string()] } else { self.scopes.clone() };
         if self.groups_required(scopes) {
@@ -324,6 +293,10 @@ impl RedirectLogin for Microsoft {
         if scopes.offline_access {
             wanted.push(SCOPE_OFFLINE.to_string());
         }
+        wanted
+    }
+
+    fn login_params(&self) -> Vec<(&'static str, &str)> {
         let mut extra = Vec::new();
         if !self.prompt_type.is_empty() {
             extra.push(("prompt", self.prompt_type.as_str()));
@@ -331,32 +304,48 @@ impl RedirectLogin for Microsoft {
         if !self.domain_hint.is_empty() {
             extra.push(("domain_hint", self.domain_hint.as_str()));
         }
-        Ok((self.app.authorize_url(KIND, callback_url, &wanted, state, &extra)?, None))
+        extra
     }
 
-    #[tracing::instrument(skip_all, fields(connector = KIND))]
-    async fn handle_callback(
-        &self,
-        scopes: Scopes,
-        _login_data: Option<&[u8]>,
-        params: &HashMap<String, String>,
-    ) -> Result<Identity, ConnectorError> {
-        let code = upstream::callback_code(params)?;
-        let token = self.app.exchange(KIND, code).await?;
-        let claims = self.identity(scopes, &token.access_token).await?;
-        let connector_data = TokenData::keep(&token, scopes, KIND, &self.key)?;
-        Ok(Identity { claims, connector_data })
+    /// The Graph user (`/v1.0/me`) and, for an organisation tenant, its groups.
+    async fn identity(&self, scopes: Scopes, token: &str) -> Result<Claims, ConnectorError> {
+        let url = format!(
+            "{}/v1.0/me?$select=id,displayName,userPrincipalName,mailNickname,onPremisesSamAccountName",
+            self.graph_url
+        );
+        let user: User = self.graph(reqwest::Method::GET, &url, token, None).await?;
+        let mut email = user.user_principal_name.clone().unwrap_or_default();
+        if self.email_to_lowercase {
+            email = email.to_lowercase();
+        }
+        let name = user.display_name.clone().unwrap_or_default();
+        let preferred_username = match self.preferred_username_field.as_str() {
+            "name" => name.clone(),
+            "email" => email.clone(),
+            "mailNickname" => user.mail_nickname.clone().unwrap_or_default(),
+            "onPremisesSamAccountName" => user.on_premises_sam_account_name.clone().unwrap_or_default(),
+            "" => String::new(),
+            other => {
+                tracing::warn!(
+                    field = other,
+                    "microsoft: unknown preferredUsernameField; preferred_username left empty"
+                );
+                String::new()
+            }
+        };
+        let groups =
+            if self.groups_required(scopes) { self.user_groups(&user.id, token).await? } else { Vec::new() };
+        Ok(Claims {
+            user_id: user.id,
+            username: name,
+            preferred_username,
+            email,
+            email_verified: true,
+            groups,
+        })
     }
 }
 
-#[async_trait]
-impl Refresh for Microsoft {
-    #[tracing::instrument(skip_all, fields(connector = KIND))]
-    async fn refresh(&self, scopes: Scopes, identity: Identity) -> Result<Identity, ConnectorError> {
-        let data = TokenData::open(KIND, &self.key, identity.connector_data.as_deref())?;
-        let data = self.app.usable_token(KIND, data).await?;
-        let fresh = self.identity(scopes, &data.access_token).await?;
-        let claims = Claims { user_id: identity.claims.user_id, ..fresh };
-        Ok(Identity { claims, connector_data: Some(data.seal(KIND, &self.key)?) })
-    }
-}
+/// Refresh uses the upstream refresh token once the access token expires; the user id stays
+/// the one of the login, as in Dex.
+impl OAuth2Refresh for Microsoft {}

@@ -18,6 +18,7 @@ pub mod local;
 pub mod microsoft;
 pub mod mock;
 pub mod oauth;
+pub mod oauth2_upstream;
 pub mod oidc;
 #[cfg(feature = "saml-xmlsec")]
 pub mod saml;

@@ -8,15 +8,17 @@
 //!
 //! Like Dex, this connector has no refresh: a refresh keeps the claims of the login.
 
-use super::upstream::{self, ClientAuth, OAuthApp, TokenData, upstream as fail};
-use super::{ConnectorError, Identity, RedirectLogin, Scopes};
+use super::oauth2_upstream::OAuth2Upstream;
+use super::sealed::DataKey;
+use super::upstream::{self, ClientAuth, OAuthApp, upstream as fail};
+use super::{ConnectorError, Scopes};
 use crate::storage::Claims;
 use crate::types::Secret;
 use async_trait::async_trait;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 const KIND: &str = "oauth";
 
@@ -156,28 +158,29 @@ fn string_claim(info: &Map<String, Value>, key: &str) -> String {
     info.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
+/// Like Dex, no [`OAuth2Refresh`](super::oauth2_upstream::OAuth2Refresh): a refresh keeps the
+/// claims of the login.
 #[async_trait]
-impl RedirectLogin for Oauth {
-    async fn login_url(
-        &self,
-        _scopes: Scopes,
-        callback_url: &str,
-        state: &str,
-    ) -> Result<(String, Option<Vec<u8>>), ConnectorError> {
-        Ok((self.app.authorize_url(KIND, callback_url, &self.scopes, state, &[])?, None))
+impl OAuth2Upstream for Oauth {
+    const KIND: &'static str = KIND;
+
+    fn app(&self) -> &OAuthApp {
+        &self.app
     }
 
-    #[tracing::instrument(skip_all, fields(connector = KIND))]
-    async fn handle_callback(
-        &self,
-        scopes: Scopes,
-        _login_data: Option<&[u8]>,
-        params: &HashMap<String, String>,
-    ) -> Result<Identity, ConnectorError> {
-        let code = upstream::callback_code(params)?;
-        let token = self.app.exchange(KIND, code).await?;
+    fn data_key(&self) -> &DataKey {
+        &self.key
+    }
+
+    /// The configured `scopes`, whatever the client asked for.
+    fn login_scopes(&self, _scopes: Scopes) -> Vec<String> {
+        self.scopes.clone()
+    }
+
+    /// `userInfoURL` read with the access token, mapped by the configured keys.
+    async fn identity(&self, scopes: Scopes, access_token: &str) -> Result<Claims, ConnectorError> {
         let (info, _): (Map<String, Value>, _) =
-            upstream::get_json(KIND, &self.app.http, &self.user_info_url, &token.access_token, &[]).await?;
+            upstream::get_json(KIND, &self.app.http, &self.user_info_url, access_token, &[]).await?;
         let user_id = match info.get(&self.user_id_key) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
@@ -198,21 +201,19 @@ impl RedirectLogin for Oauth {
         if scopes.groups {
             let mut set = BTreeSet::new();
             self.add_groups(&mut set, &info);
-            if let Some(claims) = jwt_claims(&token.access_token) {
+            if let Some(claims) = jwt_claims(access_token) {
                 self.add_groups(&mut set, &claims);
             }
             groups = set.into_iter().collect();
         }
-        let claims = Claims {
+        Ok(Claims {
             user_id,
             username: string_claim(&info, &self.user_name_key),
             preferred_username: string_claim(&info, &self.preferred_username_key),
             email: string_claim(&info, &self.email_key),
             email_verified: info.get(&self.email_verified_key).and_then(Value::as_bool).unwrap_or(false),
             groups,
-        };
-        let connector_data = TokenData::keep(&token, scopes, KIND, &self.key)?;
-        Ok(Identity { claims, connector_data })
+        })
     }
 }
 

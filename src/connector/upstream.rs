@@ -1,7 +1,9 @@
 //! The OAuth 2.0 client side the redirect connectors share (`github`, `gitlab`,
 //! `microsoft`, `google`, `oauth`): the authorization URL (RFC 6749 §4.1.1), the code
 //! exchange and the refresh at the token endpoint (§4.1.3, §6), and JSON calls to the
-//! provider's API with the access token (RFC 6750 §2.1).
+//! provider's API with the access token (RFC 6750 §2.1). The redirect login and refresh
+//! built on it, for the connectors that read the user from the provider's API, are written
+//! once in [`oauth2_upstream`](super::oauth2_upstream).
 //!
 //! Written against reqwest directly rather than the `oauth2` crate: providers bend the
 //! token endpoint (GitHub answers errors with `200 OK`, and form-encoded bodies unless asked

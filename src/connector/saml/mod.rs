@@ -157,7 +157,7 @@ impl Saml {
         let fresh = replay
             .claim_saml_assertion(&self.replay_key(&accepted.assertion), accepted.replay_expiry)
             .await
-            .map_err(|e| Rejection::Malformed(format!("replay cache unavailable: {e}")))?;
+            .map_err(|e| Rejection::ReplayCacheUnavailable(e.to_string()))?;
         if !fresh {
             return Err(Rejection::Replayed);
         }
@@ -185,8 +185,8 @@ impl SamlLogin for Saml {
             Err(Rejection::NotInAllowedGroups) => {
                 Err(ConnectorError::Refused("You are not a member of a group allowed to log in here.".into()))
             }
-            Err(Rejection::Malformed(cause)) if cause.starts_with("replay cache") => {
-                Err(ConnectorError::Upstream(cause))
+            Err(unavailable @ Rejection::ReplayCacheUnavailable(_)) => {
+                Err(ConnectorError::Upstream(unavailable.to_string()))
             }
             Err(rejection) => {
                 tracing::warn!(reason = %rejection, "SAML response rejected");

@@ -52,6 +52,10 @@ pub enum Rejection {
     SubjectConfirmation(String),
     #[error("the assertion was already used")]
     Replayed,
+    /// Not a rule the response broke: the replay cache could not be asked, so the response
+    /// could not be checked. The caller reports it as the server's failure, not a refusal.
+    #[error("replay cache unavailable: {0}")]
+    ReplayCacheUnavailable(String),
     #[error("the assertion has no NameID")]
     NoNameId,
     #[error("no attribute named {0:?}")]

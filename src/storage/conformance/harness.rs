@@ -1,12 +1,11 @@
 //! Opening each backend for one test, and releasing racing tasks together.
 
 use crate::storage::Storage;
-use crate::storage::sql::{PostgresOptions, SqlStorage};
+use crate::storage::sql::SqlStorage;
+use crate::storage::sql::scratch::{ADMIN_URL, ScratchDatabase};
 use crate::types::UnixTime;
-use sqlx::{Connection, PgConnection};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Barrier;
 
 pub(super) type Store = Arc<dyn Storage>;
@@ -43,7 +42,7 @@ impl Backend {
                 Backend { storage: Arc::new(storage), _dir: None, _database: None }
             }
             Kind::Postgres => {
-                let database = ScratchDatabase::create().await?;
+                let database = scratch_database().await?;
                 let storage = SqlStorage::open_postgres(&database.options()).await.unwrap();
                 Backend { storage: Arc::new(storage), _dir: None, _database: Some(database) }
             }
@@ -65,65 +64,15 @@ where
     backend.storage.close().await;
 }
 
-pub(super) const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// A uniquely named PostgreSQL database, dropped (with its connections) on `Drop`.
-pub(super) struct ScratchDatabase {
-    name: String,
-}
-
-impl ScratchDatabase {
-    pub(super) async fn create() -> Option<Self> {
-        if std::env::var("TESSERA_SKIP_POSTGRES").as_deref() == Ok("1") {
-            return None;
-        }
-        let mut admin = PgConnection::connect(PG_ADMIN_URL).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL is not reachable at {PG_ADMIN_URL} ({e}); set TESSERA_SKIP_POSTGRES=1 to skip")
-        });
-        let name = unique_name();
-        let create = format!("CREATE DATABASE {name}");
-        sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut admin).await.unwrap();
-        admin.close().await.unwrap();
-        Some(Self { name })
+/// A fresh PostgreSQL database for one check; `None` when `TESSERA_SKIP_POSTGRES=1`.
+pub(super) async fn scratch_database() -> Option<ScratchDatabase> {
+    if std::env::var("TESSERA_SKIP_POSTGRES").as_deref() == Ok("1") {
+        return None;
     }
-
-    pub(super) fn options(&self) -> PostgresOptions {
-        PostgresOptions {
-            host: "127.0.0.1".into(),
-            port: 5432,
-            database: self.name.clone(),
-            user: "postgres".into(),
-            ssl_mode: "disable".into(),
-            ..PostgresOptions::default()
-        }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    /// Drop runs outside async code, so a helper thread with its own runtime does the work.
-    fn drop(&mut self) {
-        let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async {
-                let mut admin = PgConnection::connect(PG_ADMIN_URL).await?;
-                sqlx::query(sqlx::AssertSqlSafe(drop_sql)).execute(&mut admin).await?;
-                admin.close().await
-            })?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop scratch database {}", self.name);
-        }
-    }
-}
-
-/// `tessera_test_<pid>_<nanos>_<n>`: unique across processes and within one.
-pub(super) fn unique_name() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("tessera_test_{}_{nanos}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    let database = ScratchDatabase::create("tessera_test").await.unwrap_or_else(|e| {
+        panic!("PostgreSQL is not reachable at {ADMIN_URL} ({e}); set TESSERA_SKIP_POSTGRES=1 to skip")
+    });
+    Some(database)
 }
 
 /// Runs `n` copies of a task at once (released together by a barrier) and collects results.

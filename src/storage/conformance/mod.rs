@@ -21,7 +21,7 @@ use crate::storage::{ClientStore, Storage};
 use atomic::*;
 use crud::*;
 use fixtures::client;
-use harness::{Kind, ScratchDatabase, race, run};
+use harness::{Kind, race, run, scratch_database};
 
 /// Declares every check as a test for each backend: `sqlite_file::x`, `memory::x`, `postgres::x`.
 macro_rules! conformance_suite {
@@ -77,7 +77,7 @@ conformance_suite!(
 /// Two replicas migrating one empty database at once must both start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_replicas_migrate_concurrently() {
-    let Some(database) = ScratchDatabase::create().await else {
+    let Some(database) = scratch_database().await else {
         return;
     };
     let options = database.options();

@@ -29,6 +29,8 @@ mod connect;
 mod document;
 mod keys;
 mod replay;
+#[doc(hidden)]
+pub mod scratch;
 mod sessions;
 mod sso;
 mod tokens;

@@ -88,6 +88,32 @@ async fn replayed_assertion_is_refused() {
     );
 }
 
+/// A replay cache that cannot be reached.
+struct Unreachable;
+
+#[async_trait::async_trait]
+impl ReplayStore for Unreachable {
+    async fn claim_saml_assertion(&self, _id: &str, _expiry: i64) -> crate::storage::Result<bool> {
+        Err(crate::storage::StorageError::Backend("connection refused".into()))
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_replay_cache_is_a_failure_not_a_refusal() {
+    let xml = b64(&signed(&Spec::default(), Sign::Response));
+    let scopes = Scopes::default();
+    assert_eq!(
+        saml().handle(scopes, &xml, REQUEST_ID, NOW, &Unreachable).await.unwrap_err(),
+        Rejection::ReplayCacheUnavailable("storage backend: connection refused".into())
+    );
+    let error = saml().handle_post(scopes, &xml, REQUEST_ID, NOW, &Unreachable).await.unwrap_err();
+    assert!(
+        matches!(&error, crate::connector::ConnectorError::Upstream(cause)
+            if cause == "replay cache unavailable: storage backend: connection refused"),
+        "{error:?}"
+    );
+}
+
 #[test]
 fn in_response_to_of_another_request_is_refused() {
     let xml = signed(&Spec::default(), Sign::Both);
