@@ -381,13 +381,15 @@ fn open_connector(
             (Login::Redirect(google.clone()), Some(google))
         }
         S::Microsoft(config) => {
-            let microsoft = Arc::new(connector::microsoft::Microsoft::open(config, context.data_key.clone())?);
+            let microsoft =
+                Arc::new(connector::microsoft::Microsoft::open(config, context.data_key.clone())?);
             (Login::Redirect(microsoft.clone()), Some(microsoft))
         }
         // No refresh, as in Dex: a refresh keeps the claims of the login.
-        S::Oauth(config) => {
-            (Login::Redirect(Arc::new(connector::oauth::Oauth::open(config, context.data_key.clone())?)), None)
-        }
+        S::Oauth(config) => (
+            Login::Redirect(Arc::new(connector::oauth::Oauth::open(config, context.data_key.clone())?)),
+            None,
+        ),
         S::AuthProxy(config) => {
             (Login::Redirect(Arc::new(connector::authproxy::AuthProxy::open(&c.id, config)?)), None)
         }
@@ -459,7 +461,14 @@ mod tests {
             ),
         };
         for kind in DEX_CONNECTOR_TYPES {
-            let c = ConnectorConfig::new(kind.to_string(), "c".into(), "C".into(), serde_json::json!({}), Vec::new(), "c");
+            let c = ConnectorConfig::new(
+                kind.to_string(),
+                "c".into(),
+                "C".into(),
+                serde_json::json!({}),
+                Vec::new(),
+                "c",
+            );
             // An empty config may fail to parse or open; what matters is whether the type is built.
             let skipped = matches!(open_connector(&c, &context), Ok(None));
             assert_eq!(skipped, matches!(c.settings, Ok(ConnectorSettings::NotImplemented)), "{kind}");

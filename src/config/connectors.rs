@@ -60,7 +60,9 @@ impl ConnectorSettings {
             let path = if key == "." { format!("{at}.config") } else { format!("{at}.config.{key}") };
             Problem::new(path, e.inner().to_string())
         };
-        fn of<T: DeserializeOwned>(config: Value) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+        fn of<T: DeserializeOwned>(
+            config: Value,
+        ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
             super::from_value(config)
         }
         let settings = match kind {
@@ -94,13 +96,21 @@ mod tests {
             assert!(ConnectorSettings::parse(kind, serde_json::json!({}), "c").is_some(), "{kind}");
         }
         assert!(ConnectorSettings::parse("github2", serde_json::json!({}), "c").is_none());
-        let e = ConnectorSettings::parse("oauth", serde_json::json!({"clientId": "x", "bogus": 1}), "connectors[2]")
-            .unwrap()
-            .err()
-            .unwrap();
+        let e = ConnectorSettings::parse(
+            "oauth",
+            serde_json::json!({"clientId": "x", "bogus": 1}),
+            "connectors[2]",
+        )
+        .unwrap()
+        .err()
+        .unwrap();
         assert!(e.path.starts_with("connectors[2].config"), "{e}");
         assert!(e.message.contains("bogus"), "{e}");
-        let ok = ConnectorSettings::parse("mockPassword", serde_json::json!({"USERNAME": "u", "password": "p"}), "c");
+        let ok = ConnectorSettings::parse(
+            "mockPassword",
+            serde_json::json!({"USERNAME": "u", "password": "p"}),
+            "c",
+        );
         assert!(matches!(ok, Some(Ok(ConnectorSettings::MockPassword(_)))), "keys match ignoring case");
     }
 }

@@ -42,10 +42,10 @@ use url::Url;
 use crate::types::Secret;
 
 pub use crate::protocol::{GrantType, PkceMethod, RefreshTokenLifetime, ResponseType};
+pub use connectors::{ConnectorSettings, DEX_CONNECTOR_TYPES};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use env::EnvLookup;
 pub use keys::from_value;
-pub use connectors::{ConnectorSettings, DEX_CONNECTOR_TYPES};
 
 /// The whole configuration, typed and with defaults applied.
 #[derive(Debug, Clone)]
@@ -438,8 +438,8 @@ impl ConnectorConfig {
         grant_types: Vec<GrantType>,
         at: &str,
     ) -> Self {
-        let settings =
-            ConnectorSettings::parse(&kind, config.clone(), at).unwrap_or(Ok(ConnectorSettings::NotImplemented));
+        let settings = ConnectorSettings::parse(&kind, config.clone(), at)
+            .unwrap_or(Ok(ConnectorSettings::NotImplemented));
         Self { kind, id, name, config, settings, grant_types }
     }
 }

@@ -337,7 +337,7 @@ impl TokenIdentity for Gitlab {
     /// whether they reach the client).
     async fn token_identity(
         &self,
-        _subject_token_type: &str,
+        _subject_token_type: crate::protocol::TokenType,
         subject_token: &str,
     ) -> Result<Identity, ConnectorError> {
         let claims = self.identity(Scopes { offline_access: false, groups: true }, subject_token).await?;

@@ -62,7 +62,7 @@ impl TokenIdentity for MockCallback {
     /// Any token of any type is Kilgore Trout's (Dex's mock does the same).
     async fn token_identity(
         &self,
-        _subject_token_type: &str,
+        _subject_token_type: crate::protocol::TokenType,
         _subject_token: &str,
     ) -> Result<Identity, ConnectorError> {
         Ok(kilgore_trout())

@@ -192,7 +192,7 @@ pub trait TokenIdentity: Send + Sync {
     /// token is not valid for this connector; `Upstream` when it could not be checked.
     async fn token_identity(
         &self,
-        subject_token_type: &str,
+        subject_token_type: crate::protocol::TokenType,
         subject_token: &str,
     ) -> Result<Identity, ConnectorError>;
 }

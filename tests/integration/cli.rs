@@ -397,3 +397,23 @@ fn check_config_warns_about_unimplemented_connectors_by_name() {
         assert!(stderr.contains(needle), "{needle}: {stderr}");
     }
 }
+
+/// `check-config` reads each connector's `config` as its type does: a key the type does not
+/// know fails the check, with the connector's YAML path. The server skips that connector and
+/// serves the others (its failure is listed at `/healthz/ready`), as when one fails to open.
+#[test]
+fn check_config_reports_a_connector_config_its_type_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    std::fs::write(
+        &path,
+        "issuer: http://127.0.0.1:5556/dex\nstorage:\n  type: memory\nweb:\n  http: 127.0.0.1:5556\n\
+         connectors:\n  - type: mockCallback\n    id: mock\n    name: Mock\n  - type: github\n    id: gh\n    name: GitHub\n    config:\n      clientID: x\n      clientSecret: y\n      redirectURI: http://127.0.0.1:5556/dex/callback\n      orgz: [acme]\n",
+    )
+    .unwrap();
+    let out = tessera().args(["check-config", path.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("error: connectors[1].config"), "{stderr}");
+    assert!(stderr.contains("orgz"), "{stderr}");
+}

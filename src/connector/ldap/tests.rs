@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::LdapConnector;
-use crate::connector::ConnectorError;
 use super::config::{LdapConfig, UsernameAttrs};
 use super::search::{equality, user_filter};
+use crate::connector::ConnectorError;
 use serde_json::json;
 
 fn minimal() -> serde_json::Value {

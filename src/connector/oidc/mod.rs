@@ -27,6 +27,7 @@ use super::sealed::DataKey;
 use super::{
     ConnectorError, Identity, OpenContext, RedirectLogin, Refresh, Scopes, TokenIdentity, UpstreamLogout,
 };
+use crate::protocol::TokenType;
 use async_trait::async_trait;
 use claims::Mapping;
 use config::Config;
@@ -44,8 +45,6 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 /// RFC 8693 token type identifiers.
-const TOKEN_TYPE_ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
-const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 type OidcClient =
     CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet>;
@@ -443,24 +442,23 @@ impl TokenIdentity for Oidc {
     #[tracing::instrument(skip_all, fields(connector = %self.id))]
     async fn token_identity(
         &self,
-        subject_token_type: &str,
+        subject_token_type: TokenType,
         subject_token: &str,
     ) -> Result<Identity, ConnectorError> {
         let provider = self.provider().await?;
         let claims = match subject_token_type {
-            TOKEN_TYPE_ID_TOKEN => {
+            TokenType::IdToken => {
                 let client_id = ClientId::new(self.config.client_id.clone());
                 provider.verify(&self.http, &client_id, subject_token, None, Audience::Any).await?
             }
-            TOKEN_TYPE_ACCESS_TOKEN if self.config.get_user_info => {
+            TokenType::AccessToken if self.config.get_user_info => {
                 self.userinfo(provider, subject_token).await?
             }
-            TOKEN_TYPE_ACCESS_TOKEN => {
+            TokenType::AccessToken => {
                 return Err(ConnectorError::Refused(
                     "getUserInfo is required for access token exchange".into(),
                 ));
             }
-            other => return Err(ConnectorError::Refused(format!("unknown subject token type {other}"))),
         };
         Ok(Identity { claims: self.mapping.map(&claims)?, connector_data: None })
     }

@@ -52,15 +52,14 @@ pub async fn exchange(
         .token_identity
         .as_ref()
         .ok_or_else(|| OAuthError::invalid_request("Requested connector does not support token exchange."))?;
-    let identity =
-        match verifier.token_identity(subject_token_type.as_str(), request.subject_token.expose()).await {
-            Ok(identity) => identity,
-            Err(ConnectorError::Refused(reason)) => {
-                tracing::info!(%reason, connector = %connector_id, "subject token refused");
-                return Err(OAuthError::invalid_request("The subject token is invalid."));
-            }
-            Err(e) => return Err(OAuthError::server_error(e)),
-        };
+    let identity = match verifier.token_identity(subject_token_type, request.subject_token.expose()).await {
+        Ok(identity) => identity,
+        Err(ConnectorError::Refused(reason)) => {
+            tracing::info!(%reason, connector = %connector_id, "subject token refused");
+            return Err(OAuthError::invalid_request("The subject token is invalid."));
+        }
+        Err(e) => return Err(OAuthError::server_error(e)),
+    };
     tracing::info!(connector = %connector_id, user_id = %identity.claims.user_id,
         subject_token_type = subject_token_type.as_str(), requested_token_type = issued_token_type.as_str(),
         "token exchange successful");
