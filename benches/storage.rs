@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench storage` (add `-- --quick` for a short run).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark setup")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "benchmark setup")]
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -447,7 +447,6 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::config::{ConnectorSettings, DEX_CONNECTOR_TYPES};
 

@@ -241,7 +241,6 @@ impl DeviceStatus {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     /// Records keep these words as JSON; the spelling on disk is the protocol's.

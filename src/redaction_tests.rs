@@ -4,8 +4,6 @@
 //! its fields are private); its `Debug` output must not contain it. A type that gains a
 //! secret should gain a line here.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
 use serde_json::json;
 
 const SECRET: &str = "S3CR3T-do-not-print";

@@ -86,7 +86,6 @@ impl ConnectorSettings {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     /// Every Dex type is known; unknown keys are refused with their path.

@@ -46,6 +46,10 @@ pub fn expand_enabled(env: EnvLookup<'_>) -> bool {
 /// loader can warn). As in Go: `$` followed by nothing expandable stays as is, `${}` and an
 /// unclosed `${` are dropped, and the shell specials (`$1`, `$$`, `$@`...) name one-character
 /// variables.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a byte scanner: every index is checked against the length first"
+)]
 pub fn expand(input: &str, env: EnvLookup<'_>, missing: &mut Vec<String>) -> String {
     let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len());
@@ -81,6 +85,10 @@ fn is_name_byte(b: u8) -> bool {
 }
 
 /// Go's `getShellName`: the variable name after a `$` and how many bytes it spans.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a byte scanner: every index is checked against the length first"
+)]
 fn shell_name(s: &str) -> (Option<&str>, usize) {
     let bytes = s.as_bytes();
     if bytes.first() == Some(&b'{') {
@@ -132,7 +140,6 @@ pub fn expand_in_object(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
     use serde_json::json;

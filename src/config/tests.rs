@@ -1,7 +1,5 @@
 //! Loading whole files: the example, a Dex-style config, and every kind of problem.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -410,7 +410,6 @@ impl OAuth2Refresh for Github {}
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     fn test_key() -> std::sync::Arc<crate::connector::sealed::DataKey> {

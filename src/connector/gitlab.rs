@@ -347,7 +347,6 @@ impl TokenIdentity for Gitlab {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     #[test]

@@ -462,7 +462,6 @@ impl Refresh for Google {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

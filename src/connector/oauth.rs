@@ -219,7 +219,6 @@ impl OAuth2Upstream for Oauth {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     fn test_key() -> std::sync::Arc<crate::connector::sealed::DataKey> {

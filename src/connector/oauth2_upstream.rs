@@ -108,7 +108,6 @@ impl<T: OAuth2Refresh> Refresh for T {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use crate::connector::upstream::ClientAuth;
     use crate::types::Secret;

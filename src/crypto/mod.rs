@@ -54,12 +54,11 @@ pub fn base64url(data: &[u8]) -> String {
 /// value (for RS256 and ES256 alike, both use SHA-256).
 pub fn left_half_hash(value: &str) -> String {
     let hash = sha256(value.as_bytes());
-    base64url(&hash[..hash.len() / 2])
+    base64url(hash.split_at(hash.len() / 2).0)
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

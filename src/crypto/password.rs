@@ -67,6 +67,10 @@ pub fn verify_password_in(
     verify_with_memory(password, hash, &mut memory.0)
 }
 
+#[expect(
+    clippy::indexing_slicing,
+    reason = "the working memory is allocated for the largest block count first"
+)]
 fn verify_with_memory(
     password: &str,
     hash: &str,
@@ -208,7 +212,6 @@ fn lower_priority() {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -228,13 +228,15 @@ pub async fn validate(
     let redirect_uri = match params.redirect_uri.as_deref().filter(|r| !r.is_empty()) {
         Some(uri) => uri.to_string(),
         // RFC 6749 §3.1.2.3: optional when exactly one URI is registered.
-        None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
-        None => {
-            return Err(page(
-                PageKind::InvalidRequest,
-                "The application did not say where to send you back (no redirect_uri).",
-            ));
-        }
+        None => match client.redirect_uris.as_slice() {
+            [only] => only.clone(),
+            _ => {
+                return Err(page(
+                    PageKind::InvalidRequest,
+                    "The application did not say where to send you back (no redirect_uri).",
+                ));
+            }
+        },
     };
     if !redirect::is_allowed(&client, &redirect_uri, &settings.device_callback_uri()) {
         return Err(page(

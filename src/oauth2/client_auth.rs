@@ -82,7 +82,6 @@ fn secret_matches(client: &Client, presented: &Secret) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::oauth2::testing::{World, client, settings};
 

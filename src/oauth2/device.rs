@@ -25,10 +25,7 @@ use crate::types::{Secret, UnixTime};
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 
-/// The polling interval the device starts with (§3.2 `interval`), in seconds.
-pub const INTERVAL: i64 = 5;
-/// How much the interval grows each time the device polls too fast (§3.5 `slow_down`).
-pub const SLOW_DOWN_STEP: i64 = 5;
+pub use super::grants::device_code::{INTERVAL, Poll, SLOW_DOWN_STEP, decide as poll};
 /// Dex's user-code alphabet: consonants only (no vowels, so no words; no look-alikes).
 pub const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
 /// Letters in a user code, shown as two groups of four (`XXXX-XXXX`).
@@ -51,7 +48,10 @@ pub fn generate_user_code() -> String {
 fn letter_for(byte: u8) -> Option<char> {
     let alphabet_len = USER_CODE_ALPHABET.len();
     let byte = usize::from(byte);
-    (byte < 256 - 256 % alphabet_len).then(|| char::from(USER_CODE_ALPHABET[byte % alphabet_len]))
+    if byte >= 256 - 256 % alphabet_len {
+        return None;
+    }
+    USER_CODE_ALPHABET.get(byte % alphabet_len).map(|&b| char::from(b))
 }
 
 fn format_user_code(letters: &[char]) -> String {
@@ -313,46 +313,6 @@ async fn store_outcome(ctx: &GrantContext<'_>, token: &DeviceToken) -> Result<()
         Ok(())
     } else {
         Err(page(PageKind::DeviceAlreadyHandled, "This device login was already completed or declined."))
-    }
-}
-
-/// What one poll of the token endpoint finds (§3.5).
-#[derive(Debug, PartialEq, Eq)]
-pub enum Poll {
-    /// Hand out the stored token response (once).
-    Complete,
-    /// `access_denied`.
-    Denied,
-    /// `expired_token`.
-    Expired,
-    /// Not yet: store `next` (this poll's time and the interval the device must keep), then
-    /// answer `slow_down` when the device polled too fast, else `authorization_pending`.
-    Wait { next: DeviceToken, slow_down: bool },
-}
-
-/// Decides one poll. A poll sooner than `poll_interval_seconds` after the previous one is too
-/// fast: the interval grows by [`SLOW_DOWN_STEP`] for it and every later poll (§3.5).
-pub fn poll(token: &DeviceToken, now: UnixTime) -> Poll {
-    if token.expiry <= now {
-        return Poll::Expired;
-    }
-    match token.status {
-        DeviceStatus::Complete => Poll::Complete,
-        DeviceStatus::Denied => Poll::Denied,
-        DeviceStatus::Pending => {
-            let interval = token.poll_interval_seconds.max(INTERVAL);
-            let slow_down = token.last_request > 0 && now < token.last_request.saturating_add(interval);
-            let next = DeviceToken {
-                last_request: now,
-                poll_interval_seconds: if slow_down {
-                    interval.saturating_add(SLOW_DOWN_STEP)
-                } else {
-                    interval
-                },
-                ..token.clone()
-            };
-            Poll::Wait { next, slow_down }
-        }
     }
 }
 

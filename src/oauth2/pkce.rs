@@ -70,7 +70,6 @@ pub fn verify(pkce: &Pkce, verifier: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -1,8 +1,6 @@
 //! A small world for the protocol domain's unit tests: in-memory storage, a real signer,
 //! two confidential clients (`app`, `api`) and a public one (`cli`), the mock connectors.
 
-#![allow(clippy::unwrap_used)]
-
 use super::access_tokens::AccessTokens;
 use super::grants::GrantContext;
 use super::grants::refresh_token::{Origin, create_family};

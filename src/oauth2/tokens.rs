@@ -135,7 +135,13 @@ fn base_claims(ctx: &TokenContext<'_>, jti: &str) -> Map<String, Value> {
     c.insert("iss".into(), json!(ctx.issuer));
     c.insert("sub".into(), json!(subject::encode(&ctx.claims.user_id, ctx.connector_id)));
     let (aud, azp) = scopes::audience(ctx.scopes, ctx.client_id);
-    c.insert("aud".into(), if aud.len() == 1 { json!(aud[0]) } else { json!(aud) });
+    c.insert(
+        "aud".into(),
+        match aud.as_slice() {
+            [one] => json!(one),
+            _ => json!(aud),
+        },
+    );
     if let Some(azp) = azp {
         c.insert("azp".into(), json!(azp));
     }

@@ -19,7 +19,10 @@ pub fn token_client_id(claims: &Map<String, Value>) -> Option<&str> {
     }
     match claims.get("aud")? {
         Value::String(aud) => Some(aud),
-        Value::Array(auds) if auds.len() == 1 => auds[0].as_str(),
+        Value::Array(auds) => match auds.as_slice() {
+            [one] => one.as_str(),
+            _ => None,
+        },
         _ => None,
     }
 }

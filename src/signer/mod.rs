@@ -265,7 +265,6 @@ impl Signer for LocalSigner {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::clock::FixedClock;
     use crate::storage::sql::SqlStorage;

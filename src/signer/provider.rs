@@ -106,7 +106,6 @@ pub fn install() {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::signer::keys::{SigningAlgorithm, decoding_key, encoding_key, generate};
 

@@ -37,7 +37,6 @@ pub fn next_keys(old: &Keys, fresh: (SigningKey, Value), now: UnixTime, settings
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::signer::keys::generate;
 

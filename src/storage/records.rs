@@ -385,7 +385,6 @@ pub struct GcResult {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     /// Rows written before PKCE and the response words were typed still read, and rows written

@@ -143,7 +143,6 @@ fn keep_405(original: &Response, mut out: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use axum::routing::get;
     use tower::ServiceExt;

@@ -265,7 +265,6 @@ async fn asset_get(State(ui): State<std::sync::Arc<ui::Ui>>, Path(file): Path<St
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     #[test]

@@ -1,7 +1,13 @@
 //! Tessera's integration tests: one binary, one module per topic. Every test starts its own
 //! server (real listener, own database) and drives it over HTTP with real clients.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test crate: its helpers may fail loudly, a failed test is the point"
+)]
 
 mod common;
 

@@ -1,8 +1,6 @@
 //! Unit tests: config parsing and validation, filters and escaping. The connector itself is
 //! tested against a real slapd in `tests/integration/ldap.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use super::LdapConnector;
 use super::config::{LdapConfig, UsernameAttrs};
 use super::search::{equality, user_filter};

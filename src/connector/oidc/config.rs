@@ -262,7 +262,6 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn parse(json: serde_json::Value) -> Result<Config, serde_json::Error> {

@@ -2,7 +2,6 @@
 //! (`ssoBinding`, `decryptionKey`, `decryptionCert`). [`SamlConfig::resolve`] checks it and
 //! loads the files, so a connector that opens is one that can verify responses.
 
-use super::request::name_id_format;
 use crate::connector::ConnectorError;
 use base64::Engine;
 use rustls::pki_types::pem::PemObject;
@@ -243,11 +242,38 @@ fn parse_pem_certs(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     Ok(certs)
 }
 
+const NAME_ID_FORMATS: &[&str] = &[
+    "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+    "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+    "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName",
+    "urn:oasis:names:tc:SAML:1.1:nameid-format:WindowsDomainQualifiedName",
+    "urn:oasis:names:tc:SAML:2.0:nameid-format:encrypted",
+    "urn:oasis:names:tc:SAML:2.0:nameid-format:entity",
+    "urn:oasis:names:tc:SAML:2.0:nameid-format:kerberos",
+    "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+    "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+];
+
+/// `nameIDPolicyFormat` as Dex reads it: a full format URI or its last component; empty means
+/// `persistent`. `None` for anything else.
+pub fn name_id_format(configured: &str) -> Option<&'static str> {
+    if configured.is_empty() {
+        return Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent");
+    }
+    NAME_ID_FORMATS.iter().find(|f| **f == configured || f.rsplit(':').next() == Some(configured)).copied()
+}
+
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+
+    #[test]
+    fn name_id_formats_by_suffix_or_in_full() {
+        assert_eq!(name_id_format("emailAddress"), Some(NAME_ID_FORMATS[0]));
+        assert_eq!(name_id_format(NAME_ID_FORMATS[8]), Some(NAME_ID_FORMATS[8]));
+        assert_eq!(name_id_format("nope"), None);
+    }
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/saml");
 

@@ -101,7 +101,6 @@ pub fn signed_assertion(xml: &str, key_der: &[u8], certs: &[Vec<u8>]) -> Result<
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::super::Rejection;
     use super::super::tests::kit::{self, Sign, Spec, b64, span};

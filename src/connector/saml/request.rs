@@ -9,27 +9,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use std::io::Write;
 
-const NAME_ID_FORMATS: &[&str] = &[
-    "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
-    "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
-    "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName",
-    "urn:oasis:names:tc:SAML:1.1:nameid-format:WindowsDomainQualifiedName",
-    "urn:oasis:names:tc:SAML:2.0:nameid-format:encrypted",
-    "urn:oasis:names:tc:SAML:2.0:nameid-format:entity",
-    "urn:oasis:names:tc:SAML:2.0:nameid-format:kerberos",
-    "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
-    "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
-];
-
-/// `nameIDPolicyFormat` as Dex reads it: a full format URI or its last component; empty means
-/// `persistent`. `None` for anything else.
-pub fn name_id_format(configured: &str) -> Option<&'static str> {
-    if configured.is_empty() {
-        return Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent");
-    }
-    NAME_ID_FORMATS.iter().find(|f| **f == configured || f.rsplit(':').next() == Some(configured)).copied()
-}
-
 /// XML-escapes text for an attribute value or element content.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -141,18 +120,10 @@ pub fn metadata(settings: &Settings) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
     use crate::connector::saml::tests::kit;
     use std::io::Read;
-
-    #[test]
-    fn name_id_formats_by_suffix_or_in_full() {
-        assert_eq!(name_id_format("emailAddress"), Some(NAME_ID_FORMATS[0]));
-        assert_eq!(name_id_format(NAME_ID_FORMATS[8]), Some(NAME_ID_FORMATS[8]));
-        assert_eq!(name_id_format("nope"), None);
-    }
 
     #[test]
     fn request_ids_are_fresh_ncnames() {

@@ -107,6 +107,7 @@ fn attribute(element: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, Re
 }
 
 /// Walks the whole document once and checks its shape (see the module docs).
+#[expect(clippy::indexing_slicing, reason = "the path is indexed after its length is checked")]
 pub fn scan(xml: &str) -> Result<Shape, Rejection> {
     let mut reader = NsReader::from_str(xml);
     let mut path: Vec<Open> = Vec::new();

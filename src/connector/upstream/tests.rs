@@ -1,8 +1,6 @@
 //! The shared OAuth client against small local servers: token responses in both encodings,
 //! errors with `200 OK`, garbage, and a slow upstream cut by the client's timeout.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use super::*;
 use axum::Router;
 use axum::routing::{get, post};

@@ -1,5 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::panic)]
-
 use super::*;
 
 fn pending(last_request: UnixTime, interval: i64) -> DeviceToken {

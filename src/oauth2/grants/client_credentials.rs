@@ -85,7 +85,6 @@ fn client_claims(client: &Client) -> Claims {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::oauth2::ErrorCode;
 

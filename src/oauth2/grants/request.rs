@@ -211,7 +211,6 @@ fn required_secret(value: Option<Secret>, name: &str) -> Result<Secret, OAuthErr
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::oauth2::testing::settings;
 

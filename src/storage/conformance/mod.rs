@@ -9,8 +9,6 @@
 //! Races are real: tasks are spawned on a multi-threaded runtime and released together by a
 //! barrier, so the database, not the test, decides who wins.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 mod atomic;
 mod crud;
 mod fixtures;

@@ -125,7 +125,6 @@ fn changed(done: &sqlx::any::AnyQueryResult) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
     use crate::storage::{Client, ClientStore};

@@ -19,7 +19,7 @@ use tessera::connector::http::OidcHttp;
 pub struct RpHttp;
 
 impl RpHttp {
-    #[allow(clippy::new_ret_no_self)]
+    #[expect(clippy::new_ret_no_self, reason = "a builder named as the thing it builds")]
     pub fn new() -> OidcHttp {
         OidcHttp(super::api())
     }

@@ -1,7 +1,5 @@
 //! Building (and signing) SAML responses for tests.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use super::super::config::{Attributes, Settings, SsoBinding};
 use super::super::request::instant;
 use crate::types::UnixTime;
