@@ -73,7 +73,7 @@ fn operations(c: &mut Criterion, runtime: &tokio::runtime::Runtime, label: &str,
 
     let mut group = c.benchmark_group("storage");
     group.bench_function(BenchmarkId::new("get_client", label), |b| {
-        b.iter(|| runtime.block_on(async { storage.get_client("example-app").await.unwrap() }))
+        b.iter(|| runtime.block_on(async { storage.get_client(&"example-app".into()).await.unwrap() }))
     });
     group.bench_function(BenchmarkId::new("is_access_token_revoked", label), |b| {
         b.iter(|| runtime.block_on(async { storage.is_access_token_revoked("live-jti").await.unwrap() }))

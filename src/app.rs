@@ -39,7 +39,7 @@ pub struct App {
 /// A configured connector that could not be opened, and why.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ConnectorFailure {
-    pub id: String,
+    pub id: crate::types::ConnectorId,
     #[serde(rename = "type")]
     pub kind: String,
     pub error: String,

@@ -26,7 +26,7 @@ use crate::protocol::ResponseWord;
 use crate::signer::Signer;
 use crate::sso;
 use crate::storage::{AuthCode, AuthRequest, AuthSession, Client, Storage};
-use crate::types::UnixTime;
+use crate::types::{ConnectorId, UnixTime};
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::Arc;
@@ -101,9 +101,9 @@ fn expired() -> AuthorizeError {
     )
 }
 
-fn connector_url(ctx: &FlowContext<'_>, connector_id: &str, params: &AuthorizeParams) -> String {
+fn connector_url(ctx: &FlowContext<'_>, connector_id: &ConnectorId, params: &AuthorizeParams) -> String {
     let query = params_query(params);
-    ctx.settings.endpoint(&format!("{}/{}?{query}", paths::AUTH, urlencode(connector_id)))
+    ctx.settings.endpoint(&format!("{}/{}?{query}", paths::AUTH, urlencode(connector_id.as_str())))
 }
 
 fn urlencode(s: &str) -> String {
@@ -143,7 +143,7 @@ pub async fn start(
     let now = ctx.now;
     let valid = authorize::validate(params, ctx.settings, ctx.clients, ctx.connectors, now).await?;
     let connectors = connectors_for(&valid.client, ctx.connectors, valid.grant_type);
-    let allowed: Vec<String> = connectors.iter().map(|c| c.id.clone()).collect();
+    let allowed: Vec<ConnectorId> = connectors.iter().map(|c| c.id.clone()).collect();
     let session = sso::current(ctx.storage, ctx.sessions, sid, now).await.map_err(internal)?;
     let mut wanted = valid.request.clone();
     wanted.connector_id = valid.connector_id.clone().unwrap_or_default();
@@ -207,19 +207,19 @@ fn needs_approval(ctx: &FlowContext<'_>, request: &AuthRequest, session: Option<
 }
 
 pub fn display_name(client: &Client) -> String {
-    if client.name.is_empty() { client.id.clone() } else { client.name.clone() }
+    if client.name.is_empty() { client.id.to_string() } else { client.name.clone() }
 }
 
 /// Step 2: `/auth/{connector}`. Returns where to send the browser.
 pub async fn begin(
     ctx: &FlowContext<'_>,
-    connector_id: &str,
+    connector_id: &ConnectorId,
     params: &AuthorizeParams,
 ) -> Result<String, AuthorizeError> {
     let now = ctx.now;
     let valid = authorize::validate(params, ctx.settings, ctx.clients, ctx.connectors, now).await?;
     let allowed = connectors_for(&valid.client, ctx.connectors, valid.grant_type);
-    let Some(connector) = allowed.into_iter().find(|c| c.id == connector_id) else {
+    let Some(connector) = allowed.into_iter().find(|c| c.id == *connector_id) else {
         return Err(authorize::unknown_connector());
     };
     let mut request = valid.request;
@@ -265,23 +265,24 @@ fn connector_failed(error: crate::connector::ConnectorError) -> AuthorizeError {
     }
 }
 
-pub fn password_url(ctx: &FlowContext<'_>, connector_id: &str, state: &str) -> String {
-    ctx.settings.endpoint(&format!(
-        "{}/{}/login?state={}",
-        paths::AUTH,
-        urlencode(connector_id),
-        urlencode(state)
-    ))
+pub fn password_url(ctx: &FlowContext<'_>, connector_id: &ConnectorId, state: &str) -> String {
+    connector_step_url(ctx, connector_id, "login", state)
+}
+
+/// `/auth/{connector}/{step}?state=…`: a page of one connector's login, for one auth request.
+fn connector_step_url(ctx: &FlowContext<'_>, connector_id: &ConnectorId, step: &str, state: &str) -> String {
+    let (connector, state) = (urlencode(connector_id.as_str()), urlencode(state));
+    ctx.settings.endpoint(&format!("{}/{connector}/{step}?state={state}", paths::AUTH))
 }
 
 /// A live auth request for this connector, or the "login expired" page.
 async fn pending(
     ctx: &FlowContext<'_>,
     state: &str,
-    connector_id: &str,
+    connector_id: &ConnectorId,
 ) -> Result<AuthRequest, AuthorizeError> {
     let request = ctx.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
-    if request.expiry <= ctx.now || request.connector_id != connector_id {
+    if request.expiry <= ctx.now || request.connector_id != *connector_id {
         return Err(expired());
     }
     Ok(request)
@@ -290,7 +291,7 @@ async fn pending(
 /// The password form's connector and its prompt, after checking the request is live.
 pub async fn password_form(
     ctx: &FlowContext<'_>,
-    connector_id: &str,
+    connector_id: &ConnectorId,
     state: &str,
 ) -> Result<String, AuthorizeError> {
     pending(ctx, state, connector_id).await?;
@@ -303,7 +304,7 @@ pub async fn password_form(
 /// Step 3a: the password form was posted.
 pub async fn password_login(
     ctx: &FlowContext<'_>,
-    connector_id: &str,
+    connector_id: &ConnectorId,
     state: &str,
     username: &str,
     password: &str,
@@ -338,7 +339,7 @@ pub async fn callback(
 /// connector's trusted headers the request carried.
 pub async fn connector_callback(
     ctx: &FlowContext<'_>,
-    connector_id: &str,
+    connector_id: &ConnectorId,
     params: &HashMap<String, String>,
     headers: &HashMap<String, String>,
 ) -> Result<LoggedIn, AuthorizeError> {
@@ -347,13 +348,13 @@ pub async fn connector_callback(
 
 async fn redirect_callback(
     ctx: &FlowContext<'_>,
-    connector_id: Option<&str>,
+    connector_id: Option<&ConnectorId>,
     params: &HashMap<String, String>,
     headers: &HashMap<String, String>,
 ) -> Result<LoggedIn, AuthorizeError> {
     let state = params.get("state").map(String::as_str).unwrap_or_default();
     let request = ctx.storage.get_auth_request(state).await.map_err(internal)?.ok_or_else(expired)?;
-    if request.expiry <= ctx.now || connector_id.is_some_and(|id| id != request.connector_id) {
+    if request.expiry <= ctx.now || connector_id.is_some_and(|id| *id != request.connector_id) {
         return Err(expired());
     }
     let Some(Login::Redirect(connector)) = ctx.connectors.get(&request.connector_id).map(|c| &c.login) else {
@@ -367,7 +368,7 @@ async fn redirect_callback(
     } else {
         connector.handle_callback(scopes, login_data.as_deref(), params).await
     };
-    metrics::counter!("tessera_logins_total", "connector" => request.connector_id.clone(),
+    metrics::counter!("tessera_logins_total", "connector" => request.connector_id.to_string(),
         "result" => match &result { Ok(_) => "ok", Err(crate::connector::ConnectorError::Refused(_)) => "refused", Err(_) => "error" })
     .increment(1);
     match result {
@@ -568,13 +569,8 @@ fn saml_pending(
     Ok(saml_request)
 }
 
-fn saml_post_url(ctx: &FlowContext<'_>, connector_id: &str, state: &str) -> String {
-    ctx.settings.endpoint(&format!(
-        "{}/{}/saml?state={}",
-        paths::AUTH,
-        urlencode(connector_id),
-        urlencode(state)
-    ))
+fn saml_post_url(ctx: &FlowContext<'_>, connector_id: &ConnectorId, state: &str) -> String {
+    connector_step_url(ctx, connector_id, "saml", state)
 }
 
 /// A SAML login waiting for the identity provider's answer, and what it is waiting for.
@@ -598,11 +594,11 @@ async fn saml_waiting(
 /// The HTTP-POST binding's form to the identity provider: `(action, SAMLRequest, RelayState)`.
 pub async fn saml_post_form(
     ctx: &FlowContext<'_>,
-    connector_id: &str,
+    connector_id: &ConnectorId,
     state: &str,
 ) -> Result<(String, String, String), AuthorizeError> {
     let (request, _, pending) = saml_waiting(ctx, state).await?;
-    if request.connector_id != connector_id || pending.action.is_empty() {
+    if request.connector_id != *connector_id || pending.action.is_empty() {
         return Err(expired());
     }
     Ok((pending.action, pending.saml_request, request.id))
@@ -619,7 +615,7 @@ pub async fn saml_callback(
     let (request, saml, pending) = saml_waiting(ctx, relay_state).await?;
     let scopes = Scopes::from_requested(&request.scopes);
     let result = saml.handle_post(scopes, saml_response, &pending.request_id, ctx.now, ctx.storage).await;
-    metrics::counter!("tessera_logins_total", "connector" => request.connector_id.clone(),
+    metrics::counter!("tessera_logins_total", "connector" => request.connector_id.to_string(),
         "result" => if result.is_ok() { "ok" } else { "error" })
     .increment(1);
     match result {

@@ -13,6 +13,7 @@ use crate::oauth2::authorize::{AuthorizeError, PageKind, with_params};
 use crate::oauth2::{paths, subject};
 use crate::signer::{Signer, verify_fresh};
 use crate::storage::Client;
+use crate::types::ClientId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -104,7 +105,7 @@ async fn lookup(ctx: &FlowContext<'_>, client_id: Option<&str>) -> Result<Option
     let Some(id) = client_id else {
         return Ok(None);
     };
-    ctx.clients.get(id).await.map_err(|e| {
+    ctx.clients.get(&ClientId::from(id)).await.map_err(|e| {
         tracing::error!(cause = %e, "client lookup failed");
         page(PageKind::Internal, "The login service could not look up the application.")
     })
@@ -194,7 +195,7 @@ pub async fn end_session(ctx: &FlowContext<'_>, sid: &str) -> Result<(), Authori
             Ok(token) => {
                 deliver(ctx.http.clone(), client.backchannel_logout_uri.clone(), client_id.clone(), token)
             }
-            Err(e) => tracing::error!(error = %e, client_id, "could not sign a logout token"),
+            Err(e) => tracing::error!(error = %e, %client_id, "could not sign a logout token"),
         }
     }
     Ok(())
@@ -205,7 +206,7 @@ pub async fn end_session(ctx: &FlowContext<'_>, sid: &str) -> Result<(), Authori
 pub fn logout_token(
     signer: &dyn Signer,
     issuer: &str,
-    client_id: &str,
+    client_id: &ClientId,
     sub: &str,
     sid: &str,
     now: i64,
@@ -227,22 +228,22 @@ pub fn logout_token(
 const RETRY_DELAYS: &[u64] = &[1, 2, 4, 8, 16];
 
 /// POSTs the logout token (§2.5) until the client answers 2xx, with growing pauses.
-fn deliver(http: reqwest::Client, uri: String, client_id: String, token: String) {
+fn deliver(http: reqwest::Client, uri: String, client_id: ClientId, token: String) {
     tokio::spawn(async move {
         for (attempt, delay) in RETRY_DELAYS.iter().enumerate() {
             let result = http.post(&uri).form(&[("logout_token", token.as_str())]).send().await;
             match result {
                 Ok(response) if response.status().is_success() => {
-                    tracing::info!(client_id, "back-channel logout delivered");
+                    tracing::info!(%client_id, "back-channel logout delivered");
                     return;
                 }
                 Ok(response) => {
-                    tracing::warn!(client_id, status = %response.status(), attempt, "back-channel logout refused")
+                    tracing::warn!(%client_id, status = %response.status(), attempt, "back-channel logout refused")
                 }
-                Err(e) => tracing::warn!(client_id, error = %e, attempt, "back-channel logout failed"),
+                Err(e) => tracing::warn!(%client_id, error = %e, attempt, "back-channel logout failed"),
             }
             tokio::time::sleep(Duration::from_secs(*delay)).await;
         }
-        tracing::error!(client_id, "back-channel logout given up");
+        tracing::error!(%client_id, "back-channel logout given up");
     });
 }

@@ -3,12 +3,13 @@
 //! storage for clients that come from the config.
 
 use crate::storage::{Client, Password, Result, Storage};
+use crate::types::ClientId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct Clients {
-    fixed: Arc<HashMap<String, Client>>,
+    fixed: Arc<HashMap<ClientId, Client>>,
     storage: Arc<dyn Storage>,
 }
 
@@ -17,7 +18,7 @@ impl Clients {
         Self { fixed: Arc::new(fixed.into_iter().map(|c| (c.id.clone(), c)).collect()), storage }
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<Client>> {
+    pub async fn get(&self, id: &ClientId) -> Result<Option<Client>> {
         if let Some(client) = self.fixed.get(id) {
             return Ok(Some(client.clone()));
         }

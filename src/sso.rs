@@ -7,7 +7,7 @@
 
 use crate::crypto::random_id;
 use crate::storage::{AuthRequest, AuthSession, Storage, StorageError};
-use crate::types::UnixTime;
+use crate::types::{ClientId, ConnectorId, UnixTime};
 
 /// Session lifetimes, in seconds.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +42,7 @@ pub async fn current(
 pub fn reusable(
     session: &AuthSession,
     request: &AuthRequest,
-    allowed_connectors: &[String],
+    allowed_connectors: &[ConnectorId],
     now: UnixTime,
 ) -> bool {
     let forced_login = request.prompt.split(' ').any(|p| p == "login");
@@ -77,7 +77,7 @@ pub async fn open(
 }
 
 /// The user already approved every one of these scopes for this client in this session.
-pub fn has_consent(session: &AuthSession, client_id: &str, scopes: &[String]) -> bool {
+pub fn has_consent(session: &AuthSession, client_id: &ClientId, scopes: &[String]) -> bool {
     session.consents.get(client_id).is_some_and(|approved| scopes.iter().all(|s| approved.contains(s)))
 }
 
@@ -85,7 +85,7 @@ pub fn has_consent(session: &AuthSession, client_id: &str, scopes: &[String]) ->
 pub async fn record(
     storage: &dyn Storage,
     sid: &str,
-    client_id: &str,
+    client_id: &ClientId,
     approved: Option<&[String]>,
 ) -> Result<(), StorageError> {
     if sid.is_empty() {
@@ -96,7 +96,7 @@ pub async fn record(
     };
     let mut changed = false;
     if let Some(scopes) = approved {
-        let entry = session.consents.entry(client_id.to_string()).or_default();
+        let entry = session.consents.entry(client_id.clone()).or_default();
         for scope in scopes {
             if !entry.contains(scope) {
                 entry.push(scope.clone());
@@ -105,7 +105,7 @@ pub async fn record(
         }
     }
     if !session.clients.iter().any(|c| c == client_id) {
-        session.clients.push(client_id.to_string());
+        session.clients.push(client_id.clone());
         changed = true;
     }
     // A returning client with nothing new to remember costs no write.
@@ -136,13 +136,16 @@ mod tests {
 
     #[test]
     fn reuse_rules() {
-        let allowed = vec!["local".to_string()];
+        let allowed = vec![ConnectorId::from("local")];
         let s = session(100);
         assert!(reusable(&s, &request("", None), &allowed, 200));
         assert!(!reusable(&s, &request("login", None), &allowed, 200), "prompt=login forces a login");
         assert!(!reusable(&s, &request("", Some(50)), &allowed, 200), "max_age exceeded");
         assert!(reusable(&s, &request("", Some(150)), &allowed, 200));
-        assert!(!reusable(&s, &request("", None), &["ldap".to_string()], 200), "connector not allowed");
+        assert!(
+            !reusable(&s, &request("", None), &[ConnectorId::from("ldap")], 200),
+            "connector not allowed"
+        );
         assert!(!reusable(&s, &request("", None), &allowed, 500), "idle expiry reached");
         let other = AuthRequest { connector_id: "ldap".into(), ..request("", None) };
         assert!(!reusable(&s, &other, &allowed, 200), "another connector was asked for");
@@ -152,8 +155,8 @@ mod tests {
     fn consent_must_cover_every_scope() {
         let mut s = session(0);
         s.consents.insert("app".into(), vec!["openid".into(), "email".into()]);
-        assert!(has_consent(&s, "app", &["openid".into()]));
-        assert!(!has_consent(&s, "app", &["openid".into(), "groups".into()]));
-        assert!(!has_consent(&s, "other", &["openid".into()]));
+        assert!(has_consent(&s, &"app".into(), &["openid".into()]));
+        assert!(!has_consent(&s, &"app".into(), &["openid".into(), "groups".into()]));
+        assert!(!has_consent(&s, &"other".into(), &["openid".into()]));
     }
 }

@@ -457,7 +457,7 @@ fn build_oauth2(oauth2: raw::OAuth2, env: EnvLookup<'_>, report: &mut Report) ->
         grant_types,
         skip_approval_screen: oauth2.skip_approval_screen,
         always_show_login_screen: oauth2.always_show_login_screen,
-        password_connector: non_empty(oauth2.password_connector),
+        password_connector: non_empty(oauth2.password_connector).map(crate::types::ConnectorId::from),
         pkce: PkceConfig { enforce: oauth2.pkce.enforce, code_challenge_methods_supported: methods },
         introspection: IntrospectionConfig {
             allow_unauthenticated: oauth2.introspection.allow_unauthenticated,

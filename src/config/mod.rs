@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::types::Secret;
+use crate::types::{ClientId, ConnectorId, Secret};
 
 pub use crate::protocol::{GrantType, PkceMethod, RefreshTokenLifetime, ResponseType};
 pub use connectors::{ConnectorSettings, DEX_CONNECTOR_TYPES};
@@ -296,7 +296,7 @@ pub struct OAuth2Config {
     pub always_show_login_screen: bool,
     /// `passwordConnector`: the connector that checks the password grant; `None` disables
     /// that grant.
-    pub password_connector: Option<String>,
+    pub password_connector: Option<ConnectorId>,
     pub pkce: PkceConfig,
     pub introspection: IntrospectionConfig,
 }
@@ -361,7 +361,7 @@ impl SigningAlgorithm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticClient {
     /// `id`, or the value of the variable named by `idEnv`.
-    pub id: String,
+    pub id: ClientId,
     /// `secret`, or the value of the variable named by `secretEnv`; `None` for public
     /// clients.
     pub secret: Option<Secret>,
@@ -374,7 +374,7 @@ pub struct StaticClient {
     /// `refreshTokenLifetime`: `standalone` (default) or `session`.
     pub refresh_token_lifetime: RefreshTokenLifetime,
     /// `trustedPeers`: clients allowed to mint tokens for this one.
-    pub trusted_peers: Vec<String>,
+    pub trusted_peers: Vec<ClientId>,
     /// `public`: no secret; native and single-page apps.
     pub public: bool,
     /// `name`: shown on the approval screen. Required, as in Dex.
@@ -382,7 +382,7 @@ pub struct StaticClient {
     /// `logoURL`.
     pub logo_url: Option<String>,
     /// `allowedConnectors`: empty means every connector.
-    pub allowed_connectors: Vec<String>,
+    pub allowed_connectors: Vec<ConnectorId>,
     /// `clientCredentialsClaims.groups`: groups put into client_credentials tokens.
     pub client_credentials_groups: Vec<String>,
 }
@@ -413,7 +413,7 @@ pub struct StaticPassword {
 pub struct ConnectorConfig {
     /// `type`: one of Dex's connector types (`oidc`, `ldap`, `github`, ...), as written.
     pub kind: String,
-    pub id: String,
+    pub id: ConnectorId,
     pub name: String,
     /// `config` as JSON, `$VAR`s expanded; an empty object when absent. What the connector
     /// opens from is [`Self::settings`]; this is the text as given.
@@ -432,7 +432,7 @@ impl ConnectorConfig {
     /// reports it as a typo).
     pub fn new(
         kind: String,
-        id: String,
+        id: ConnectorId,
         name: String,
         config: serde_json::Value,
         grant_types: Vec<GrantType>,

@@ -262,7 +262,7 @@ impl Config {
                     at("id"),
                     "missing; set a short unique id such as `github` (it appears in callback URLs)",
                 );
-            } else if c.id.contains('/') {
+            } else if c.id.as_str().contains('/') {
                 p.add(
                     at("id"),
                     format!("{:?} contains '/'; connector ids are URL path segments, remove it", c.id),
@@ -298,7 +298,7 @@ impl Config {
             }
         }
         if let Some(name) = &self.oauth2.password_connector
-            && !self.connector_ids().any(|id| id == name)
+            && !self.connector_ids().any(|id| *name == id)
         {
             let hint = if name == LOCAL_CONNECTOR_ID {
                 "`local` needs `enablePasswordDB: true`".to_owned()

@@ -14,6 +14,7 @@
 
 use super::{ConnectorError, Identity, RedirectLogin, Scopes};
 use crate::storage::Claims;
+use crate::types::ConnectorId;
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -40,7 +41,7 @@ pub struct AuthProxyConfig {
 }
 
 pub struct AuthProxy {
-    id: String,
+    id: ConnectorId,
     user_id_header: String,
     user_header: String,
     user_name_header: String,
@@ -59,9 +60,9 @@ fn header(name: String, default: &str) -> Result<String, ConnectorError> {
 }
 
 impl AuthProxy {
-    pub fn open(id: &str, config: AuthProxyConfig) -> Result<Self, ConnectorError> {
+    pub fn open(id: &ConnectorId, config: AuthProxyConfig) -> Result<Self, ConnectorError> {
         Ok(Self {
-            id: id.to_string(),
+            id: id.clone(),
             user_id_header: header(config.user_id_header, "X-Remote-User-Id")?,
             user_header: header(config.user_header, "X-Remote-User")?,
             user_name_header: header(config.user_name_header, "X-Remote-User-Name")?,
@@ -93,7 +94,7 @@ impl RedirectLogin for AuthProxy {
             .map_err(|_| {
                 ConnectorError::Upstream(format!("authproxy: callback URL {callback_url:?} has no path"))
             })?
-            .push(&self.id);
+            .push(self.id.as_str());
         url.query_pairs_mut().append_pair("state", state);
         Ok((url.into(), None))
     }
@@ -158,7 +159,7 @@ mod tests {
     #[tokio::test]
     async fn identity_from_headers_with_defaults() {
         let proxy = AuthProxy::open(
-            "proxy",
+            &"proxy".into(),
             AuthProxyConfig { static_groups: vec!["static".into()], ..Default::default() },
         )
         .unwrap();

@@ -25,6 +25,7 @@
 use super::oidc::Oidc;
 use super::{ConnectorError, Identity, OpenContext, RedirectLogin, Refresh, Scopes};
 use crate::storage::Claims;
+use crate::types::ConnectorId;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -298,7 +299,7 @@ impl Directory {
 }
 
 pub struct Google {
-    id: String,
+    id: ConnectorId,
     oidc: Oidc,
     hosted_domains: Vec<String>,
     groups: Vec<String>,
@@ -307,12 +308,12 @@ pub struct Google {
 }
 
 impl Google {
-    pub fn open(id: &str, config: Config, context: &OpenContext) -> Result<Self, ConnectorError> {
+    pub fn open(id: &ConnectorId, config: Config, context: &OpenContext) -> Result<Self, ConnectorError> {
         if config.client_id.is_empty() {
             return Err(upstream("clientID is required"));
         }
         if !config.admin_email.is_empty() {
-            tracing::warn!(connector = id, "adminEmail is deprecated: use domainToAdminEmail: {{\"*\": …}}");
+            tracing::warn!(connector = %id, "adminEmail is deprecated: use domainToAdminEmail: {{\"*\": …}}");
         }
         let admins = config.admins();
         let mut account_file = config.service_account_file_path.clone();
@@ -343,7 +344,7 @@ impl Google {
         };
         if !config.groups.is_empty() && directory.is_none() {
             tracing::warn!(
-                connector = id,
+                connector = %id,
                 "groups is set without a service account: as in Dex, it is not enforced"
             );
         }
@@ -354,7 +355,7 @@ impl Google {
             _ => oidc = oidc.with_auth_param("hd", "*"),
         }
         Ok(Self {
-            id: id.to_string(),
+            id: id.clone(),
             oidc,
             hosted_domains: config.hosted_domains,
             groups: config.groups,
@@ -506,7 +507,7 @@ mod tests {
                 super::super::sealed::DataKey::new(&super::super::sealed::DataKey::generate()).unwrap(),
             ),
         };
-        let error = Google::open("g", config, &context).err().unwrap().to_string();
+        let error = Google::open(&"g".into(), config, &context).err().unwrap().to_string();
         assert!(error.contains("domainToAdminEmail"), "{error}");
     }
 }

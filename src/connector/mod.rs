@@ -204,7 +204,7 @@ pub enum Login {
 }
 
 pub struct Opened {
-    pub id: String,
+    pub id: crate::types::ConnectorId,
     pub name: String,
     /// The config `type` (`local`, `mockCallback`, …).
     pub kind: String,
@@ -226,7 +226,7 @@ impl Opened {
 #[derive(Default)]
 pub struct Registry {
     ordered: Vec<Arc<Opened>>,
-    by_id: HashMap<String, Arc<Opened>>,
+    by_id: HashMap<crate::types::ConnectorId, Arc<Opened>>,
 }
 
 impl Registry {
@@ -236,7 +236,7 @@ impl Registry {
         Self { ordered, by_id }
     }
 
-    pub fn get(&self, id: &str) -> Option<&Arc<Opened>> {
+    pub fn get(&self, id: &crate::types::ConnectorId) -> Option<&Arc<Opened>> {
         self.by_id.get(id)
     }
 

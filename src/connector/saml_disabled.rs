@@ -4,6 +4,7 @@
 
 use crate::connector::{ConnectorError, Identity, Refresh, SamlLogin, SamlRequest, Scopes};
 use crate::storage::ReplayStore;
+use crate::types::ConnectorId;
 use crate::types::UnixTime;
 use async_trait::async_trait;
 
@@ -13,7 +14,7 @@ pub const SIGNATURES_SUPPORTED: bool = false;
 pub enum Saml {}
 
 impl Saml {
-    pub fn open(_connector_id: &str, _config: SamlConfig) -> Result<Self, ConnectorError> {
+    pub fn open(_connector_id: &ConnectorId, _config: SamlConfig) -> Result<Self, ConnectorError> {
         Err(ConnectorError::Upstream(
             "this build of Tessera cannot verify SAML signatures (built without the saml-xmlsec \
              feature); refusing to open a SAML connector"

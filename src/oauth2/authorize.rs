@@ -13,7 +13,7 @@ use crate::protocol::{GrantType, ResponseType, ResponseWord};
 use crate::storage::{AuthRequest, Client, Pkce};
 
 pub use crate::protocol::uses_fragment;
-use crate::types::UnixTime;
+use crate::types::{ClientId, ConnectorId, UnixTime};
 use serde::Deserialize;
 use std::sync::Arc;
 use url::Url;
@@ -160,7 +160,7 @@ pub struct Validated {
     /// `id` and `connector_id` are still empty.
     pub request: AuthRequest,
     /// `connector_id` from the request, checked.
-    pub connector_id: Option<String>,
+    pub connector_id: Option<ConnectorId>,
     /// The grant this login serves, for connectors' `grantTypes`: the device code grant when
     /// it ends at the device callback (as Dex), else the authorization code grant.
     pub grant_type: GrantType,
@@ -187,8 +187,8 @@ fn page(kind: PageKind, message: impl Into<String>) -> AuthorizeError {
 
 /// Dex's connector-authorization rule: a client may use every connector unless it lists
 /// `allowedConnectors`.
-pub fn client_may_use(client: &Client, connector_id: &str) -> bool {
-    client.allowed_connectors.is_empty() || client.allowed_connectors.iter().any(|c| c == connector_id)
+pub fn client_may_use(client: &Client, connector_id: &ConnectorId) -> bool {
+    client.allowed_connectors.is_empty() || client.allowed_connectors.contains(connector_id)
 }
 
 /// The connectors a client may log in with for `grant_type` (its `allowedConnectors`, and
@@ -210,12 +210,12 @@ pub async fn validate(
     connectors: &Registry,
     now: UnixTime,
 ) -> Result<Validated, AuthorizeError> {
-    let client_id = params.client_id.as_deref().unwrap_or_default();
+    let client_id = ClientId::new(params.client_id.clone().unwrap_or_default());
     if client_id.is_empty() {
         return Err(page(PageKind::InvalidRequest, "The application did not say who it is (no client_id)."));
     }
     let client = clients
-        .get(client_id)
+        .get(&client_id)
         .await
         .map_err(|e| {
             tracing::error!(cause = %e, "client lookup failed");
@@ -307,7 +307,7 @@ pub async fn validate(
             if !connectors_for(&client, connectors, grant_type).iter().any(|c| c.id == id) {
                 return Err(unknown_connector());
             }
-            Some(id.to_string())
+            Some(ConnectorId::from(id))
         }
     };
     Ok(Validated { client, request, connector_id, grant_type })
@@ -357,7 +357,10 @@ pub async fn check_cross_client_trust(
         if peer_id == client.id {
             continue;
         }
-        let trusted = clients.get(peer_id).await?.is_some_and(|peer| peer.trusted_peers.contains(&client.id));
+        let trusted = clients
+            .get(&ClientId::from(peer_id))
+            .await?
+            .is_some_and(|peer| peer.trusted_peers.contains(&client.id));
         if !trusted {
             return Err(OAuthError::invalid_scope(format!(
                 "Client can't request scope(s) [\"audience:server:client_id:{peer_id}\"]."

@@ -13,12 +13,13 @@ use super::error::OAuthError;
 use crate::crypto::constant_time_eq;
 use crate::overlay::Clients;
 use crate::storage::Client;
-use crate::types::Secret;
+use crate::types::{ClientId, Secret};
 
 /// The credentials a request presented, parsed once by `web::extract`.
 #[derive(Debug, Clone, Default)]
 pub struct ClientCredentials {
-    pub client_id: String,
+    /// Empty when the request named no client.
+    pub client_id: ClientId,
     pub client_secret: Option<Secret>,
     /// They came in an `Authorization: Basic` header.
     pub basic: bool,

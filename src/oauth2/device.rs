@@ -200,7 +200,7 @@ pub async fn verify_user_code(ctx: &GrantContext<'_>, input: &str) -> Result<Ver
         return Ok(Verification::Invalid);
     }
     let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("client_id", &request.client_id)
+        .append_pair("client_id", request.client_id.as_str())
         .append_pair("redirect_uri", &ctx.settings.device_callback_uri())
         .append_pair("response_type", "code")
         .append_pair("scope", &request.scopes.join(" "))

@@ -28,7 +28,7 @@ use super::grants::refresh_token::{SecretMatch, is_expired, match_secret, parse_
 use super::userinfo::token_client_id;
 use super::{subject, tokens};
 use crate::storage::RefreshToken;
-use crate::types::Secret;
+use crate::types::{ClientId, Secret};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -92,12 +92,12 @@ impl Reader {
     }
 
     /// Whether this reader may learn about a token of `kind` issued to `owner`.
-    fn may_see(&self, kind: Kind, owner: &str) -> bool {
+    fn may_see(&self, kind: Kind, owner: &ClientId) -> bool {
         match self {
             Self::Anyone => true,
             Self::Client(caller) => match caller.as_ref() {
-                Caller::Authenticated(client) => kind == Kind::Access || client.id == owner,
-                Caller::Identified(client) => client.id == owner,
+                Caller::Authenticated(client) => kind == Kind::Access || client.id == *owner,
+                Caller::Identified(client) => client.id == *owner,
             },
         }
     }
@@ -126,13 +126,13 @@ pub async fn introspect(
 async fn introspect_access_token(
     ctx: &GrantContext<'_>,
     token: &str,
-) -> Result<Option<(String, Map<String, Value>)>, OAuthError> {
+) -> Result<Option<(ClientId, Map<String, Value>)>, OAuthError> {
     let claims = match ctx.access_tokens.verify(ctx.signer, &ctx.settings.issuer, token, ctx.now).await {
         Ok(claims) => claims,
         Err(e) if e.code == ErrorCode::InvalidToken => return Ok(None),
         Err(e) => return Err(e),
     };
-    let Some(client_id) = token_client_id(&claims).map(str::to_string) else {
+    let Some(client_id) = token_client_id(&claims) else {
         return Ok(None);
     };
     let mut out = Map::new();
@@ -163,7 +163,7 @@ async fn introspect_access_token(
 async fn introspect_refresh_token(
     ctx: &GrantContext<'_>,
     token: &str,
-) -> Result<Option<(String, Map<String, Value>)>, OAuthError> {
+) -> Result<Option<(ClientId, Map<String, Value>)>, OAuthError> {
     let Some((id, secret)) = parse_token(token) else {
         return Ok(None);
     };

@@ -49,7 +49,7 @@ pub struct Settings {
     pub skip_approval: bool,
     pub always_show_login: bool,
     /// `oauth2.passwordConnector`: the connector the password grant logs users in with.
-    pub password_connector: Option<String>,
+    pub password_connector: Option<crate::types::ConnectorId>,
     /// `oauth2.introspection.allowUnauthenticated`: introspection without client auth.
     pub introspection_allow_unauthenticated: bool,
     pub pkce_enforce: bool,

@@ -27,6 +27,7 @@ use super::grants::refresh_token::{match_secret, parse_token};
 use super::introspection::{PresentedToken, is_jwt};
 use super::tokens::TokenKind;
 use super::userinfo::token_client_id;
+use crate::types::ClientId;
 use serde_json::Value;
 
 fn other_client() -> OAuthError {
@@ -48,7 +49,11 @@ pub async fn revoke(
     }
 }
 
-async fn revoke_access_token(ctx: &GrantContext<'_>, client_id: &str, token: &str) -> Result<(), OAuthError> {
+async fn revoke_access_token(
+    ctx: &GrantContext<'_>,
+    client_id: &ClientId,
+    token: &str,
+) -> Result<(), OAuthError> {
     // Not even readable as a JWT: nothing of ours, nothing to do.
     let Some((kind, unverified)) = TokenKind::of_unverified(token) else {
         return Ok(());
@@ -59,7 +64,7 @@ async fn revoke_access_token(ctx: &GrantContext<'_>, client_id: &str, token: &st
             "Only access and refresh tokens can be revoked.",
         ));
     }
-    if token_client_id(&unverified) != Some(client_id) {
+    if token_client_id(&unverified).as_ref() != Some(client_id) {
         return Err(other_client());
     }
     let claims = match ctx.access_tokens.verify(ctx.signer, &ctx.settings.issuer, token, ctx.now).await {
@@ -74,13 +79,13 @@ async fn revoke_access_token(ctx: &GrantContext<'_>, client_id: &str, token: &st
         return Ok(());
     };
     ctx.access_tokens.revoke(ctx.storage, jti, exp, ctx.now).await?;
-    tracing::info!(client_id, "access token revoked");
+    tracing::info!(%client_id, "access token revoked");
     Ok(())
 }
 
 async fn revoke_refresh_token(
     ctx: &GrantContext<'_>,
-    client_id: &str,
+    client_id: &ClientId,
     token: &str,
 ) -> Result<(), OAuthError> {
     let Some((id, secret)) = parse_token(token) else {
@@ -92,14 +97,14 @@ async fn revoke_refresh_token(
     // Whose it is comes first, so that the answer to another client never depends on the
     // secret; for the caller's own, a wrong secret is an unknown token (knowing an id is not
     // holding the token).
-    if record.client_id != client_id {
+    if record.client_id != *client_id {
         return Err(other_client());
     }
     if match_secret(&record, &secret).is_none() {
         return Ok(());
     }
     ctx.storage.delete_refresh_token(&record.id).await?;
-    tracing::info!(client_id, "refresh token family revoked");
+    tracing::info!(%client_id, "refresh token family revoked");
     Ok(())
 }
 

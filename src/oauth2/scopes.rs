@@ -2,6 +2,7 @@
 //! `groups`, `offline_access`, `federated:id`, and cross-client `audience:server:client_id:X`.
 
 use super::error::OAuthError;
+use crate::types::ClientId;
 
 pub const OPENID: &str = "openid";
 pub const EMAIL: &str = "email";
@@ -58,7 +59,8 @@ pub fn is_cross_client(scope: &str) -> bool {
 
 /// The `aud` and `azp` of tokens for `client_id` with these scopes (as Dex): the client
 /// alone, or the requested peers plus the client, with the client as authorized party.
-pub fn audience(scopes: &[String], client_id: &str) -> (Vec<String>, Option<String>) {
+pub fn audience(scopes: &[String], client_id: &ClientId) -> (Vec<String>, Option<String>) {
+    let client_id = client_id.as_str();
     let mut aud: Vec<String> = cross_client_peers(scopes).map(str::to_string).collect();
     if aud.is_empty() {
         return (vec![client_id.to_string()], None);
@@ -86,8 +88,8 @@ mod tests {
 
     #[test]
     fn audience_rules() {
-        assert_eq!(audience(&parse("openid"), "a"), (vec!["a".to_string()], None));
-        let (aud, azp) = audience(&parse("openid audience:server:client_id:b"), "a");
+        assert_eq!(audience(&parse("openid"), &"a".into()), (vec!["a".to_string()], None));
+        let (aud, azp) = audience(&parse("openid audience:server:client_id:b"), &"a".into());
         assert_eq!(aud, vec!["b", "a"]);
         assert_eq!(azp.as_deref(), Some("a"));
     }

@@ -133,7 +133,7 @@ impl World {
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         let claims = user();
         let origin = Origin {
-            connector_id: "mock",
+            connector_id: &"mock".into(),
             claims: &claims,
             connector_data: &None,
             scopes: &scopes,
@@ -141,7 +141,7 @@ impl World {
             auth_time: 0,
             session_id: "",
         };
-        let client = self.clients.get(client_id).await.unwrap().unwrap();
+        let client = self.clients.get(&client_id.into()).await.unwrap().unwrap();
         create_family(&self.ctx(), &client, origin).await.unwrap().1
     }
 
@@ -151,10 +151,10 @@ impl World {
         let claims = user();
         let ctx = TokenContext {
             issuer: ISSUER,
-            client_id,
+            client_id: &client_id.into(),
             scopes: &scopes,
             claims: &claims,
-            connector_id: "mock",
+            connector_id: &"mock".into(),
             nonce: "",
             auth_time: 0,
             session_id: "",

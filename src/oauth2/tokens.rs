@@ -10,7 +10,7 @@ use super::{scopes, subject};
 use crate::crypto::{left_half_hash, random_id};
 use crate::signer::{Signer, SignerError};
 use crate::storage::Claims;
-use crate::types::UnixTime;
+use crate::types::{ClientId, ConnectorId, UnixTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -57,10 +57,10 @@ impl TokenKind {
 /// Who the tokens are for and what they say.
 pub struct TokenContext<'a> {
     pub issuer: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub scopes: &'a [String],
     pub claims: &'a Claims,
-    pub connector_id: &'a str,
+    pub connector_id: &'a ConnectorId,
     pub nonce: &'a str,
     /// When the user authenticated; 0 = unknown (not emitted).
     pub auth_time: UnixTime,
@@ -162,7 +162,12 @@ fn base_claims(ctx: &TokenContext<'_>, jti: &str) -> Map<String, Value> {
 }
 
 /// The identity claims the scopes allow; also what `/userinfo` returns.
-pub fn identity_claims(c: &mut Map<String, Value>, granted: &[String], claims: &Claims, connector_id: &str) {
+pub fn identity_claims(
+    c: &mut Map<String, Value>,
+    granted: &[String],
+    claims: &Claims,
+    connector_id: &ConnectorId,
+) {
     if scopes::has(granted, scopes::EMAIL) && !claims.email.is_empty() {
         c.insert("email".into(), json!(claims.email));
         c.insert("email_verified".into(), json!(claims.email_verified));

@@ -4,7 +4,7 @@
 use super::access_tokens::AccessTokens;
 use super::error::OAuthError;
 use crate::signer::Signer;
-use crate::types::UnixTime;
+use crate::types::{ClientId, UnixTime};
 use serde_json::{Map, Value};
 
 /// Claims `/userinfo` returns: `sub` and the identity claims, not the token's own fields.
@@ -13,14 +13,14 @@ const IDENTITY_CLAIMS: &[&str] =
 
 /// The client an access token was issued to: `azp` when present (several audiences), else
 /// the audience (our access tokens have the client alone as `aud`).
-pub fn token_client_id(claims: &Map<String, Value>) -> Option<&str> {
+pub fn token_client_id(claims: &Map<String, Value>) -> Option<ClientId> {
     if let Some(azp) = claims.get("azp").and_then(Value::as_str) {
-        return Some(azp);
+        return Some(azp.into());
     }
     match claims.get("aud")? {
-        Value::String(aud) => Some(aud),
+        Value::String(aud) => Some(aud.as_str().into()),
         Value::Array(auds) => match auds.as_slice() {
-            [one] => one.as_str(),
+            [one] => one.as_str().map(ClientId::from),
             _ => None,
         },
         _ => None,

@@ -19,7 +19,7 @@ mod conformance;
 pub use records::*;
 
 use crate::protocol::DeviceStatus;
-use crate::types::UnixTime;
+use crate::types::{ClientId, ConnectorId, UnixTime};
 use async_trait::async_trait;
 
 /// The backend failed, or a uniqueness rule was broken. Never shown to a client as such.
@@ -39,12 +39,12 @@ pub type Result<T> = std::result::Result<T, StorageError>;
 pub trait ClientStore: Send + Sync {
     /// Fails with `AlreadyExists` when the id is taken.
     async fn create_client(&self, client: &Client) -> Result<()>;
-    async fn get_client(&self, id: &str) -> Result<Option<Client>>;
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>>;
     async fn list_clients(&self) -> Result<Vec<Client>>;
     /// Replaces the client with the same id; `false` when there is none.
     async fn update_client(&self, client: &Client) -> Result<bool>;
     /// `false` when there was nothing to delete.
-    async fn delete_client(&self, id: &str) -> Result<bool>;
+    async fn delete_client(&self, id: &ClientId) -> Result<bool>;
 }
 
 #[async_trait]
@@ -84,12 +84,16 @@ pub trait RefreshStore: Send + Sync {
     async fn list_refresh_tokens_for_user(
         &self,
         user_id: &str,
-        connector_id: &str,
+        connector_id: &ConnectorId,
     ) -> Result<Vec<RefreshToken>>;
 
     async fn upsert_offline_session(&self, session: &OfflineSession) -> Result<()>;
-    async fn get_offline_session(&self, user_id: &str, connector_id: &str) -> Result<Option<OfflineSession>>;
-    async fn delete_offline_session(&self, user_id: &str, connector_id: &str) -> Result<bool>;
+    async fn get_offline_session(
+        &self,
+        user_id: &str,
+        connector_id: &ConnectorId,
+    ) -> Result<Option<OfflineSession>>;
+    async fn delete_offline_session(&self, user_id: &str, connector_id: &ConnectorId) -> Result<bool>;
 
     /// Remembers a revoked access token (by `jti`) until it would have expired anyway;
     /// `revoked_at` is when, for [`Self::revoked_access_tokens_since`].
@@ -117,10 +121,10 @@ pub trait PasswordStore: Send + Sync {
 #[async_trait]
 pub trait ConnectorStore: Send + Sync {
     async fn create_connector(&self, connector: &Connector) -> Result<()>;
-    async fn get_connector(&self, id: &str) -> Result<Option<Connector>>;
+    async fn get_connector(&self, id: &ConnectorId) -> Result<Option<Connector>>;
     async fn list_connectors(&self) -> Result<Vec<Connector>>;
     async fn update_connector(&self, connector: &Connector) -> Result<bool>;
-    async fn delete_connector(&self, id: &str) -> Result<bool>;
+    async fn delete_connector(&self, id: &ConnectorId) -> Result<bool>;
 }
 
 #[async_trait]

@@ -4,7 +4,7 @@
 //! Timestamps are Unix seconds. Records are plain data; the rules about them live in `oauth2/`.
 
 use crate::protocol::{DeviceStatus, PkceMethod, RefreshTokenLifetime, ResponseWord};
-use crate::types::{Secret, UnixTime};
+use crate::types::{ClientId, ConnectorId, Secret, UnixTime};
 use serde::{Deserialize, Serialize};
 
 /// What a connector told us about a user. The same shape as Dex's `storage.Claims`.
@@ -71,7 +71,7 @@ mod stored_pkce {
 /// An OAuth2 client, from the config (static) or from storage.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     /// Empty for public clients.
     pub secret: Secret,
     pub redirect_uris: Vec<String>,
@@ -83,7 +83,7 @@ pub struct Client {
     #[serde(default)]
     pub refresh_token_lifetime: RefreshTokenLifetime,
     #[serde(default)]
-    pub trusted_peers: Vec<String>,
+    pub trusted_peers: Vec<ClientId>,
     #[serde(default)]
     pub public: bool,
     #[serde(default)]
@@ -92,7 +92,7 @@ pub struct Client {
     pub logo_url: String,
     /// Empty means every connector.
     #[serde(default)]
-    pub allowed_connectors: Vec<String>,
+    pub allowed_connectors: Vec<ConnectorId>,
     /// Groups put into client_credentials tokens (Dex's `clientCredentialsClaims.groups`).
     #[serde(default)]
     pub client_credentials_groups: Vec<String>,
@@ -103,7 +103,7 @@ pub struct Client {
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AuthRequest {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub response_types: Vec<ResponseWord>,
     pub scopes: Vec<String>,
     pub redirect_uri: String,
@@ -118,7 +118,7 @@ pub struct AuthRequest {
     pub expiry: UnixTime,
     pub logged_in: bool,
     pub claims: Claims,
-    pub connector_id: String,
+    pub connector_id: ConnectorId,
     pub connector_data: Option<Vec<u8>>,
     /// When the user authenticated; 0 until `logged_in`.
     pub auth_time: UnixTime,
@@ -137,11 +137,11 @@ crate::debug_only!(AuthRequest: client_id, connector_id, scopes, redirect_uri, l
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AuthCode {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub redirect_uri: String,
     pub nonce: String,
     pub scopes: Vec<String>,
-    pub connector_id: String,
+    pub connector_id: ConnectorId,
     pub connector_data: Option<Vec<u8>>,
     pub claims: Claims,
     pub expiry: UnixTime,
@@ -195,8 +195,8 @@ pub struct RefreshToken {
     pub last_used: UnixTime,
     /// Hard end of life (`absoluteLifetime`); `None` = never.
     pub expires_at: Option<UnixTime>,
-    pub client_id: String,
-    pub connector_id: String,
+    pub client_id: ClientId,
+    pub connector_id: ConnectorId,
     pub connector_data: Option<Vec<u8>>,
     pub claims: Claims,
     pub scopes: Vec<String>,
@@ -225,7 +225,7 @@ pub struct RefreshRotation {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OfflineSession {
     pub user_id: String,
-    pub connector_id: String,
+    pub connector_id: ConnectorId,
     pub connector_data: Option<Vec<u8>>,
 }
 
@@ -252,7 +252,7 @@ pub struct Password {
 /// A connector's stored configuration (Dex's `storage.Connector`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Connector {
-    pub id: String,
+    pub id: ConnectorId,
     #[serde(rename = "type")]
     pub kind: String,
     pub name: String,
@@ -299,7 +299,7 @@ pub struct Keys {
 pub struct DeviceRequest {
     pub user_code: String,
     pub device_code: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_secret: Secret,
     pub scopes: Vec<String>,
     pub expiry: UnixTime,
@@ -312,7 +312,7 @@ pub struct DeviceToken {
     pub device_code: String,
     /// The client that asked for the device code; only it may poll for the tokens.
     #[serde(default)]
-    pub client_id: String,
+    pub client_id: ClientId,
     pub status: DeviceStatus,
     /// The token response JSON, once complete.
     pub token: String,
@@ -338,7 +338,7 @@ crate::debug_only!(WebSession: expiry);
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AuthSession {
     pub id: String,
-    pub connector_id: String,
+    pub connector_id: ConnectorId,
     pub claims: Claims,
     pub connector_data: Option<Vec<u8>>,
     /// When the user authenticated (the `auth_time` claim).
@@ -351,10 +351,10 @@ pub struct AuthSession {
     pub idle_expiry: UnixTime,
     /// Client id → the scopes the user approved for it in this session.
     #[serde(default)]
-    pub consents: std::collections::BTreeMap<String, Vec<String>>,
+    pub consents: std::collections::BTreeMap<ClientId, Vec<String>>,
     /// Clients that received tokens in this session (told of logout over the back channel).
     #[serde(default)]
-    pub clients: Vec<String>,
+    pub clients: Vec<ClientId>,
 }
 crate::debug_only!(AuthSession: id, connector_id, auth_time, created_at, last_activity, absolute_expiry, idle_expiry, clients);
 

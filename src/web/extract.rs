@@ -3,7 +3,7 @@
 
 use crate::oauth2::OAuthError;
 use crate::oauth2::client_auth::ClientCredentials;
-use crate::types::Secret;
+use crate::types::{ClientId, Secret};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
@@ -103,7 +103,7 @@ pub fn client_credentials(
 ) -> Result<ClientCredentials, OAuthError> {
     let Some(auth) = headers.get(header::AUTHORIZATION) else {
         return Ok(ClientCredentials {
-            client_id: body_id.unwrap_or_default().to_string(),
+            client_id: ClientId::from(body_id.unwrap_or_default()),
             client_secret: body_secret.cloned(),
             basic: false,
         });
@@ -119,7 +119,11 @@ pub fn client_credentials(
     if body_secret.is_some() || body_id.is_some_and(|b| b != id) {
         return Err(OAuthError::invalid_request("Client credentials were sent in more than one way."));
     }
-    Ok(ClientCredentials { client_id: id, client_secret: Some(Secret::new(secret)), basic: true })
+    Ok(ClientCredentials {
+        client_id: ClientId::from(id),
+        client_secret: Some(Secret::new(secret)),
+        basic: true,
+    })
 }
 
 fn form_decode(s: &str) -> Option<String> {

@@ -13,6 +13,7 @@ use crate::app::{App, AppState};
 use crate::connector::Login;
 use crate::flow::{self, Approval, Completion, PasswordOutcome, Start};
 use crate::oauth2::authorize::{AuthorizeError, AuthorizeParams, PageKind};
+use crate::types::ConnectorId;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -81,7 +82,7 @@ pub async fn auth_get(
 
 pub async fn connector_get(
     State(app): State<AppState>,
-    Path(connector): Path<String>,
+    Path(connector): Path<ConnectorId>,
     PageQuery(params): PageQuery<AuthorizeParams>,
 ) -> PageResult {
     let url = flow::begin(&app.flow_context(), &connector, &params).await?;
@@ -98,7 +99,7 @@ async fn render_password_page(
     app: &App,
     ui: &Ui,
     session: &Session,
-    connector: &str,
+    connector: &ConnectorId,
     state: &str,
     username: String,
     error: Option<String>,
@@ -122,7 +123,7 @@ pub async fn password_get(
     State(app): State<AppState>,
     State(ui): State<Arc<Ui>>,
     session: Session,
-    Path(connector): Path<String>,
+    Path(connector): Path<ConnectorId>,
     PageQuery(query): PageQuery<StateQuery>,
 ) -> PageResult {
     render_password_page(&app, &ui, &session, &connector, &query.state, String::new(), None).await
@@ -154,7 +155,7 @@ pub async fn password_post(
     State(app): State<AppState>,
     State(ui): State<Arc<Ui>>,
     session: Session,
-    Path(connector): Path<String>,
+    Path(connector): Path<ConnectorId>,
     PageQuery(query): PageQuery<StateQuery>,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> PageResult {
@@ -192,7 +193,7 @@ pub async fn connector_callback_get(
     State(app): State<AppState>,
     session: Session,
     headers: HeaderMap,
-    Path(connector): Path<String>,
+    Path(connector): Path<ConnectorId>,
     PageQuery(params): PageQuery<HashMap<String, String>>,
 ) -> PageResult {
     let trusted = match app.connectors.get(&connector).map(|c| &c.login) {

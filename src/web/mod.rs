@@ -235,7 +235,7 @@ fn trusted_headers(app: &AppState, issuer_path: &str) -> Vec<(String, Vec<Header
                 return None;
             }
             let mut path = url::Url::parse("http://localhost/").ok()?;
-            path.path_segments_mut().ok()?.pop_if_empty().push("callback").push(&c.id);
+            path.path_segments_mut().ok()?.pop_if_empty().push("callback").push(c.id.as_str());
             Some((format!("{issuer_path}{}", path.path()), names))
         })
         .collect()

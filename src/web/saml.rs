@@ -10,6 +10,7 @@ use super::ui::Ui;
 use crate::app::AppState;
 use crate::connector::Login;
 use crate::flow;
+use crate::types::ConnectorId;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -47,7 +48,7 @@ pub async fn callback_post(
 pub async fn post_form_get(
     State(app): State<AppState>,
     State(ui): State<Arc<Ui>>,
-    Path(connector): Path<String>,
+    Path(connector): Path<ConnectorId>,
     PageQuery(query): PageQuery<StateQuery>,
 ) -> PageResult {
     let (action, saml_request, relay_state) =
@@ -56,7 +57,7 @@ pub async fn post_form_get(
 }
 
 /// `GET /saml/{connector}/metadata`: the SP metadata to import at the identity provider.
-pub async fn metadata_get(State(app): State<AppState>, Path(connector): Path<String>) -> Response {
+pub async fn metadata_get(State(app): State<AppState>, Path(connector): Path<ConnectorId>) -> Response {
     match app.connectors.get(&connector).map(|c| &c.login) {
         Some(Login::Saml(saml)) => {
             ([(header::CONTENT_TYPE, "application/samlmetadata+xml")], saml.metadata()).into_response()

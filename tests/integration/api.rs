@@ -291,13 +291,16 @@ async fn client_credentials_issues_tokens_for_the_client_itself() {
     assert_eq!(r.json["scope"], "openid profile groups");
     let id = jwt_claims(r.str("id_token"));
     // As Dex: the subject encodes the client id with an empty connector id.
-    assert_eq!(id["sub"], subject::encode(CLIENT_ID, ""));
+    assert_eq!(id["sub"], subject::encode(CLIENT_ID, &"".into()));
     assert_eq!(id["aud"], CLIENT_ID);
     assert_eq!(id["name"], "Example App");
     assert_eq!(id["preferred_username"], "Example App");
     assert_eq!(id["groups"], json!(["robots"]));
     let a = introspect(&server, r.str("access_token")).await;
-    assert_eq!((a["active"].clone(), a["sub"].clone()), (json!(true), json!(subject::encode(CLIENT_ID, ""))));
+    assert_eq!(
+        (a["active"].clone(), a["sub"].clone()),
+        (json!(true), json!(subject::encode(CLIENT_ID, &"".into())))
+    );
     assert_eq!(a["client_id"], CLIENT_ID);
 
     // Without openid: an access token only.
@@ -352,7 +355,7 @@ async fn password_grant_logs_in_through_the_password_connector() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let id = jwt_claims(r.str("id_token"));
-    assert_eq!(id["sub"], subject::encode(ADMIN_USER_ID, "local"));
+    assert_eq!(id["sub"], subject::encode(ADMIN_USER_ID, &"local".into()));
     assert_eq!(id["email"], ADMIN_EMAIL);
     assert_eq!(id["groups"], json!(["admins", "developers"]));
     assert_eq!(server.userinfo(r.str("access_token")).await.status, StatusCode::OK);
@@ -422,7 +425,7 @@ async fn token_exchange_through_the_mock_connector() {
     assert!(r.json["expires_in"].as_i64().unwrap() > 0);
     let info = server.userinfo(r.str("access_token")).await;
     assert_eq!(info.status, StatusCode::OK, "{}", info.text);
-    assert_eq!(info.json["sub"], subject::encode(MOCK_USER_ID, "mock"));
+    assert_eq!(info.json["sub"], subject::encode(MOCK_USER_ID, &"mock".into()));
     assert_eq!(info.json["email"], "kilgore@kilgore.trout");
     assert_eq!(introspect(&server, r.str("access_token")).await["client_id"], CLIENT_ID);
 

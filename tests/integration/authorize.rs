@@ -146,7 +146,7 @@ async fn mock_callback_login_with_connector_id_skips_the_chooser() {
     let tokens = server.redeem(&query_param(&done, "code").unwrap()).await;
     assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
     let claims = jwt_claims(tokens.str("id_token"));
-    assert_eq!(claims["sub"], tessera::oauth2::subject::encode("0-385-28089-0", "mock"));
+    assert_eq!(claims["sub"], tessera::oauth2::subject::encode("0-385-28089-0", &"mock".into()));
     assert_eq!(claims["name"], "Kilgore Trout");
     assert_eq!(claims["email"], "kilgore@kilgore.trout");
     assert_eq!(claims["groups"], serde_json::json!(["authors"]));
@@ -267,7 +267,7 @@ async fn implicit_flow_returns_tokens_in_the_fragment() {
     let access = fragment_param(&done, "access_token").unwrap();
     let id_token: rp::DexIdToken = fragment_param(&done, "id_token").unwrap().parse().unwrap();
     let claims = id_token.claims(&client.id_token_verifier(), &Nonce::new("n-implicit".into())).unwrap();
-    assert_eq!(claims.subject().as_str(), tessera::oauth2::subject::encode(ADMIN_USER_ID, "local"));
+    assert_eq!(claims.subject().as_str(), tessera::oauth2::subject::encode(ADMIN_USER_ID, &"local".into()));
     assert_eq!(server.userinfo(&access).await.status, StatusCode::OK);
 
     // An implicit ID token without a nonce is refused, in the fragment.

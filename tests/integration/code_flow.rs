@@ -20,7 +20,7 @@ async fn full_flow(server: &TestServer) {
 
     let login = rp::code_flow(&client, &http, ALL_SCOPES).await;
     let claims = &login.claims;
-    let subject = tessera::oauth2::subject::encode(ADMIN_USER_ID, "local");
+    let subject = tessera::oauth2::subject::encode(ADMIN_USER_ID, &"local".into());
     assert_eq!(claims.subject().as_str(), subject);
     assert_eq!(claims.issuer().as_str(), server.issuer);
     assert_eq!(claims.audiences().iter().map(|a| a.as_str()).collect::<Vec<_>>(), [CLIENT_ID]);
@@ -97,5 +97,5 @@ async fn token_response_is_not_cacheable_and_well_formed() {
     let info = server.userinfo(response.str("access_token")).await;
     assert_eq!(info.status, StatusCode::OK);
     assert_eq!(info.json["email"], ADMIN_EMAIL);
-    assert_eq!(info.json["sub"], tessera::oauth2::subject::encode(ADMIN_USER_ID, "local"));
+    assert_eq!(info.json["sub"], tessera::oauth2::subject::encode(ADMIN_USER_ID, &"local".into()));
 }

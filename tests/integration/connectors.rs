@@ -426,7 +426,7 @@ async fn github_enterprise_login_with_orgs_teams_pagination_and_refresh() {
     assert_eq!(exchange["redirect_uri"], server.url("/callback"));
 
     let claims = id_claims(&tokens);
-    assert_eq!(claims["sub"], subject::encode("583231", "github"));
+    assert_eq!(claims["sub"], subject::encode("583231", &"github".into()));
     assert_eq!(claims["email"], "octocat@github.com", "the primary verified email");
     assert_eq!(claims["email_verified"], true);
     assert_eq!(claims["name"], "The Octocat");
@@ -485,7 +485,7 @@ async fn gitlab_login_groups_and_required_groups() {
     assert_eq!(authorize.path(), "/oauth/authorize");
     assert_eq!(param(&authorize, "scope"), "read_user openid");
     let claims = id_claims(&tokens);
-    assert_eq!(claims["sub"], subject::encode("42", "gitlab"));
+    assert_eq!(claims["sub"], subject::encode("42", &"gitlab".into()));
     assert_eq!(claims["email"], "jane@example.com");
     assert_eq!(claims["preferred_username"], "jane");
     // Only the required groups are kept (`team-a:owner` is not one of them).
@@ -515,7 +515,7 @@ async fn microsoft_login_with_paged_groups_and_names() {
     assert_eq!(param(&authorize, "scope"), "user.read directory.read.all offline_access");
     assert_eq!(param(&authorize, "domain_hint"), "contoso.com");
     let claims = id_claims(&tokens);
-    assert_eq!(claims["sub"], subject::encode("8b3c-ms-id", "microsoft"));
+    assert_eq!(claims["sub"], subject::encode("8b3c-ms-id", &"microsoft".into()));
     assert_eq!(claims["email"], "meganb@contoso.com");
     assert_eq!(claims["preferred_username"], "meganb");
     assert_eq!(claims["groups"], json!(["name-g2", "name-g3"]));
@@ -540,7 +540,7 @@ async fn generic_oauth_maps_claims_by_config() {
     let (authorize, tokens) = login_tokens(&server, &api(), "generic", "openid email profile groups").await;
     assert_eq!(param(&authorize, "scope"), "profile read");
     let claims = id_claims(&tokens);
-    assert_eq!(claims["sub"], subject::encode("1001", "generic"));
+    assert_eq!(claims["sub"], subject::encode("1001", &"generic".into()));
     assert_eq!(claims["email"], "oscar@example.com");
     assert_eq!(claims["email_verified"], true);
     assert_eq!(claims["name"], "Oscar Auth");
@@ -628,7 +628,7 @@ async fn authproxy_reads_headers_only_at_its_callback() {
     let done = approve(&browser, &hop.page()).await.client();
     let tokens = server.redeem(&query_param(&done, "code").unwrap()).await;
     let claims = id_claims(&tokens.json);
-    assert_eq!(claims["sub"], subject::encode("alice", "proxy"));
+    assert_eq!(claims["sub"], subject::encode("alice", &"proxy".into()));
     assert_eq!(claims["email"], "alice");
     assert_eq!(claims["groups"], json!(["a", "b", "proxied"]));
 }

@@ -89,7 +89,7 @@ async fn static_passwords_name_and_missing_user_id_as_on_dex() {
         assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
         let claims = jwt_claims(tokens.str("id_token"));
         assert_eq!(claims["name"], name, "{email}");
-        assert_eq!(claims["sub"], subject::encode(user_id, "local"), "{email}");
+        assert_eq!(claims["sub"], subject::encode(user_id, &"local".into()), "{email}");
         let info = server.userinfo(tokens.str("access_token")).await;
         assert_eq!(info.json["name"], name);
     }

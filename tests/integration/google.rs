@@ -297,7 +297,7 @@ async fn google_login_maps_claims_and_directory_groups_and_refresh_rechecks_them
     let tokens = server.redeem(&code).await;
     assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
     let claims = jwt_claims(tokens.str("id_token"));
-    assert_eq!(claims["sub"], subject::encode("1234567890", "google"));
+    assert_eq!(claims["sub"], subject::encode("1234567890", &"google".into()));
     assert_eq!(claims["name"], "Alice Example");
     assert_eq!(claims["email"], "alice@example.com");
     assert_eq!(claims["email_verified"], true);

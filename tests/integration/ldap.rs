@@ -220,7 +220,7 @@ async fn anonymous_search_with_dex_legacy_group_keys() {
     let jane = tokens(&server, "jane", "foo").await;
     assert_eq!(groups(&jane["id_token"]), ["developers"]);
     let claims = jwt_claims(jane["id_token"].as_str().unwrap());
-    let expected_sub = tessera::oauth2::subject::encode(&format!("uid=jane,{PEOPLE}"), "ldap");
+    let expected_sub = tessera::oauth2::subject::encode(&format!("uid=jane,{PEOPLE}"), &"ldap".into());
     assert_eq!(claims["sub"], expected_sub.as_str());
     assert_invalid_credentials(login(&server, "jane", "bar").await);
 }

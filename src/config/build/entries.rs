@@ -9,7 +9,7 @@ use crate::config::env::EnvLookup;
 use crate::config::hash::normalise_hash;
 use crate::config::raw;
 use crate::config::{ConnectorConfig, GrantType, RefreshTokenLifetime, StaticClient, StaticPassword};
-use crate::types::Secret;
+use crate::types::{ClientId, ConnectorId, Secret};
 
 /// Resolves a `value` / `valueEnv` pair (Dex's `id`/`idEnv`, `secret`/`secretEnv`).
 fn value_or_env(
@@ -79,17 +79,17 @@ pub(super) fn build_client(
         }
     });
     StaticClient {
-        id,
+        id: ClientId::from(id),
         secret: non_empty(secret).map(Secret::new),
         redirect_uris: c.redirect_uris,
         post_logout_redirect_uris: c.post_logout_redirect_uris,
         backchannel_logout_uri,
         refresh_token_lifetime,
-        trusted_peers: c.trusted_peers,
+        trusted_peers: c.trusted_peers.into_iter().map(ClientId::from).collect(),
         public: c.public,
         name: c.name,
         logo_url: non_empty(c.logo_url),
-        allowed_connectors: c.allowed_connectors,
+        allowed_connectors: c.allowed_connectors.into_iter().map(ConnectorId::from).collect(),
         client_credentials_groups: c.client_credentials_claims.map(|c| c.groups).unwrap_or_default(),
     }
 }
@@ -163,5 +163,5 @@ pub(super) fn build_connector(
          urn:ietf:params:oauth:grant-type:device_code or urn:ietf:params:oauth:grant-type:token-exchange",
         report,
     );
-    ConnectorConfig::new(c.kind, c.id, c.name, config, grant_types, path)
+    ConnectorConfig::new(c.kind, ConnectorId::from(c.id), c.name, config, grant_types, path)
 }

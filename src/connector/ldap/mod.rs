@@ -31,6 +31,7 @@ pub use config::LdapConfig;
 
 use super::{ConnectorError, Identity, PasswordLogin, Refresh, Scopes};
 use crate::storage::Claims;
+use crate::types::ConnectorId;
 use async_trait::async_trait;
 use config::Settings;
 use conn::Session;
@@ -43,7 +44,7 @@ pub struct LdapConnector {
     user_attrs: Vec<String>,
     pool: conn::Pool,
     /// For the `tessera_ldap_connections_total` metric.
-    id: String,
+    id: ConnectorId,
 }
 
 /// Idle connections kept per connector, and how long one may be reused.
@@ -66,7 +67,7 @@ struct RefreshEntry {
 
 impl LdapConnector {
     /// Parses and validates `connectors[].config`; every problem is in the error.
-    pub fn open(id: &str, config: LdapConfig) -> Result<Self, ConnectorError> {
+    pub fn open(id: &ConnectorId, config: LdapConfig) -> Result<Self, ConnectorError> {
         let settings =
             config.validate().map_err(|e| ConnectorError::Upstream(format!("ldap config: {e}")))?;
         let u = &settings.user;
@@ -80,7 +81,7 @@ impl LdapConnector {
                 user_attrs.push(attr.clone());
             }
         }
-        Ok(Self { settings, user_attrs, pool: conn::Pool::new(POOL_IDLE, POOL_MAX_AGE), id: id.to_string() })
+        Ok(Self { settings, user_attrs, pool: conn::Pool::new(POOL_IDLE, POOL_MAX_AGE), id: id.clone() })
     }
 
     fn user_attrs(&self) -> Vec<&str> {
@@ -227,7 +228,8 @@ impl LdapConnector {
                     }
                 }
             }
-            metrics::counter!("tessera_ldap_connections_total", "connector" => self.id.clone()).increment(1);
+            metrics::counter!("tessera_ldap_connections_total", "connector" => self.id.to_string())
+                .increment(1);
             let mut session = Session::connect(&self.settings.target).await?;
             let result = self.run(&mut session, &work).await;
             match result {

@@ -26,7 +26,7 @@ fn minimal() -> serde_json::Value {
 fn open_json(config: serde_json::Value) -> Result<LdapConnector, ConnectorError> {
     let config: LdapConfig = crate::config::from_value(config)
         .map_err(|e| ConnectorError::Upstream(format!("ldap config: {e}")))?;
-    LdapConnector::open("ldap", config)
+    LdapConnector::open(&"ldap".into(), config)
 }
 
 fn open_err(config: serde_json::Value) -> String {

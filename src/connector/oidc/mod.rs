@@ -28,6 +28,7 @@ use super::{
     ConnectorError, Identity, OpenContext, RedirectLogin, Refresh, Scopes, TokenIdentity, UpstreamLogout,
 };
 use crate::protocol::TokenType;
+use crate::types::ConnectorId;
 use async_trait::async_trait;
 use claims::Mapping;
 use config::Config;
@@ -65,7 +66,7 @@ struct Session {
 }
 
 pub struct Oidc {
-    id: String,
+    id: ConnectorId,
     config: Config,
     callback_url: String,
     scopes: Vec<String>,
@@ -80,18 +81,18 @@ pub struct Oidc {
 impl Oidc {
     /// Checks the config and starts discovering the provider in the background (a provider
     /// that is down now is tried again at the next login).
-    pub fn open(id: &str, config: Config, context: &OpenContext) -> Result<Self, ConnectorError> {
+    pub fn open(id: &ConnectorId, config: Config, context: &OpenContext) -> Result<Self, ConnectorError> {
         config.check(&context.callback_url)?;
         if !config.provider_discovery_overrides.is_empty() {
             tracing::warn!(
-                connector = id,
+                connector = %id,
                 "providerDiscoveryOverrides are set: check they point at the provider"
             );
         }
         let upstream = Upstream { root_cas: read_root_cas(&config.root_cas)? };
         let http = OidcHttp(client_with_timeout(&upstream, config.timeout()?)?);
         let connector = Self {
-            id: id.to_string(),
+            id: id.clone(),
             scopes: config.upstream_scopes(),
             mapping: Mapping::new(&config),
             callback_url: context.callback_url.clone(),
@@ -110,7 +111,7 @@ impl Oidc {
             );
             runtime.spawn(async move {
                 if let Err(e) = cell.get_or_try_init(|| discover(&config, &http)).await {
-                    tracing::warn!(connector = id, error = %e, "provider discovery failed; retried at the next login");
+                    tracing::warn!(connector = %id, error = %e, "provider discovery failed; retried at the next login");
                 }
             });
         }

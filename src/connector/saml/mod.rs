@@ -34,6 +34,7 @@ pub use rejection::Rejection;
 
 use crate::connector::{ConnectorError, Identity, Refresh, SamlLogin, SamlRequest, Scopes};
 use crate::storage::ReplayStore;
+use crate::types::ConnectorId;
 use crate::types::UnixTime;
 use async_trait::async_trait;
 use config::Settings;
@@ -46,7 +47,7 @@ use validate::Expected;
 pub const SIGNATURES_SUPPORTED: bool = true;
 
 pub struct Saml {
-    connector_id: String,
+    connector_id: ConnectorId,
     settings: Settings,
 }
 
@@ -61,12 +62,12 @@ pub struct Accepted {
 impl Saml {
     /// Checks the config and loads its files. (A build that cannot verify signatures has
     /// `saml_disabled.rs` instead, whose `open` always refuses.)
-    pub fn open(connector_id: &str, config: SamlConfig) -> Result<Self, ConnectorError> {
+    pub fn open(connector_id: &ConnectorId, config: SamlConfig) -> Result<Self, ConnectorError> {
         let insecure = config.insecure_skip_signature_validation;
         let settings = config.resolve()?;
         if insecure {
             tracing::error!(
-                connector = connector_id,
+                connector = %connector_id,
                 "INSECURE: insecureSkipSignatureValidation is set: SAML responses are NOT \
                  verified and anyone can log in as anyone through this connector. Never use \
                  this outside a local experiment."
@@ -74,11 +75,11 @@ impl Saml {
         }
         if settings.sso_issuer.is_none() {
             tracing::warn!(
-                connector = connector_id,
+                connector = %connector_id,
                 "ssoIssuer is not set: the assertion Issuer is not checked"
             );
         }
-        Ok(Self { connector_id: connector_id.to_string(), settings })
+        Ok(Self { connector_id: connector_id.clone(), settings })
     }
 
     /// Every rule but the replay check (see the module docs for the order).

@@ -106,7 +106,8 @@ async fn id_and_logout_tokens_are_not_access_tokens() {
     let world = World::new(settings()).await;
     let minted = world.tokens("app", &["openid", "email", "profile", "groups"]);
     let logout =
-        crate::logout::logout_token(world.signer.as_ref(), ISSUER, "app", "sub", "sid", world.now).unwrap();
+        crate::logout::logout_token(world.signer.as_ref(), ISSUER, &"app".into(), "sub", "sid", world.now)
+            .unwrap();
     let tokens = AccessTokens::default();
     for (token, kind) in [(&minted.id_token, TokenKind::Id), (&logout, TokenKind::Logout)] {
         assert_eq!(TokenKind::of_unverified(token).unwrap().0, kind);

@@ -11,6 +11,7 @@ use crate::oauth2::error::OAuthError;
 use crate::oauth2::scopes::{self, EMAIL, FEDERATED_ID, GROUPS, OFFLINE_ACCESS, OPENID, PROFILE};
 use crate::oauth2::tokens::{TokenContext, TokenResponse};
 use crate::storage::{Claims, Client};
+use crate::types::ConnectorId;
 
 /// Scopes this grant understands, besides cross-client audiences.
 const ALLOWED: &[&str] = &[OPENID, EMAIL, PROFILE, GROUPS];
@@ -34,7 +35,7 @@ pub async fn issue_tokens(
         scopes: &granted,
         claims: &claims,
         // No connector: Dex's empty connector id, which no configured connector can have.
-        connector_id: "",
+        connector_id: &ConnectorId::default(),
         nonce: "",
         auth_time: 0,
 
@@ -75,7 +76,7 @@ fn validate_scopes(requested: &[String]) -> Result<(), OAuthError> {
 /// The client as the token's subject.
 fn client_claims(client: &Client) -> Claims {
     Claims {
-        user_id: client.id.clone(),
+        user_id: client.id.to_string(),
         username: client.name.clone(),
         preferred_username: client.name.clone(),
         groups: client.client_credentials_groups.clone(),

@@ -24,7 +24,7 @@ use crate::overlay::Clients;
 use crate::protocol::GrantType;
 use crate::signer::Signer;
 use crate::storage::{Client, Storage};
-use crate::types::UnixTime;
+use crate::types::{ConnectorId, UnixTime};
 use std::sync::Arc;
 
 /// What every grant needs.
@@ -83,7 +83,7 @@ async fn issue_for(
 pub fn resolve_connector(
     ctx: &GrantContext<'_>,
     client: &Client,
-    connector_id: &str,
+    connector_id: &ConnectorId,
     grant_type: GrantType,
 ) -> Result<Arc<Opened>, OAuthError> {
     if !super::authorize::client_may_use(client, connector_id) {

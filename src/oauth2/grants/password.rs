@@ -24,7 +24,7 @@ pub async fn login(
     client: &Client,
     request: PasswordRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let connector_id = request.connector_id.as_str();
+    let connector_id = &request.connector_id;
     let granted = scopes::parse(request.scope.as_deref().unwrap_or_default());
     scopes::validate(&granted)?;
     check_cross_client_trust(&granted, client, ctx.clients).await?;

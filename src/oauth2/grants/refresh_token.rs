@@ -15,13 +15,13 @@ use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
 use crate::oauth2::{RefreshSettings, Settings, scopes};
 use crate::protocol::{GrantType, RefreshTokenLifetime};
 use crate::storage::{AuthCode, Claims, Client, RefreshRotation, RefreshToken};
-use crate::types::UnixTime;
+use crate::types::{ConnectorId, UnixTime};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The login a new token family continues: a redeemed code, or a password grant.
 pub struct Origin<'a> {
-    pub connector_id: &'a str,
+    pub connector_id: &'a ConnectorId,
     pub claims: &'a Claims,
     pub connector_data: &'a Option<Vec<u8>>,
     pub scopes: &'a [String],
@@ -72,7 +72,7 @@ pub async fn create_family(
         last_used: ctx.now,
         expires_at: ctx.settings.refresh.absolute_lifetime.map(|l| ctx.now + l),
         client_id: client.id.clone(),
-        connector_id: origin.connector_id.to_string(),
+        connector_id: origin.connector_id.clone(),
         connector_data: origin.connector_data.clone(),
         claims: origin.claims.clone(),
         scopes: origin.scopes.to_vec(),

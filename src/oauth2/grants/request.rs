@@ -9,7 +9,7 @@
 use super::super::Settings;
 use super::super::error::{ErrorCode, OAuthError};
 use crate::protocol::{GrantType, TokenType};
-use crate::types::Secret;
+use crate::types::{ConnectorId, Secret};
 use serde::Deserialize;
 
 /// The token request's form fields as sent. Client credentials are extracted separately
@@ -84,7 +84,7 @@ pub struct ClientCredentialsRequest {
 /// RFC 6749 §4.3.2, through `oauth2.passwordConnector`.
 pub struct PasswordRequest {
     /// The configured `oauth2.passwordConnector`.
-    pub connector_id: String,
+    pub connector_id: ConnectorId,
     pub username: String,
     pub password: Secret,
     pub scope: Option<String>,
@@ -95,7 +95,7 @@ crate::debug_only!(PasswordRequest: connector_id, username, scope);
 
 /// RFC 8693 §2.1, with Dex's `connector_id`.
 pub struct ExchangeRequest {
-    pub connector_id: String,
+    pub connector_id: ConnectorId,
     pub subject_token: Secret,
     pub subject_token_type: TokenType,
     /// What to issue: an access token unless the client asks for an ID token.
@@ -175,7 +175,7 @@ impl TokenRequest {
 }
 
 fn exchange(form: TokenForm) -> Result<ExchangeRequest, OAuthError> {
-    let connector_id = required(&form.connector_id, "connector_id")?.to_string();
+    let connector_id = ConnectorId::from(required(&form.connector_id, "connector_id")?);
     let subject_token_type = TokenType::parse(required(&form.subject_token_type, "subject_token_type")?)
         .ok_or_else(|| OAuthError::invalid_request("Invalid subject_token_type."))?;
     let subject_token = required_secret(form.subject_token, "subject_token")?;

@@ -28,7 +28,7 @@ pub async fn exchange(
     client: &Client,
     request: ExchangeRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let connector_id = request.connector_id.as_str();
+    let connector_id = &request.connector_id;
     let subject_token_type = request.subject_token_type;
     let issued_token_type = request.requested_token_type;
     let granted = granted_scopes(request.scope.as_deref(), None);

@@ -47,7 +47,7 @@ async fn an_access_token_is_described_with_dex_field_names() {
     assert_eq!(out["scope"], "openid email profile groups");
     assert_eq!(out["token_type"], "Bearer");
     assert_eq!(out["token_use"], "access_token");
-    assert_eq!(out["sub"], subject::encode("u-1", "mock"));
+    assert_eq!(out["sub"], subject::encode("u-1", &"mock".into()));
     assert_eq!(out["nbf"], out["iat"]);
     assert_eq!(out["exp"], json!(world.now + 600));
     assert!(out["jti"].as_str().is_some_and(|j| !j.is_empty()));
@@ -103,7 +103,7 @@ async fn a_refresh_token_is_active_while_its_current_secret_is_valid() {
     assert_eq!(out["token_type"], "refresh_token");
     assert_eq!(out["client_id"], "app");
     assert_eq!(out["scope"], "openid email offline_access");
-    assert_eq!(out["sub"], subject::encode("u-1", "mock"));
+    assert_eq!(out["sub"], subject::encode("u-1", &"mock".into()));
     assert_eq!(out["iat"], json!(world.now));
     assert_eq!(out["exp"], json!(world.now + 3600));
     assert_eq!(out["email"], "jane@example.com");

@@ -10,12 +10,12 @@ pub(super) async fn ping(s: Store) {
 }
 
 pub(super) async fn clients_crud(s: Store) {
-    assert_eq!(s.get_client("b").await.unwrap(), None);
+    assert_eq!(s.get_client(&"b".into()).await.unwrap(), None);
     s.create_client(&client("b")).await.unwrap();
     s.create_client(&client("a")).await.unwrap();
     assert_already_exists(s.create_client(&client("a")).await);
 
-    let got = s.get_client("a").await.unwrap().unwrap();
+    let got = s.get_client(&"a".into()).await.unwrap().unwrap();
     assert_eq!(got, client("a"));
     assert_eq!(got.secret.expose(), "a-secret");
     let ids: Vec<_> = s.list_clients().await.unwrap().into_iter().map(|c| c.id).collect();
@@ -23,19 +23,19 @@ pub(super) async fn clients_crud(s: Store) {
 
     let changed = Client { name: "Renamed".into(), public: true, ..client("a") };
     assert!(s.update_client(&changed).await.unwrap());
-    assert_eq!(s.get_client("a").await.unwrap(), Some(changed));
+    assert_eq!(s.get_client(&"a".into()).await.unwrap(), Some(changed));
     assert!(!s.update_client(&client("missing")).await.unwrap());
 
-    assert!(s.delete_client("a").await.unwrap());
-    assert!(!s.delete_client("a").await.unwrap());
-    assert_eq!(s.get_client("a").await.unwrap(), None);
+    assert!(s.delete_client(&"a".into()).await.unwrap());
+    assert!(!s.delete_client(&"a".into()).await.unwrap());
+    assert_eq!(s.get_client(&"a".into()).await.unwrap(), None);
 }
 
 pub(super) async fn connectors_crud(s: Store) {
     s.create_connector(&connector("ldap")).await.unwrap();
     s.create_connector(&connector("github")).await.unwrap();
     assert_already_exists(s.create_connector(&connector("ldap")).await);
-    assert_eq!(s.get_connector("ldap").await.unwrap(), Some(connector("ldap")));
+    assert_eq!(s.get_connector(&"ldap".into()).await.unwrap(), Some(connector("ldap")));
 
     let ids: Vec<_> = s.list_connectors().await.unwrap().into_iter().map(|c| c.id).collect();
     assert_eq!(ids, ["github", "ldap"]);
@@ -43,12 +43,12 @@ pub(super) async fn connectors_crud(s: Store) {
     let changed =
         Connector { resource_version: "2".into(), config: serde_json::json!({}), ..connector("ldap") };
     assert!(s.update_connector(&changed).await.unwrap());
-    assert_eq!(s.get_connector("ldap").await.unwrap(), Some(changed));
+    assert_eq!(s.get_connector(&"ldap".into()).await.unwrap(), Some(changed));
     assert!(!s.update_connector(&connector("nope")).await.unwrap());
 
-    assert!(s.delete_connector("ldap").await.unwrap());
-    assert!(!s.delete_connector("ldap").await.unwrap());
-    assert_eq!(s.get_connector("ldap").await.unwrap(), None);
+    assert!(s.delete_connector(&"ldap".into()).await.unwrap());
+    assert!(!s.delete_connector(&"ldap".into()).await.unwrap());
+    assert_eq!(s.get_connector(&"ldap".into()).await.unwrap(), None);
 }
 
 pub(super) async fn passwords_ignore_email_case(s: Store) {
@@ -118,8 +118,11 @@ pub(super) async fn refresh_tokens_crud(s: Store) {
     let other_connector =
         RefreshToken { connector_id: "github".into(), ..refresh_token("rt-4", "alice", None) };
     s.create_refresh_token(&other_connector).await.unwrap();
-    assert_eq!(s.list_refresh_tokens_for_user("alice", "ldap").await.unwrap(), vec![token.clone(), no_data]);
-    assert_eq!(s.list_refresh_tokens_for_user("nobody", "ldap").await.unwrap(), vec![]);
+    assert_eq!(
+        s.list_refresh_tokens_for_user("alice", &"ldap".into()).await.unwrap(),
+        vec![token.clone(), no_data]
+    );
+    assert_eq!(s.list_refresh_tokens_for_user("nobody", &"ldap".into()).await.unwrap(), vec![]);
 
     s.touch_refresh_token("rt-1", NOW + 30).await.unwrap();
     let touched = s.get_refresh_token("rt-1").await.unwrap().unwrap();
@@ -131,25 +134,25 @@ pub(super) async fn refresh_tokens_crud(s: Store) {
 }
 
 pub(super) async fn offline_sessions_upsert(s: Store) {
-    assert_eq!(s.get_offline_session("alice", "ldap").await.unwrap(), None);
+    assert_eq!(s.get_offline_session("alice", &"ldap".into()).await.unwrap(), None);
     let first = OfflineSession {
         user_id: "alice".into(),
         connector_id: "ldap".into(),
         connector_data: Some(vec![1]),
     };
     s.upsert_offline_session(&first).await.unwrap();
-    assert_eq!(s.get_offline_session("alice", "ldap").await.unwrap(), Some(first.clone()));
+    assert_eq!(s.get_offline_session("alice", &"ldap".into()).await.unwrap(), Some(first.clone()));
 
     let second = OfflineSession { connector_data: None, ..first.clone() };
     s.upsert_offline_session(&second).await.unwrap();
-    assert_eq!(s.get_offline_session("alice", "ldap").await.unwrap(), Some(second));
+    assert_eq!(s.get_offline_session("alice", &"ldap".into()).await.unwrap(), Some(second));
     let other = OfflineSession { connector_id: "github".into(), ..first };
     s.upsert_offline_session(&other).await.unwrap();
 
-    assert!(s.delete_offline_session("alice", "ldap").await.unwrap());
-    assert!(!s.delete_offline_session("alice", "ldap").await.unwrap());
-    assert_eq!(s.get_offline_session("alice", "ldap").await.unwrap(), None);
-    assert_eq!(s.get_offline_session("alice", "github").await.unwrap(), Some(other));
+    assert!(s.delete_offline_session("alice", &"ldap".into()).await.unwrap());
+    assert!(!s.delete_offline_session("alice", &"ldap".into()).await.unwrap());
+    assert_eq!(s.get_offline_session("alice", &"ldap".into()).await.unwrap(), None);
+    assert_eq!(s.get_offline_session("alice", &"github".into()).await.unwrap(), Some(other));
 }
 
 pub(super) async fn revoked_access_tokens(s: Store) {
@@ -262,7 +265,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
     assert!(s.is_access_token_revoked("live").await.unwrap());
     assert!(s.get_auth_session("dead").await.unwrap().is_none());
     assert!(s.get_auth_session("live").await.unwrap().is_some());
-    assert!(s.get_client("app").await.unwrap().is_some());
+    assert!(s.get_client(&"app".into()).await.unwrap().is_some());
     assert_eq!(s.get_keys().await.unwrap().version, 1);
 }
 

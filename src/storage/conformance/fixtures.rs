@@ -2,7 +2,7 @@
 
 use super::harness::NOW;
 use crate::storage::*;
-use crate::types::{Secret, UnixTime};
+use crate::types::{ClientId, Secret, UnixTime};
 
 pub(super) fn claims(user: &str) -> Claims {
     Claims {
@@ -190,7 +190,7 @@ pub(super) fn auth_session(id: &str, expiry: UnixTime) -> AuthSession {
         last_activity: NOW,
         absolute_expiry: expiry + 100,
         idle_expiry: expiry,
-        consents: [("app".to_string(), vec!["openid".to_string(), "email".to_string()])]
+        consents: [(ClientId::from("app"), vec!["openid".to_string(), "email".to_string()])]
             .into_iter()
             .collect(),
         clients: vec!["app".into()],

@@ -120,7 +120,7 @@ async fn sqlite_file_reopens_with_its_data() {
     first.close().await;
 
     let second = SqlStorage::open_sqlite(path).await.unwrap();
-    assert_eq!(second.get_client("app").await.unwrap(), Some(client("app")));
+    assert_eq!(second.get_client(&"app".into()).await.unwrap(), Some(client("app")));
 }
 
 /// Each in-memory storage is its own database.
@@ -129,6 +129,6 @@ async fn memory_storages_are_independent() {
     let a = SqlStorage::open_memory().await.unwrap();
     let b = SqlStorage::open_memory().await.unwrap();
     a.create_client(&client("app")).await.unwrap();
-    assert_eq!(b.get_client("app").await.unwrap(), None);
-    assert!(a.get_client("app").await.unwrap().is_some());
+    assert_eq!(b.get_client(&"app".into()).await.unwrap(), None);
+    assert!(a.get_client(&"app".into()).await.unwrap().is_some());
 }

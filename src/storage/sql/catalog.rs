@@ -4,16 +4,17 @@
 use super::SqlStorage;
 use super::document::{CLIENTS, CONNECTORS, PASSWORDS};
 use crate::storage::{Client, ClientStore, Connector, ConnectorStore, Password, PasswordStore, Result};
+use crate::types::{ClientId, ConnectorId};
 use async_trait::async_trait;
 
 #[async_trait]
 impl ClientStore for SqlStorage {
     async fn create_client(&self, client: &Client) -> Result<()> {
-        CLIENTS.insert(&self.pool, &client.id, client).await
+        CLIENTS.insert(&self.pool, client.id.as_str(), client).await
     }
 
-    async fn get_client(&self, id: &str) -> Result<Option<Client>> {
-        CLIENTS.get(&self.pool, id).await
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>> {
+        CLIENTS.get(&self.pool, id.as_str()).await
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>> {
@@ -21,22 +22,22 @@ impl ClientStore for SqlStorage {
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool> {
-        CLIENTS.replace(&self.pool, &client.id, client).await
+        CLIENTS.replace(&self.pool, client.id.as_str(), client).await
     }
 
-    async fn delete_client(&self, id: &str) -> Result<bool> {
-        CLIENTS.delete(&self.pool, id).await
+    async fn delete_client(&self, id: &ClientId) -> Result<bool> {
+        CLIENTS.delete(&self.pool, id.as_str()).await
     }
 }
 
 #[async_trait]
 impl ConnectorStore for SqlStorage {
     async fn create_connector(&self, connector: &Connector) -> Result<()> {
-        CONNECTORS.insert(&self.pool, &connector.id, connector).await
+        CONNECTORS.insert(&self.pool, connector.id.as_str(), connector).await
     }
 
-    async fn get_connector(&self, id: &str) -> Result<Option<Connector>> {
-        CONNECTORS.get(&self.pool, id).await
+    async fn get_connector(&self, id: &ConnectorId) -> Result<Option<Connector>> {
+        CONNECTORS.get(&self.pool, id.as_str()).await
     }
 
     async fn list_connectors(&self) -> Result<Vec<Connector>> {
@@ -44,11 +45,11 @@ impl ConnectorStore for SqlStorage {
     }
 
     async fn update_connector(&self, connector: &Connector) -> Result<bool> {
-        CONNECTORS.replace(&self.pool, &connector.id, connector).await
+        CONNECTORS.replace(&self.pool, connector.id.as_str(), connector).await
     }
 
-    async fn delete_connector(&self, id: &str) -> Result<bool> {
-        CONNECTORS.delete(&self.pool, id).await
+    async fn delete_connector(&self, id: &ConnectorId) -> Result<bool> {
+        CONNECTORS.delete(&self.pool, id.as_str()).await
     }
 }
 

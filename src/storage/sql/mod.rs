@@ -156,6 +156,6 @@ mod tests {
         storage.create_client(&client).await.unwrap();
         let connection = storage.pool.acquire().await.unwrap();
         connection.close().await.unwrap();
-        assert_eq!(storage.get_client("app").await.unwrap(), Some(client));
+        assert_eq!(storage.get_client(&"app".into()).await.unwrap(), Some(client));
     }
 }

@@ -14,7 +14,7 @@ impl AuthSessionStore for SqlStorage {
         )
         .bind(&session.id)
         .bind(&session.claims.user_id)
-        .bind(&session.connector_id)
+        .bind(session.connector_id.as_str())
         .bind(session.expiry())
         .bind(to_json(session)?)
         .execute(&self.pool)

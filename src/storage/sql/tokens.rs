@@ -8,7 +8,7 @@
 use super::document::{column, data, from_json, insert_error, to_json};
 use super::{SqlStorage, backend_error, changed};
 use crate::storage::{OfflineSession, RefreshRotation, RefreshStore, RefreshToken, Result};
-use crate::types::UnixTime;
+use crate::types::{ClientId, ConnectorId, UnixTime};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -16,7 +16,7 @@ use sqlx::any::AnyRow;
 /// The immutable part of a [`RefreshToken`], stored as JSON.
 #[derive(Serialize, Deserialize)]
 struct RefreshDocument {
-    client_id: String,
+    client_id: ClientId,
     scopes: Vec<String>,
     nonce: String,
     session_id: String,
@@ -50,7 +50,7 @@ fn refresh_token(row: &AnyRow) -> Result<RefreshToken> {
         last_used: column(row, "last_used")?,
         expires_at: column(row, "expires_at")?,
         client_id: document.client_id,
-        connector_id: column(row, "connector_id")?,
+        connector_id: ConnectorId::new(column::<String>(row, "connector_id")?),
         connector_data: column(row, "connector_data")?,
         claims: from_json(&column::<String>(row, "claims")?)?,
         scopes: document.scopes,
@@ -70,7 +70,7 @@ impl RefreshStore for SqlStorage {
         )
         .bind(&token.id)
         .bind(&token.claims.user_id)
-        .bind(&token.connector_id)
+        .bind(token.connector_id.as_str())
         .bind(token.expires_at)
         .bind(token.token_hash.clone())
         .bind(token.obsolete_hash.clone())
@@ -140,12 +140,12 @@ impl RefreshStore for SqlStorage {
     async fn list_refresh_tokens_for_user(
         &self,
         user_id: &str,
-        connector_id: &str,
+        connector_id: &ConnectorId,
     ) -> Result<Vec<RefreshToken>> {
         let rows =
             sqlx::query("SELECT * FROM refresh_tokens WHERE user_id = $1 AND connector_id = $2 ORDER BY id")
                 .bind(user_id)
-                .bind(connector_id)
+                .bind(connector_id.as_str())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend_error)?;
@@ -158,7 +158,7 @@ impl RefreshStore for SqlStorage {
              ON CONFLICT (user_id, connector_id) DO UPDATE SET data = excluded.data",
         )
         .bind(&session.user_id)
-        .bind(&session.connector_id)
+        .bind(session.connector_id.as_str())
         .bind(to_json(session)?)
         .execute(&self.pool)
         .await
@@ -166,20 +166,24 @@ impl RefreshStore for SqlStorage {
         Ok(())
     }
 
-    async fn get_offline_session(&self, user_id: &str, connector_id: &str) -> Result<Option<OfflineSession>> {
+    async fn get_offline_session(
+        &self,
+        user_id: &str,
+        connector_id: &ConnectorId,
+    ) -> Result<Option<OfflineSession>> {
         let row = sqlx::query("SELECT data FROM offline_sessions WHERE user_id = $1 AND connector_id = $2")
             .bind(user_id)
-            .bind(connector_id)
+            .bind(connector_id.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(backend_error)?;
         row.as_ref().map(data).transpose()
     }
 
-    async fn delete_offline_session(&self, user_id: &str, connector_id: &str) -> Result<bool> {
+    async fn delete_offline_session(&self, user_id: &str, connector_id: &ConnectorId) -> Result<bool> {
         let done = sqlx::query("DELETE FROM offline_sessions WHERE user_id = $1 AND connector_id = $2")
             .bind(user_id)
-            .bind(connector_id)
+            .bind(connector_id.as_str())
             .execute(&self.pool)
             .await
             .map_err(backend_error)?;

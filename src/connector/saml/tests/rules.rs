@@ -193,6 +193,6 @@ fn opening_needs_signature_verification_in_the_build() {
         "usernameAttr": "name",
         "emailAttr": "email",
     });
-    let opened = Saml::open("saml", serde_json::from_value(config).unwrap());
+    let opened = Saml::open(&"saml".into(), serde_json::from_value(config).unwrap());
     assert_eq!(opened.is_ok(), super::super::SIGNATURES_SUPPORTED);
 }
