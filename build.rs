@@ -1,4 +1,10 @@
-//! Link settings for the `tessera` binary.
+//! Build steps: Dex's gRPC API generated from `proto/api.proto`, and link settings for the
+//! `tessera` binary.
+//!
+//! The API (package `api`, service `Dex`) is compiled by protox, in Rust, so no `protoc`
+//! binary is needed; tonic generates the server (`tessera serve`) and the client
+//! (`tessera admin`, the tests). Methods of Dex's API that Tessera does not serve answer
+//! `UNIMPLEMENTED`, as an older Dex does.
 //!
 //! Packed relative relocations (`-z pack-relative-relocs`, DT_RELR): a position-independent
 //! executable carries one relocation per pointer in its read-only data, ~29,000 of them here,
@@ -10,8 +16,20 @@
 
 use std::process::Command;
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=proto/api.proto");
+    let descriptors = protox::compile(["api.proto"], ["proto"])?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .generate_default_stubs(true)
+        .compile_fds(descriptors)?;
+    link_settings();
+    Ok(())
+}
+
+fn link_settings() {
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let target_env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let native = std::env::var("TARGET").ok() == std::env::var("HOST").ok();

@@ -250,6 +250,7 @@ fn static_client(c: &crate::config::StaticClient) -> Client {
     Client {
         id: c.id.clone(),
         secret: c.secret.clone().unwrap_or_default(),
+        secret_hash: None,
         redirect_uris: c.redirect_uris.clone(),
         post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
         backchannel_logout_uri: c.backchannel_logout_uri.as_ref().map(|u| u.to_string()).unwrap_or_default(),

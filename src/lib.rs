@@ -17,6 +17,7 @@ pub mod config;
 pub mod connector;
 pub mod crypto;
 pub mod flow;
+pub mod grpc;
 pub mod logout;
 pub mod oauth2;
 pub mod overlay;

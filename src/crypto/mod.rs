@@ -8,6 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 
 mod password;
+mod secret_hash;
+pub use secret_hash::SecretHash;
 pub use password::{
     PasswordError, PasswordHasher, PasswordMemory, hash_password, verify_password, verify_password_in,
 };

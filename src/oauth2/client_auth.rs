@@ -59,7 +59,7 @@ pub async fn identify(clients: &Clients, creds: &ClientCredentials) -> Result<Ca
         return Err(OAuthError::invalid_client("Client authentication is required.", creds.basic));
     }
     let client = clients.get(&creds.client_id).await?.ok_or_else(fail)?;
-    if !client.secret.is_empty() {
+    if client.has_secret() {
         return match &creds.client_secret {
             Some(secret) if secret_matches(&client, secret) => Ok(Caller::Authenticated(client)),
             _ => Err(fail()),
@@ -77,8 +77,13 @@ pub async fn authenticate(clients: &Clients, creds: &ClientCredentials) -> Resul
 }
 
 fn secret_matches(client: &Client, presented: &Secret) -> bool {
-    !client.secret.is_empty()
-        && constant_time_eq(client.secret.expose().as_bytes(), presented.expose().as_bytes())
+    match &client.secret_hash {
+        Some(hash) => hash.matches(presented.expose()),
+        None => {
+            !client.secret.is_empty()
+                && constant_time_eq(client.secret.expose().as_bytes(), presented.expose().as_bytes())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +124,23 @@ mod tests {
         let caller = identify(&clients, &creds("exchanger", Some("exchanger-secret"))).await.unwrap();
         assert!(caller.is_authenticated());
         assert!(caller.client().public);
+    }
+
+    /// A client created through the admin API keeps only the hash of its secret; it
+    /// authenticates with the secret, and the hash itself is no credential.
+    #[tokio::test]
+    async fn a_hashed_secret_authenticates_its_client() {
+        let world = World::new(settings()).await;
+        let hashed = Client {
+            secret_hash: Some(crate::crypto::SecretHash::new("api-made")),
+            ..client("made", true)
+        };
+        world.storage.create_client(&hashed).await.unwrap();
+        let stored = serde_json::to_string(&world.storage.get_client(&"made".into()).await.unwrap()).unwrap();
+        assert!(!stored.contains("api-made"), "the secret is not stored");
+        assert!(identify(&world.clients, &creds("made", Some("api-made"))).await.unwrap().is_authenticated());
+        for bad in [None, Some(""), Some("wrong"), Some("API-MADE")] {
+            assert!(identify(&world.clients, &creds("made", bad)).await.is_err(), "{bad:?}");
+        }
     }
 }

@@ -72,8 +72,12 @@ mod stored_pkce {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Client {
     pub id: ClientId,
-    /// Empty for public clients.
+    /// The secret in plain text (static clients, and clients Dex stored); empty for public
+    /// clients and for clients that keep only [`Self::secret_hash`].
     pub secret: Secret,
+    /// The hash of the secret of a client created through the admin API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_hash: Option<crate::crypto::SecretHash>,
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
@@ -96,6 +100,13 @@ pub struct Client {
     /// Groups put into client_credentials tokens (Dex's `clientCredentialsClaims.groups`).
     #[serde(default)]
     pub client_credentials_groups: Vec<String>,
+}
+
+impl Client {
+    /// Whether the client has a secret that a caller must present.
+    pub fn has_secret(&self) -> bool {
+        !self.secret.is_empty() || self.secret_hash.is_some()
+    }
 }
 
 /// A login in progress: created at `/auth`, filled in when the connector returns an identity,
