@@ -5,7 +5,7 @@
 //! library from outside, shares it.
 
 use super::{MysqlOptions, MysqlSslMode, PostgresOptions, SessionValue};
-use sqlx::{Connection, MySqlConnection, PgConnection, Row};
+use sqlx::{Connection, MySqlConnection, PgConnection};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The maintenance database the scratch databases are created from and dropped through.
@@ -126,14 +126,16 @@ impl Drop for MysqlScratchDatabase {
             runtime.block_on(async {
                 let mut admin = MySqlConnection::connect(MYSQL_ADMIN_URL).await?;
                 sqlx::query("SET SESSION lock_wait_timeout = 10").execute(&mut admin).await?;
-                let users = sqlx::query("SELECT id FROM information_schema.processlist WHERE db = ?")
-                    .bind(&name)
-                    .fetch_all(&mut admin)
-                    .await?;
-                for user in users {
-                    let id: u64 = user.try_get(0)?;
-                    // It may have ended meanwhile.
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("KILL {id}"))).execute(&mut admin).await;
+                // `KILL <id>` made by the server, whatever integer type its ids have.
+                let kills: Vec<String> = sqlx::query_scalar(
+                    "SELECT CONCAT('KILL ', id) FROM information_schema.processlist WHERE db = ?",
+                )
+                .bind(&name)
+                .fetch_all(&mut admin)
+                .await?;
+                for kill in kills {
+                    // The connection may have ended meanwhile.
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(kill)).execute(&mut admin).await;
                 }
                 let drop_sql = format!("DROP DATABASE IF EXISTS {name}");
                 sqlx::query(sqlx::AssertSqlSafe(drop_sql)).execute(&mut admin).await?;
@@ -142,8 +144,10 @@ impl Drop for MysqlScratchDatabase {
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
         })
         .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop scratch database {}", self.name);
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop scratch database {}: {e}", self.name),
+            Err(_) => eprintln!("could not drop scratch database {}", self.name),
         }
     }
 }
