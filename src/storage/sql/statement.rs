@@ -24,13 +24,11 @@ pub(super) struct Sql {
 impl Sql {
     /// A statement whose MySQL text (`mysql`, already with `?` placeholders) is derived
     /// mechanically from `portable`. Use [`sql!`].
-    #[doc(hidden)]
     pub(super) const fn derived(portable: &'static str, mysql: &'static [u8]) -> Self {
         Self { portable, mysql: utf8(mysql) }
     }
 
     /// A statement MySQL writes differently. Use `sql!(portable, mysql: text)`.
-    #[doc(hidden)]
     pub(super) const fn own_mysql(portable: &'static str, mysql: &'static str) -> Self {
         let placeholders = placeholders(portable);
         assert!(
@@ -108,7 +106,6 @@ const fn count_question_marks(text: &str) -> usize {
 }
 
 /// The length of the MySQL text of `portable`: each `$N` is one `?`.
-#[doc(hidden)]
 pub(super) const fn mysql_len(portable: &str) -> usize {
     let _ = placeholders(portable);
     let mut rest = portable.as_bytes();
@@ -124,7 +121,6 @@ pub(super) const fn mysql_len(portable: &str) -> usize {
 }
 
 /// The MySQL text of `portable`: `$N` → `?`, `"` → backquote. `N` is [`mysql_len`].
-#[doc(hidden)]
 #[expect(
     clippy::indexing_slicing,
     reason = "evaluated in constants only, where an out-of-bounds index fails the build"
