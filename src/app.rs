@@ -11,7 +11,7 @@ use crate::oauth2::{RefreshSettings, Settings};
 use crate::overlay::{Clients, Passwords};
 use crate::protocol::GrantType;
 use crate::signer::{LocalSigner, SignerSettings, SigningAlgorithm};
-use crate::storage::sql::{PostgresOptions, SqlStorage};
+use crate::storage::sql::{MysqlOptions, MysqlSslMode, PostgresOptions, SessionValue, SqlStorage};
 use crate::storage::{Client, Password, Storage};
 use anyhow::Context;
 use std::sync::Arc;
@@ -198,8 +198,45 @@ async fn open_storage(config: &StorageConfig) -> anyhow::Result<Arc<dyn Storage>
             };
             SqlStorage::open_postgres(&options).await
         }
+        StorageConfig::Mysql(m) => SqlStorage::open_mysql(&mysql_options(m)).await,
     };
     Ok(Arc::new(storage.context("opening storage")?))
+}
+
+fn mysql_options(m: &crate::config::MysqlConfig) -> MysqlOptions {
+    use crate::config::{MysqlParam, MysqlSslMode as Mode};
+    let file = |f: &Option<std::path::PathBuf>| f.as_ref().map(|f| f.display().to_string());
+    MysqlOptions {
+        host: m.host.clone(),
+        port: m.port,
+        database: m.database.clone(),
+        user: m.user.clone(),
+        password: (!m.password.is_empty()).then(|| m.password.expose().to_string()),
+        ssl_mode: match m.ssl.mode {
+            Mode::Disabled => MysqlSslMode::Disabled,
+            Mode::Preferred => MysqlSslMode::Preferred,
+            Mode::SkipVerify => MysqlSslMode::Required,
+            Mode::Verify => MysqlSslMode::VerifyIdentity,
+        },
+        ca_file: file(&m.ssl.ca_file),
+        cert_file: file(&m.ssl.cert_file),
+        key_file: file(&m.ssl.key_file),
+        connect_timeout_secs: m.connection_timeout.map(|d| d.as_secs()).unwrap_or(0),
+        max_open_conns: m.max_open_conns,
+        max_idle_conns: m.max_idle_conns,
+        conn_max_lifetime_secs: m.conn_max_lifetime.map(|d| d.as_secs()).unwrap_or(0),
+        params: m
+            .params
+            .iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    MysqlParam::Text(text) => SessionValue::Text(text.clone()),
+                    MysqlParam::Integer(number) => SessionValue::Integer(*number),
+                };
+                (name.clone(), value)
+            })
+            .collect(),
+    }
 }
 
 fn ssl_mode(mode: crate::config::PostgresSslMode) -> &'static str {

@@ -93,7 +93,7 @@ impl Config {
 /// The id (and type) of the built-in password-database connector, as in Dex.
 pub const LOCAL_CONNECTOR_ID: &str = "local";
 
-/// `storage`: where state lives. Dex's `etcd`, `kubernetes` and `mysql` are refused.
+/// `storage`: where state lives. Dex's `etcd` and `kubernetes` are refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageConfig {
     /// `type: memory`; lost on restart.
@@ -102,6 +102,8 @@ pub enum StorageConfig {
     Sqlite3(SqliteConfig),
     /// `type: postgres`.
     Postgres(PostgresConfig),
+    /// `type: mysql` (MySQL 8 or MariaDB 10.5+).
+    Mysql(MysqlConfig),
 }
 
 /// `storage.config` for `sqlite3`.
@@ -155,6 +157,68 @@ pub enum PostgresSslMode {
     Require,
     VerifyCa,
     VerifyFull,
+}
+
+/// `storage.config` for `mysql` (Dex's `NetworkDB` + `ssl`, and Tessera's `params`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MysqlConfig {
+    /// `host`: a host name or address, `host:port` (the port then wins over `port`), or a Unix
+    /// socket path starting with `/`. Default `127.0.0.1`, as Dex's driver.
+    pub host: String,
+    /// `port`, default 3306.
+    pub port: u16,
+    /// `database`: required.
+    pub database: String,
+    /// `user`; empty means `root`.
+    pub user: String,
+    pub password: Secret,
+    pub ssl: MysqlSsl,
+    /// `connectionTimeout` in seconds; `None` (0) means 30 s.
+    pub connection_timeout: Option<Duration>,
+    /// `maxOpenConns`, default 5 (Dex leaves MySQL's pool unbounded).
+    pub max_open_conns: u32,
+    /// `maxIdleConns`: accepted, not applied (idle connections close after 10 minutes).
+    pub max_idle_conns: u32,
+    /// `connMaxLifetime` in seconds; `None` (0) keeps connections forever. (Dex ignores it
+    /// for MySQL.)
+    pub conn_max_lifetime: Option<Duration>,
+    /// `params` (Tessera's extension): session variables set on every new connection,
+    /// `SET SESSION name = value`.
+    pub params: Vec<(String, MysqlParam)>,
+}
+
+/// `storage.config.ssl` for `mysql`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MysqlSsl {
+    /// `mode`; with any of the files below it is [`MysqlSslMode::Verify`], as in Dex.
+    pub mode: MysqlSslMode,
+    /// `caFile`: roots to verify the server with (besides the web PKI roots).
+    pub ca_file: Option<PathBuf>,
+    /// `certFile` / `keyFile`: client certificate authentication.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+/// The `tls` values of Dex's MySQL driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MysqlSslMode {
+    /// `false`: no TLS.
+    Disabled,
+    /// `preferred`: TLS if the server offers it, without verifying its certificate.
+    Preferred,
+    /// `skip-verify`: TLS without verifying the server's certificate.
+    SkipVerify,
+    /// `true` (the default): TLS, verifying the certificate and the host name.
+    Verify,
+}
+
+/// A value of `storage.config.params`: a whole number (also when written as a string, e.g.
+/// after `$VAR` expansion: MySQL refuses text for a numeric variable; a boolean is 1 or 0),
+/// or other text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MysqlParam {
+    Text(String),
+    Integer(i64),
 }
 
 /// `web`: the public HTTP(S) listener.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ConfigError, Problem};
+use super::{ConfigError, MysqlParam, Problem};
 
 /// Parses the YAML text; the first structural error becomes a [`Problem`] with path and line.
 pub fn parse(yaml: &str) -> Result<File, ConfigError> {
@@ -199,6 +199,52 @@ pub struct Postgres {
 }
 crate::debug_only!(Postgres: host, port, database, user);
 
+/// `storage.config` for `mysql` (Dex's `NetworkDB` fields + `ssl`), plus `params`, a Tessera
+/// extension (Dex has the field, but only for its tests).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Mysql {
+    #[serde(default, deserialize_with = "text")]
+    pub host: String,
+    #[serde(default, deserialize_with = "number")]
+    pub port: u16,
+    #[serde(default, deserialize_with = "text")]
+    pub database: String,
+    #[serde(default, deserialize_with = "text")]
+    pub user: String,
+    #[serde(default, deserialize_with = "text")]
+    pub password: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub ssl: PostgresSsl,
+    #[serde(default, deserialize_with = "number")]
+    pub connection_timeout: u64,
+    #[serde(default, deserialize_with = "number")]
+    pub max_open_conns: u32,
+    #[serde(default, deserialize_with = "number")]
+    pub max_idle_conns: u32,
+    #[serde(default, deserialize_with = "number")]
+    pub conn_max_lifetime: u64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub params: BTreeMap<String, MysqlParam>,
+}
+crate::debug_only!(Mysql: host, port, database, user, params);
+
+impl<'de> Deserialize<'de> for MysqlParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(deserializer)? {
+            Value::String(s) => Ok(s.trim().parse().map_or(Self::Text(s), Self::Integer)),
+            Value::Number(n) => n
+                .as_i64()
+                .map(Self::Integer)
+                .ok_or_else(|| D::Error::custom(format!("expected a whole number or a string, got {n}"))),
+            Value::Bool(b) => Ok(Self::Integer(i64::from(b))),
+            _ => Err(D::Error::custom("expected a string, a whole number or a boolean")),
+        }
+    }
+}
+
+/// `ssl` of `postgres` and `mysql` (Dex's `SSL`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PostgresSsl {

@@ -327,6 +327,82 @@ connectors:
     assert_eq!(c.connectors[0].config["clientSecret"], "pre-x-post");
 }
 
+/// A Dex `type: mysql` storage section loads unchanged, with Dex's defaults for the rest.
+#[test]
+fn dex_mysql_storage_loads() {
+    let yaml = "
+issuer: https://a.example
+storage:
+  type: mysql
+  config:
+    host: db.example.com
+    port: 3307
+    database: dex
+    user: dex
+    password: $MYSQL_PASSWORD
+    ssl:
+      mode: \"false\"
+web: {http: ':5556'}
+";
+    let loaded = load_with(yaml, &[("MYSQL_PASSWORD", "pw")]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let StorageConfig::Mysql(my) = &loaded.config.storage else { panic!("mysql expected") };
+    assert_eq!((my.host.as_str(), my.port), ("db.example.com", 3307));
+    assert_eq!((my.database.as_str(), my.user.as_str(), my.password.expose()), ("dex", "dex", "pw"));
+    assert_eq!(my.ssl.mode, MysqlSslMode::Disabled);
+    assert_eq!((my.ssl.ca_file.as_ref(), my.connection_timeout, my.conn_max_lifetime), (None, None, None));
+    assert_eq!((my.max_open_conns, my.max_idle_conns), (5, 0));
+    assert!(my.params.is_empty());
+}
+
+#[test]
+fn mysql_ssl_modes_hosts_and_params() {
+    let mysql = |config: &str| {
+        let yaml = format!(
+            "issuer: https://a.example\nweb: {{http: ':1'}}\nstorage:\n  type: mysql\n  config: {config}\n"
+        );
+        let loaded = ok(&yaml);
+        let StorageConfig::Mysql(my) = loaded.config.storage else { panic!("mysql expected") };
+        (my, loaded.warnings)
+    };
+    // Go's MySQL driver's `tls` words; unset is `true`, the strictest.
+    for (mode, expected) in [
+        ("", MysqlSslMode::Verify),
+        ("true", MysqlSslMode::Verify),
+        ("\"1\"", MysqlSslMode::Verify),
+        ("false", MysqlSslMode::Disabled),
+        ("skip-verify", MysqlSslMode::SkipVerify),
+        ("PREFERRED", MysqlSslMode::Preferred),
+    ] {
+        let (my, _) = mysql(&format!("{{database: d, ssl: {{mode: {mode}}}}}"));
+        assert_eq!(my.ssl.mode, expected, "{mode}");
+    }
+    // Files mean verified TLS whatever the mode, as in Dex; a contrary mode is pointed out.
+    let (my, warnings) = mysql("{database: d, ssl: {mode: \"false\", caFile: /etc/ca.pem}}");
+    assert_eq!(my.ssl.mode, MysqlSslMode::Verify);
+    assert_eq!(my.ssl.ca_file, Some(PathBuf::from("/etc/ca.pem")));
+    assert!(warnings.iter().any(|w| w.starts_with("storage.config.ssl.mode: ")), "{warnings:?}");
+
+    let (my, _) = mysql("{database: d, host: 'db:3310'}");
+    assert_eq!((my.host.as_str(), my.port), ("db", 3310));
+    let (my, _) = mysql("{database: d, host: /run/mysqld/mysqld.sock}");
+    assert_eq!((my.host.as_str(), my.port), ("/run/mysqld/mysqld.sock", 3306));
+    let (my, _) = mysql("{database: d}");
+    assert_eq!((my.host.as_str(), my.port), ("127.0.0.1", 3306), "Dex's driver's default");
+
+    let (my, _) = mysql(
+        "{database: d, params: {innodb_lock_wait_timeout: '10', foreign_key_checks: true, storage_engine: InnoDB}}",
+    );
+    assert_eq!(
+        my.params,
+        vec![
+            ("foreign_key_checks".to_owned(), MysqlParam::Integer(1)),
+            ("innodb_lock_wait_timeout".to_owned(), MysqlParam::Integer(10)),
+            ("storage_engine".to_owned(), MysqlParam::Text("InnoDB".into())),
+        ]
+    );
+}
+
 #[test]
 fn durations_parse_go_syntax_everywhere() {
     let yaml = format!(

@@ -100,6 +100,22 @@ impl Config {
                     p.add("storage.config.ssl", "client certificate authentication needs both `certFile` and `keyFile`; set both or neither");
                 }
             }
+            StorageConfig::Mysql(my) => {
+                if my.database.trim().is_empty() {
+                    p.add(
+                        "storage.config.database",
+                        "the mysql storage needs a database; set e.g. `database: dex`",
+                    );
+                }
+                if my.ssl.cert_file.is_some() != my.ssl.key_file.is_some() {
+                    p.add("storage.config.ssl", "client certificate authentication needs both `certFile` and `keyFile`; set both or neither");
+                }
+                for (name, _) in &my.params {
+                    if let Err(problem) = crate::storage::sql::check_session_variable(name) {
+                        p.add(format!("storage.config.params.{name}"), problem);
+                    }
+                }
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! Storage: the contract every backend keeps, one sub-trait per aggregate.
 //!
 //! There is one implementation, [`sql::SqlStorage`], over SQLite (the embedded default, also
-//! used in memory for `storage.type: memory`) and PostgreSQL (for several replicas). Getters
+//! used in memory for `storage.type: memory`), PostgreSQL and MySQL/MariaDB (for several
+//! replicas). Getters
 //! return `Ok(None)` when the record does not exist; `StorageError` is reserved for the
 //! backend failing. Operations that must not race have a named atomic method
 //! (`redeem_auth_code`, `rotate_refresh_token`, `swap_keys`, `take_auth_request`) instead of a

@@ -169,6 +169,11 @@ async fn introspect_and_revoke_on_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspect_and_revoke_on_mysql() {
+    introspect_then_revoke(Store::Mysql).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_rotated_and_garbage_tokens_are_inactive() {
     let server = TestServer::builder()
         .yaml("expiry:\n  idTokens: 10m\n  refreshTokens:\n    absoluteLifetime: 1h\n")

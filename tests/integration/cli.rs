@@ -417,3 +417,34 @@ fn check_config_reports_a_connector_config_its_type_refuses() {
     assert!(stderr.contains("error: connectors[1].config"), "{stderr}");
     assert!(stderr.contains("orgz"), "{stderr}");
 }
+
+/// `check-config` accepts Dex's MySQL storage section as Dex's docs write it, and names a
+/// misspelt key or a wrong value in it by its YAML path.
+#[test]
+fn check_config_accepts_a_dex_mysql_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    let config = |storage: &str| {
+        format!(
+            "issuer: http://127.0.0.1:5556/dex\nweb:\n  http: 127.0.0.1:5556\nstorage:\n  type: mysql\n  config:\n{storage}"
+        )
+    };
+    let dex = "    host: db.example.com\n    port: 3306\n    database: dex\n    user: dex\n    password: secret\n    ssl:\n      mode: \"false\"\n";
+    std::fs::write(&path, config(dex)).unwrap();
+    let out = tessera().args(["check-config", path.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("OK"));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    for (wrong, path_in_error) in [
+        (dex.replace("    user:", "    usr:"), "storage.config.usr"),
+        (dex.replace("3306", "mysql"), "storage.config.port"),
+        (dex.replace("\"false\"", "verify-full"), "storage.config.ssl.mode"),
+    ] {
+        std::fs::write(&path, config(&wrong)).unwrap();
+        let out = tessera().args(["check-config", path.to_str().unwrap()]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(&format!("error: {path_in_error}")), "{path_in_error}: {stderr}");
+    }
+}

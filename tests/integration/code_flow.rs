@@ -61,6 +61,13 @@ async fn code_flow_with_rp_library_on_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_flow_with_rp_library_on_mysql() {
+    let server = TestServer::builder().store(Store::Mysql).start().await;
+    full_flow(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn code_flow_with_rp_library_on_memory() {
     let server = TestServer::builder().store(Store::Memory).start().await;
     full_flow(&server).await;

@@ -228,6 +228,11 @@ async fn authorization_pending_then_tokens_exactly_once_on_postgres() {
     pending_then_tokens_once(Store::Postgres).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_pending_then_tokens_exactly_once_on_mysql() {
+    pending_then_tokens_once(Store::Mysql).await;
+}
+
 async fn pending_then_tokens_once(store: Store) {
     let server = TestServer::builder().store(store).start().await;
     let (device, user_code) = start(&server, &[]).await;

@@ -1,5 +1,5 @@
-//! Two replicas on one PostgreSQL database behind one issuer URL: whatever one starts, the
-//! other can finish, and they sign with the same key.
+//! Two replicas on one PostgreSQL (or MySQL/MariaDB) database behind one issuer URL:
+//! whatever one starts, the other can finish, and they sign with the same key.
 
 use crate::common::*;
 use reqwest::StatusCode;
@@ -8,13 +8,32 @@ use std::sync::Arc;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_share_logins_tokens_and_keys() {
     let database = Arc::new(ScratchDatabase::create().await);
+    let replica = |listener| TestServer::builder().shared_postgres(database.clone()).listener(listener);
+    let key_version = || database.scalar("SELECT version FROM keys");
+    two_replicas(replica, key_version).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_share_logins_tokens_and_keys_on_mysql() {
+    let database = Arc::new(MysqlScratchDatabase::create().await);
+    let replica = |listener| TestServer::builder().shared_mysql(database.clone()).listener(listener);
+    let key_version = || database.scalar("SELECT version FROM `keys`");
+    two_replicas(replica, key_version).await;
+}
+
+/// The scenario, with `replica` making a server builder on the shared database and
+/// `key_version` reading the stored key set's version.
+async fn two_replicas<F: Future<Output = i64>>(
+    replica: impl Fn(tokio::net::TcpListener) -> Builder,
+    key_version: impl Fn() -> F,
+) {
     let listener_a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listener_b = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}/dex", listener_a.local_addr().unwrap());
     // Both start at once on an empty database: exactly one signing key must come out.
     let (a, b) = tokio::join!(
-        TestServer::builder().shared_postgres(database.clone()).issuer(&issuer).listener(listener_a).start(),
-        TestServer::builder().shared_postgres(database.clone()).issuer(&issuer).listener(listener_b).start(),
+        replica(listener_a).issuer(&issuer).start(),
+        replica(listener_b).issuer(&issuer).start(),
     );
     assert_ne!(a.base_url, b.base_url);
 
@@ -22,7 +41,7 @@ async fn two_replicas_share_logins_tokens_and_keys() {
     assert_eq!(jwks_a["keys"].as_array().unwrap().len(), 1, "{jwks_a}");
     assert_eq!(jwks_a, jwks_b);
     // One successful swap in storage: the loser adopted the winner's key.
-    assert_eq!(database.scalar("SELECT version FROM keys").await, 1);
+    assert_eq!(key_version().await, 1);
 
     // The login starts on A; the password form is posted to B (sessions are shared; the
     // cookie jar sends the session cookie to both ports of 127.0.0.1).
@@ -69,7 +88,7 @@ async fn two_replicas_share_logins_tokens_and_keys() {
     let (jwks_a, jwks_b) = (a.jwks().await, b.jwks().await);
     assert_eq!(jwks_a["keys"].as_array().unwrap().len(), 2, "{jwks_a}");
     assert_eq!(jwks_a, jwks_b);
-    assert_eq!(database.scalar("SELECT version FROM keys").await, 2);
+    assert_eq!(key_version().await, 2);
     a.stop().await;
     b.stop().await;
 }

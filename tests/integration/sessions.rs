@@ -40,6 +40,11 @@ async fn a_second_client_reuses_the_session_on_postgres() {
     second_client_reuses_the_session(Store::Postgres).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_client_reuses_the_session_on_mysql() {
+    second_client_reuses_the_session(Store::Mysql).await;
+}
+
 async fn second_client_reuses_the_session(store: Store) {
     let server = TestServer::builder().store(store).start().await;
     let browser = browser();
@@ -166,6 +171,11 @@ async fn logout_with_a_hint_ends_the_session_and_bound_refresh_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_with_a_hint_on_postgres() {
     logout_with_a_hint(Store::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_with_a_hint_on_mysql() {
+    logout_with_a_hint(Store::Mysql).await;
 }
 
 async fn logout_with_a_hint(store: Store) {

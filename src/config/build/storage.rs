@@ -1,4 +1,5 @@
-//! `storage`: dispatch on `type`, `$VAR` expansion of `config`, and Dex's Postgres defaults.
+//! `storage`: dispatch on `type`, `$VAR` expansion of `config`, and Dex's Postgres and MySQL
+//! defaults.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -6,7 +7,10 @@ use std::time::Duration;
 use super::{Report, expand_config, from_config, non_empty};
 use crate::config::env::EnvLookup;
 use crate::config::raw;
-use crate::config::{PostgresConfig, PostgresSsl, PostgresSslMode, SqliteConfig, StorageConfig};
+use crate::config::{
+    MysqlConfig, MysqlSsl, MysqlSslMode, PostgresConfig, PostgresSsl, PostgresSslMode, SqliteConfig,
+    StorageConfig,
+};
 use crate::types::Secret;
 
 pub(super) fn build_storage(
@@ -15,7 +19,7 @@ pub(super) fn build_storage(
     expand: bool,
     report: &mut Report,
 ) -> StorageConfig {
-    const SUPPORTED: &str = "use one of: memory, sqlite3, postgres";
+    const SUPPORTED: &str = "use one of: memory, sqlite3, postgres, mysql";
     let config = expand_config(raw.config, "storage.config", env, expand, report);
     match raw.kind.as_str() {
         "memory" => {
@@ -32,7 +36,11 @@ pub(super) fn build_storage(
             let pg: raw::Postgres = from_config(config, "storage.config", report);
             StorageConfig::Postgres(build_postgres(pg, report))
         }
-        "etcd" | "kubernetes" | "mysql" => {
+        "mysql" => {
+            let mysql: raw::Mysql = from_config(config, "storage.config", report);
+            StorageConfig::Mysql(build_mysql(mysql, report))
+        }
+        "etcd" | "kubernetes" => {
             report.problem(
                 "storage.type",
                 format!("Dex's {:?} storage is not supported by Tessera; {SUPPORTED}", raw.kind),
@@ -82,6 +90,52 @@ fn build_postgres(pg: raw::Postgres, report: &mut Report) -> PostgresConfig {
         max_open_conns: if pg.max_open_conns == 0 { 5 } else { pg.max_open_conns },
         max_idle_conns: if pg.max_idle_conns == 0 { 5 } else { pg.max_idle_conns },
         conn_max_lifetime: seconds(pg.conn_max_lifetime),
+    }
+}
+
+fn build_mysql(my: raw::Mysql, report: &mut Report) -> MysqlConfig {
+    let (host, port_in_host) = split_host_port(&my.host);
+    let path = |s: String| non_empty(s).map(PathBuf::from);
+    let (ca_file, cert_file, key_file) =
+        (path(my.ssl.ca_file), path(my.ssl.cert_file), path(my.ssl.key_file));
+    // The words of Go's MySQL driver (`tls=`), which Dex hands `mode` to.
+    let mode = match my.ssl.mode.trim() {
+        "" | "true" | "True" | "TRUE" | "1" => MysqlSslMode::Verify,
+        "false" | "False" | "FALSE" | "0" => MysqlSslMode::Disabled,
+        m if m.eq_ignore_ascii_case("skip-verify") => MysqlSslMode::SkipVerify,
+        m if m.eq_ignore_ascii_case("preferred") => MysqlSslMode::Preferred,
+        other => {
+            report.problem(
+                "storage.config.ssl.mode",
+                format!("unknown SSL mode {other:?}; use \"false\", preferred, skip-verify or \"true\" (the default)"),
+            );
+            MysqlSslMode::Verify
+        }
+    };
+    // As in Dex: with any file the connection uses them, verified, whatever `mode` says.
+    let files = ca_file.is_some() || cert_file.is_some() || key_file.is_some();
+    if files && mode != MysqlSslMode::Verify {
+        report.warn(
+            "storage.config.ssl.mode",
+            format!(
+                "{:?} is ignored: with caFile, certFile or keyFile the connection is verified TLS, as in Dex",
+                my.ssl.mode
+            ),
+        );
+    }
+    let seconds = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+    MysqlConfig {
+        host: if host.is_empty() { "127.0.0.1".to_owned() } else { host },
+        port: port_in_host.or((my.port != 0).then_some(my.port)).unwrap_or(3306),
+        database: my.database,
+        user: my.user,
+        password: Secret::new(my.password),
+        ssl: MysqlSsl { mode: if files { MysqlSslMode::Verify } else { mode }, ca_file, cert_file, key_file },
+        connection_timeout: seconds(my.connection_timeout),
+        max_open_conns: if my.max_open_conns == 0 { 5 } else { my.max_open_conns },
+        max_idle_conns: my.max_idle_conns,
+        conn_max_lifetime: seconds(my.conn_max_lifetime),
+        params: my.params.into_iter().collect(),
     }
 }
 

@@ -29,6 +29,34 @@ fn unknown_key_inside_storage_config_names_its_path() {
     assert!(has(&problems, "storage.config.hots", "unknown field `hots`"), "{problems:?}");
 }
 
+/// Each wrong MySQL setting is reported with its path, as the PostgreSQL ones are.
+#[test]
+fn mysql_storage_problems_name_their_paths() {
+    let mysql = |config: &str| {
+        problems(&format!(
+            "issuer: https://a.example\nweb: {{http: ':1'}}\nstorage:\n  type: mysql\n  config: {config}\n"
+        ))
+    };
+    let p = mysql("{database: d, hots: db}");
+    assert!(has(&p, "storage.config.hots", "unknown field `hots`"), "{p:?}");
+    let p = mysql("{database: d, port: many}");
+    assert!(has(&p, "storage.config.port", "expected a whole number"), "{p:?}");
+    let p = mysql("{database: d, ssl: {mode: verify-full}}");
+    assert!(has(&p, "storage.config.ssl.mode", "unknown SSL mode \"verify-full\""), "{p:?}");
+    let p = mysql("{database: d, ssl: {mode: true, sslmode: x}}");
+    assert!(has(&p, "storage.config.ssl.sslmode", "unknown field `sslmode`"), "{p:?}");
+    let p = mysql("{database: d, ssl: {certFile: /c.pem}}");
+    assert!(has(&p, "storage.config.ssl", "needs both `certFile` and `keyFile`"), "{p:?}");
+    let p = mysql("{host: db}");
+    assert!(has(&p, "storage.config.database", "needs a database"), "{p:?}");
+    let p = mysql("{database: d, params: {sql_mode: ANSI, 'a b': 1, ok_name: 2}}");
+    assert!(has(&p, "storage.config.params.sql_mode", "Tessera sets sql_mode itself"), "{p:?}");
+    assert!(has(&p, "storage.config.params.a b", "not a system variable name"), "{p:?}");
+    assert_eq!(p.len(), 2, "{p:?}");
+    let p = mysql("{database: d, params: {x: [1]}}");
+    assert!(has(&p, "storage.config.params.x", "expected a string, a whole number or a boolean"), "{p:?}");
+}
+
 #[test]
 fn every_problem_is_reported_together() {
     let yaml = r#"
@@ -128,7 +156,7 @@ fn missing_listeners_and_unsupported_storage_are_reported() {
         "issuer: https://a.example\nstorage:\n  type: etcd\n  config:\n    endpoints: [http://e:2379]\n",
     );
     assert!(
-        has(&p, "storage.type", "not supported by Tessera; use one of: memory, sqlite3, postgres"),
+        has(&p, "storage.type", "not supported by Tessera; use one of: memory, sqlite3, postgres, mysql"),
         "{p:?}"
     );
     assert!(has(&p, "web", "no address to listen on"), "{p:?}");

@@ -2,7 +2,7 @@
 
 use crate::storage::Storage;
 use crate::storage::sql::SqlStorage;
-use crate::storage::sql::scratch::{ADMIN_URL, ScratchDatabase};
+use crate::storage::sql::scratch::{ADMIN_URL, MYSQL_ADMIN_URL, MysqlScratchDatabase, ScratchDatabase};
 use crate::types::UnixTime;
 use std::future::Future;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ pub(super) enum Kind {
     SqliteFile,
     Memory,
     Postgres,
+    Mysql,
 }
 
 /// A storage under test plus whatever must outlive it (temp dir, scratch database).
@@ -25,26 +26,48 @@ struct Backend {
     storage: Arc<SqlStorage>,
     _dir: Option<tempfile::TempDir>,
     _database: Option<ScratchDatabase>,
+    _mysql_database: Option<MysqlScratchDatabase>,
 }
 
 impl Backend {
-    /// `None` only for PostgreSQL when `TESSERA_SKIP_POSTGRES=1`.
+    /// `None` only for PostgreSQL when `TESSERA_SKIP_POSTGRES=1`, and for MySQL when
+    /// `TESSERA_SKIP_MYSQL=1`.
     async fn open(kind: Kind) -> Option<Self> {
         let backend = match kind {
             Kind::SqliteFile => {
                 let dir = tempfile::tempdir().unwrap();
                 let path = dir.path().join("tessera.db");
                 let storage = SqlStorage::open_sqlite(path.to_str().unwrap()).await.unwrap();
-                Backend { storage: Arc::new(storage), _dir: Some(dir), _database: None }
+                Backend {
+                    storage: Arc::new(storage),
+                    _dir: Some(dir),
+                    _database: None,
+                    _mysql_database: None,
+                }
             }
             Kind::Memory => {
                 let storage = SqlStorage::open_memory().await.unwrap();
-                Backend { storage: Arc::new(storage), _dir: None, _database: None }
+                Backend { storage: Arc::new(storage), _dir: None, _database: None, _mysql_database: None }
             }
             Kind::Postgres => {
                 let database = scratch_database().await?;
                 let storage = SqlStorage::open_postgres(&database.options()).await.unwrap();
-                Backend { storage: Arc::new(storage), _dir: None, _database: Some(database) }
+                Backend {
+                    storage: Arc::new(storage),
+                    _dir: None,
+                    _database: Some(database),
+                    _mysql_database: None,
+                }
+            }
+            Kind::Mysql => {
+                let database = mysql_scratch_database().await?;
+                let storage = SqlStorage::open_mysql(&database.options()).await.unwrap();
+                Backend {
+                    storage: Arc::new(storage),
+                    _dir: None,
+                    _database: None,
+                    _mysql_database: Some(database),
+                }
             }
         };
         Some(backend)
@@ -71,6 +94,17 @@ pub(super) async fn scratch_database() -> Option<ScratchDatabase> {
     }
     let database = ScratchDatabase::create("tessera_test").await.unwrap_or_else(|e| {
         panic!("PostgreSQL is not reachable at {ADMIN_URL} ({e}); set TESSERA_SKIP_POSTGRES=1 to skip")
+    });
+    Some(database)
+}
+
+/// A fresh MySQL/MariaDB database for one check; `None` when `TESSERA_SKIP_MYSQL=1`.
+pub(super) async fn mysql_scratch_database() -> Option<MysqlScratchDatabase> {
+    if std::env::var("TESSERA_SKIP_MYSQL").as_deref() == Ok("1") {
+        return None;
+    }
+    let database = MysqlScratchDatabase::create("tessera_test").await.unwrap_or_else(|e| {
+        panic!("MySQL/MariaDB is not reachable at {MYSQL_ADMIN_URL} ({e}); set TESSERA_SKIP_MYSQL=1 to skip")
     });
     Some(database)
 }

@@ -1,10 +1,11 @@
 //! The storage conformance suite: every guarantee of the contract in `storage/mod.rs`, written
-//! once over `Arc<dyn Storage>` and run against each backend: a SQLite file, SQLite in memory
-//! and PostgreSQL.
+//! once over `Arc<dyn Storage>` and run against each backend: a SQLite file, SQLite in memory,
+//! PostgreSQL and MySQL/MariaDB.
 //!
-//! PostgreSQL is expected at 127.0.0.1:5432, user `postgres`, trust auth; each test creates its
-//! own database `tessera_test_*` and drops it afterwards (even when the test fails). If the
-//! server cannot be reached the PostgreSQL tests fail, unless `TESSERA_SKIP_POSTGRES=1`.
+//! PostgreSQL is expected at 127.0.0.1:5432, user `postgres`, trust auth, and MariaDB (or
+//! MySQL) at 127.0.0.1:3306, user `root`, no password; each test creates its own database
+//! `tessera_test_*` and drops it afterwards (even when the test fails). If a server cannot be
+//! reached its tests fail, unless `TESSERA_SKIP_POSTGRES=1` or `TESSERA_SKIP_MYSQL=1`.
 //!
 //! Races are real: tasks are spawned on a multi-threaded runtime and released together by a
 //! barrier, so the database, not the test, decides who wins.
@@ -14,6 +15,8 @@ mod crud;
 mod fixtures;
 mod harness;
 
+mod mysql_connection;
+
 use crate::storage::sql::{PostgresOptions, SqlStorage};
 use crate::storage::{ClientStore, Storage};
 use atomic::*;
@@ -21,12 +24,14 @@ use crud::*;
 use fixtures::client;
 use harness::{Kind, race, run, scratch_database};
 
-/// Declares every check as a test for each backend: `sqlite_file::x`, `memory::x`, `postgres::x`.
+/// Declares every check as a test for each backend: `sqlite_file::x`, `memory::x`,
+/// `postgres::x`, `mysql::x`.
 macro_rules! conformance_suite {
     ($($check:ident),* $(,)?) => {
         conformance_suite!(@backend sqlite_file, SqliteFile, $($check),*);
         conformance_suite!(@backend memory, Memory, $($check),*);
         conformance_suite!(@backend postgres, Postgres, $($check),*);
+        conformance_suite!(@backend mysql, Mysql, $($check),*);
     };
     (@backend $module:ident, $kind:ident, $($check:ident),*) => {
         mod $module {

@@ -10,46 +10,46 @@ use async_trait::async_trait;
 #[async_trait]
 impl ClientStore for SqlStorage {
     async fn create_client(&self, client: &Client) -> Result<()> {
-        CLIENTS.insert(&self.pool, client.id.as_str(), client).await
+        CLIENTS.insert(self, client.id.as_str(), client).await
     }
 
     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>> {
-        CLIENTS.get(&self.pool, id.as_str()).await
+        CLIENTS.get(self, id.as_str()).await
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>> {
-        CLIENTS.list(&self.pool).await
+        CLIENTS.list(self).await
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool> {
-        CLIENTS.replace(&self.pool, client.id.as_str(), client).await
+        CLIENTS.replace(self, client.id.as_str(), client).await
     }
 
     async fn delete_client(&self, id: &ClientId) -> Result<bool> {
-        CLIENTS.delete(&self.pool, id.as_str()).await
+        CLIENTS.delete(self, id.as_str()).await
     }
 }
 
 #[async_trait]
 impl ConnectorStore for SqlStorage {
     async fn create_connector(&self, connector: &Connector) -> Result<()> {
-        CONNECTORS.insert(&self.pool, connector.id.as_str(), connector).await
+        CONNECTORS.insert(self, connector.id.as_str(), connector).await
     }
 
     async fn get_connector(&self, id: &ConnectorId) -> Result<Option<Connector>> {
-        CONNECTORS.get(&self.pool, id.as_str()).await
+        CONNECTORS.get(self, id.as_str()).await
     }
 
     async fn list_connectors(&self) -> Result<Vec<Connector>> {
-        CONNECTORS.list(&self.pool).await
+        CONNECTORS.list(self).await
     }
 
     async fn update_connector(&self, connector: &Connector) -> Result<bool> {
-        CONNECTORS.replace(&self.pool, connector.id.as_str(), connector).await
+        CONNECTORS.replace(self, connector.id.as_str(), connector).await
     }
 
     async fn delete_connector(&self, id: &ConnectorId) -> Result<bool> {
-        CONNECTORS.delete(&self.pool, id.as_str()).await
+        CONNECTORS.delete(self, id.as_str()).await
     }
 }
 
@@ -67,23 +67,23 @@ fn normalized(password: &Password) -> Password {
 impl PasswordStore for SqlStorage {
     async fn create_password(&self, password: &Password) -> Result<()> {
         let password = normalized(password);
-        PASSWORDS.insert(&self.pool, &password.email, &password).await
+        PASSWORDS.insert(self, &password.email, &password).await
     }
 
     async fn get_password(&self, email: &str) -> Result<Option<Password>> {
-        PASSWORDS.get(&self.pool, &email_key(email)).await
+        PASSWORDS.get(self, &email_key(email)).await
     }
 
     async fn list_passwords(&self) -> Result<Vec<Password>> {
-        PASSWORDS.list(&self.pool).await
+        PASSWORDS.list(self).await
     }
 
     async fn update_password(&self, password: &Password) -> Result<bool> {
         let password = normalized(password);
-        PASSWORDS.replace(&self.pool, &password.email, &password).await
+        PASSWORDS.replace(self, &password.email, &password).await
     }
 
     async fn delete_password(&self, email: &str) -> Result<bool> {
-        PASSWORDS.delete(&self.pool, &email_key(email)).await
+        PASSWORDS.delete(self, &email_key(email)).await
     }
 }

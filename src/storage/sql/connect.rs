@@ -1,11 +1,18 @@
-//! Opening a database: the one place that tells SQLite from PostgreSQL.
+//! Opening a database: the one place that tells SQLite, PostgreSQL and MySQL apart.
 //!
 //! Every query in this module tree is written once, with `$N` placeholders, and runs through
-//! sqlx's `Any` driver. What differs between the two databases is only how a pool is opened
-//! (file, memory or network options) and which migration files apply; both live here.
+//! sqlx's `Any` driver; `statement.rs` derives MySQL's text from it. What else differs
+//! between the databases is how a pool is opened (file, memory or network options, MySQL's
+//! session settings in [`mysql`]), which migration files apply, and one capability,
+//! [`Dialect::has_returning`]; all of it lives here.
 //!
 //! `AnyConnectOptions` can only be built from a URL, so each backend's settings are expressed
-//! as URL parameters that the SQLite and PostgreSQL drivers parse back.
+//! as URL parameters that the SQLite, PostgreSQL and MySQL drivers parse back.
+
+mod mysql;
+
+pub(super) use mysql::open_mysql;
+pub use mysql::{MysqlOptions, MysqlSslMode, SessionValue, check_session_variable};
 
 use super::backend_error;
 use crate::storage::{Result, StorageError};
@@ -20,15 +27,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use url::Url;
 
-/// The SQL dialect behind a pool; it only decides which migration set applies.
+/// The SQL dialect behind a pool: which migration set applies, which text of a statement runs
+/// (see `statement.rs`), and whether `RETURNING` exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Dialect {
     Sqlite,
     Postgres,
+    /// MySQL 8 or MariaDB 10.5+.
+    Mysql,
+}
+
+impl Dialect {
+    /// Whether `DELETE .. RETURNING` and `UPDATE .. RETURNING` exist (SQLite 3.35+,
+    /// PostgreSQL). MySQL has neither (MariaDB only the first): there, the two statements that
+    /// need one lock the row in a transaction instead.
+    pub(super) const fn has_returning(self) -> bool {
+        match self {
+            Self::Sqlite | Self::Postgres => true,
+            Self::Mysql => false,
+        }
+    }
 }
 
 /// Embedded migrations, in order: `(version, description, sql)`. Every schema change adds one
-/// file to *both* directories and one line to *both* lists.
+/// file to *each* directory and one line to *each* list.
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0001_init.sql"))),
     (
@@ -73,6 +95,30 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "revoked at",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0005_revoked_at.sql")),
+    ),
+];
+
+const MYSQL_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/0001_init.sql"))),
+    (
+        2,
+        "auth sessions",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/0002_auth_sessions.sql")),
+    ),
+    (
+        3,
+        "data keys",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/0003_data_keys.sql")),
+    ),
+    (
+        4,
+        "saml replay",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/0004_saml_replay.sql")),
+    ),
+    (
+        5,
+        "revoked at",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/0005_revoked_at.sql")),
     ),
 ];
 
@@ -314,15 +360,23 @@ pub(super) async fn open_memory() -> Result<(AnyPool, AnyConnection)> {
 /// files are embedded with `include_str!` and handed to `Migrator::with_migrations`. Each
 /// migration runs in a transaction and is recorded in `_sqlx_migrations` with a checksum. On
 /// PostgreSQL the migrator holds an advisory lock, so replicas starting together apply each
-/// migration once; the others wait and then find nothing to do.
+/// migration once; the others wait and then find nothing to do. MySQL takes its own lock
+/// ([`mysql`]).
 pub(super) async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<()> {
-    migrator(dialect).run(pool).await.map_err(|e| StorageError::Backend(format!("migrations failed: {e}")))
+    match dialect {
+        Dialect::Mysql => mysql::migrate(pool).await,
+        Dialect::Sqlite | Dialect::Postgres => migrator(dialect)
+            .run(pool)
+            .await
+            .map_err(|e| StorageError::Backend(format!("migrations failed: {e}"))),
+    }
 }
 
 fn migrator(dialect: Dialect) -> Migrator {
     let files = match dialect {
         Dialect::Sqlite => SQLITE_MIGRATIONS,
         Dialect::Postgres => POSTGRES_MIGRATIONS,
+        Dialect::Mysql => MYSQL_MIGRATIONS,
     };
     let migrations = files
         .iter()
@@ -426,12 +480,18 @@ mod tests {
 
     #[test]
     fn every_migration_file_is_embedded() {
-        for (dir, list) in [("sqlite", SQLITE_MIGRATIONS), ("postgres", POSTGRES_MIGRATIONS)] {
+        for (dir, list) in
+            [("sqlite", SQLITE_MIGRATIONS), ("postgres", POSTGRES_MIGRATIONS), ("mysql", MYSQL_MIGRATIONS)]
+        {
             let path = format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR"));
             let files = std::fs::read_dir(path).unwrap().count();
             assert_eq!(files, list.len(), "migrations/{dir} and its embedded list differ");
+            let described: Vec<_> =
+                list.iter().map(|&(version, description, _)| (version, description)).collect();
+            let sqlite: Vec<_> =
+                SQLITE_MIGRATIONS.iter().map(|&(version, description, _)| (version, description)).collect();
+            assert_eq!(described, sqlite, "every dialect has the same migrations");
         }
-        assert_eq!(SQLITE_MIGRATIONS.len(), POSTGRES_MIGRATIONS.len());
     }
 
     #[test]

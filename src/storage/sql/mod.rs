@@ -1,12 +1,17 @@
-//! The SQL storage: one implementation of the storage contract for SQLite and PostgreSQL.
+//! The SQL storage: one implementation of the storage contract for SQLite, PostgreSQL and
+//! MySQL/MariaDB.
 //!
 //! ## One set of queries
-//! Every statement runs through sqlx's `Any` driver with `$N` placeholders, which both SQLite
-//! and PostgreSQL accept, and uses only syntax both share: `ON CONFLICT`, `RETURNING`,
-//! `excluded.`. The dialects differ only in how a pool is opened and in the bytes column type of
-//! the migrations; [`connect`] holds both.
+//! Every statement runs through sqlx's `Any` driver and is written once, with `$N`
+//! placeholders, in syntax SQLite and PostgreSQL share: `ON CONFLICT`, `RETURNING`,
+//! `excluded.`. [`statement`] derives each statement's MySQL text at compile time (`?`
+//! placeholders, backquoted reserved words) or takes the MySQL form given beside it (upserts
+//! as `ON DUPLICATE KEY UPDATE`; `ON CONFLICT DO NOTHING` as a plain INSERT whose duplicate-key
+//! error means "already there"). Beyond that the dialects differ in how a pool is opened and
+//! in the column types of the migrations ([`connect`]), and in one capability: MySQL has no
+//! `RETURNING`, so `take` and `redeem_auth_code` lock their row in a transaction there.
 //!
-//! ## Schema (`migrations/{sqlite,postgres}/`)
+//! ## Schema (`migrations/{sqlite,postgres,mysql}/`)
 //! A table per record. Each row has the columns a statement must find, compare or expire by
 //! (ids, `expiry`, `version`, `status`, hashes, user and connector ids) and a `data` column with
 //! the rest of the record as JSON. JSON keeps the schema small and lets records gain fields
@@ -16,12 +21,15 @@
 //! state of `refresh_tokens`, `keys.version`.
 //!
 //! Integers and timestamps are `BIGINT` (Unix seconds), bytes are `BLOB`/`BYTEA` and JSON is
-//! `TEXT`: the types the `Any` driver carries for both databases.
+//! `TEXT` (`MEDIUMTEXT`, and `VARCHAR` for keys, in MySQL): the types the `Any` driver
+//! carries for every database.
 //!
 //! ## Atomicity
 //! Each named atomic method is one conditional statement (`UPDATE .. WHERE redeemed_at IS NULL`,
 //! `UPDATE .. WHERE token_hash = $expected`, `DELETE .. RETURNING`, `INSERT .. ON CONFLICT DO
-//! NOTHING`), so the database's row locking decides races between processes, not our code.
+//! NOTHING`), so the database's row locking decides races between processes, not our code
+//! (on MySQL, `SELECT .. FOR UPDATE` then `DELETE` in one transaction stands for
+//! `DELETE .. RETURNING`).
 
 mod auth_flow;
 mod catalog;
@@ -33,19 +41,23 @@ mod replay;
 pub mod scratch;
 mod sessions;
 mod sso;
+mod statement;
 mod tokens;
 
-pub use connect::PostgresOptions;
+pub use connect::{MysqlOptions, MysqlSslMode, PostgresOptions, SessionValue, check_session_variable};
 
 use crate::storage::{GcResult, Result, Storage, StorageError};
 use crate::types::UnixTime;
 use async_trait::async_trait;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
+use connect::Dialect;
+use sqlx::{AnyConnection, AnyPool};
+use statement::{Sql, sql};
 use std::sync::Mutex;
 
-/// Storage over a SQLite file, SQLite in memory, or PostgreSQL.
+/// Storage over a SQLite file, SQLite in memory, PostgreSQL, or MySQL/MariaDB.
 pub struct SqlStorage {
     pool: AnyPool,
+    dialect: Dialect,
     /// For an in-memory database: a connection that is never used, only held, because the
     /// database disappears when its last connection closes.
     _memory_keeper: Option<Mutex<AnyConnection>>,
@@ -56,7 +68,7 @@ impl SqlStorage {
     pub async fn open_sqlite(path: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let pool = connect::open_sqlite(path).await?;
-        Ok(Self { pool, _memory_keeper: None })
+        Ok(Self { pool, dialect: Dialect::Sqlite, _memory_keeper: None })
     }
 
     /// A fresh, private in-memory database that lives as long as this value
@@ -64,7 +76,7 @@ impl SqlStorage {
     pub async fn open_memory() -> Result<Self> {
         sqlx::any::install_default_drivers();
         let (pool, keeper) = connect::open_memory().await?;
-        Ok(Self { pool, _memory_keeper: Some(Mutex::new(keeper)) })
+        Ok(Self { pool, dialect: Dialect::Sqlite, _memory_keeper: Some(Mutex::new(keeper)) })
     }
 
     /// Connects to PostgreSQL and migrates the database. Safe to call from several replicas at
@@ -72,7 +84,15 @@ impl SqlStorage {
     pub async fn open_postgres(options: &PostgresOptions) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let pool = connect::open_postgres(options).await?;
-        Ok(Self { pool, _memory_keeper: None })
+        Ok(Self { pool, dialect: Dialect::Postgres, _memory_keeper: None })
+    }
+
+    /// Connects to MySQL or MariaDB and migrates the database. Safe to call from several
+    /// replicas at once: migrations are serialized by a named lock (`GET_LOCK`).
+    pub async fn open_mysql(options: &MysqlOptions) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let pool = connect::open_mysql(options).await?;
+        Ok(Self { pool, dialect: Dialect::Mysql, _memory_keeper: None })
     }
 
     /// Closes every connection; later calls fail. For an orderly shutdown.
@@ -80,11 +100,21 @@ impl SqlStorage {
         self.pool.close().await;
     }
 
-    /// `DELETE FROM table WHERE column < now`, returning how many rows went.
-    async fn delete_expired(&self, table: &'static str, column: &'static str, now: UnixTime) -> Result<u64> {
-        // Both names are constants from `garbage_collect`, never input.
-        let sql = AssertSqlSafe(format!("DELETE FROM {table} WHERE {column} < $1"));
-        let done = sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(backend_error)?;
+    /// The pool, for tests that look at the connections themselves.
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The text of `statement` for this database.
+    fn sql(&self, statement: Sql) -> &'static str {
+        statement.text(self.dialect)
+    }
+
+    /// Runs a `DELETE .. WHERE expiry < $1`, returning how many rows went.
+    async fn delete_expired(&self, statement: Sql, now: UnixTime) -> Result<u64> {
+        let done =
+            sqlx::query(self.sql(statement)).bind(now).execute(&self.pool).await.map_err(backend_error)?;
         Ok(done.rows_affected())
     }
 }
@@ -93,16 +123,32 @@ impl SqlStorage {
 impl Storage for SqlStorage {
     async fn garbage_collect(&self, now: UnixTime) -> Result<GcResult> {
         Ok(GcResult {
-            auth_requests: self.delete_expired("auth_requests", "expiry", now).await?,
-            auth_codes: self.delete_expired("auth_codes", "expiry", now).await?,
-            device_requests: self.delete_expired("device_requests", "expiry", now).await?,
-            device_tokens: self.delete_expired("device_tokens", "expiry", now).await?,
+            auth_requests: self
+                .delete_expired(sql!("DELETE FROM auth_requests WHERE expiry < $1"), now)
+                .await?,
+            auth_codes: self.delete_expired(sql!("DELETE FROM auth_codes WHERE expiry < $1"), now).await?,
+            device_requests: self
+                .delete_expired(sql!("DELETE FROM device_requests WHERE expiry < $1"), now)
+                .await?,
+            device_tokens: self
+                .delete_expired(sql!("DELETE FROM device_tokens WHERE expiry < $1"), now)
+                .await?,
             // A NULL `expires_at` (no absolute lifetime) never compares less: kept.
-            refresh_tokens: self.delete_expired("refresh_tokens", "expires_at", now).await?,
-            web_sessions: self.delete_expired("web_sessions", "expiry", now).await?,
-            revoked_tokens: self.delete_expired("revoked_tokens", "expiry", now).await?,
-            auth_sessions: self.delete_expired("auth_sessions", "expiry", now).await?,
-            saml_assertions: self.delete_expired("saml_replay", "expiry", now).await?,
+            refresh_tokens: self
+                .delete_expired(sql!("DELETE FROM refresh_tokens WHERE expires_at < $1"), now)
+                .await?,
+            web_sessions: self
+                .delete_expired(sql!("DELETE FROM web_sessions WHERE expiry < $1"), now)
+                .await?,
+            revoked_tokens: self
+                .delete_expired(sql!("DELETE FROM revoked_tokens WHERE expiry < $1"), now)
+                .await?,
+            auth_sessions: self
+                .delete_expired(sql!("DELETE FROM auth_sessions WHERE expiry < $1"), now)
+                .await?,
+            saml_assertions: self
+                .delete_expired(sql!("DELETE FROM saml_replay WHERE expiry < $1"), now)
+                .await?,
         })
     }
 
@@ -113,14 +159,30 @@ impl Storage for SqlStorage {
 }
 
 /// Any other backend failure. sqlx's messages name the failing operation, never the
-/// connection URL (PostgreSQL connect errors are additionally redacted in [`connect`]).
+/// connection URL (PostgreSQL and MySQL connect errors are additionally redacted in
+/// [`connect`]).
 fn backend_error(error: impl std::fmt::Display) -> StorageError {
     StorageError::Backend(error.to_string())
 }
 
-/// `true` when a statement changed at least one row.
+/// `true` when a statement changed at least one row. (MySQL connections report rows
+/// *matched*, as SQLite and PostgreSQL do: sqlx sets `CLIENT_FOUND_ROWS`, so an UPDATE that
+/// writes the values a row already has still counts.)
 fn changed(done: &sqlx::any::AnyQueryResult) -> bool {
     done.rows_affected() > 0
+}
+
+/// The outcome of an "insert unless the key is taken" statement: `true` when it added the
+/// row. SQLite and PostgreSQL write it `INSERT .. ON CONFLICT (key) DO NOTHING` and report 0
+/// rows; MySQL, as a plain INSERT, fails with a duplicate-key error, which means the same.
+/// (`INSERT IGNORE` would also hide truncation and other errors; `ON DUPLICATE KEY UPDATE
+/// id = id` reports 1 row under `CLIENT_FOUND_ROWS`.)
+fn inserted(result: std::result::Result<sqlx::any::AnyQueryResult, sqlx::Error>) -> Result<bool> {
+    match result {
+        Ok(done) => Ok(changed(&done)),
+        Err(error) if error.as_database_error().is_some_and(|db| db.is_unique_violation()) => Ok(false),
+        Err(error) => Err(backend_error(error)),
+    }
 }
 
 #[cfg(test)]
@@ -128,7 +190,7 @@ mod tests {
 
     use super::*;
     use crate::storage::{Client, ClientStore};
-    use sqlx::Row;
+    use sqlx::{AssertSqlSafe, Row};
 
     async fn pragma(storage: &SqlStorage, name: &'static str) -> String {
         let sql = AssertSqlSafe(format!("PRAGMA {name}"));

@@ -2,6 +2,7 @@
 //! the refresh tokens bound to a session.
 
 use super::document::{data, insert_error, to_json};
+use super::statement::sql;
 use super::{SqlStorage, backend_error, changed};
 use crate::storage::{AuthSession, AuthSessionStore, Result};
 use async_trait::async_trait;
@@ -9,9 +10,9 @@ use async_trait::async_trait;
 #[async_trait]
 impl AuthSessionStore for SqlStorage {
     async fn create_auth_session(&self, session: &AuthSession) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO auth_sessions (id, user_id, connector_id, expiry, data) VALUES ($1, $2, $3, $4, $5)",
-        )
+        sqlx::query(self.sql(sql!(
+            "INSERT INTO auth_sessions (id, user_id, connector_id, expiry, data) VALUES ($1, $2, $3, $4, $5)"
+        )))
         .bind(&session.id)
         .bind(&session.claims.user_id)
         .bind(session.connector_id.as_str())
@@ -24,7 +25,7 @@ impl AuthSessionStore for SqlStorage {
     }
 
     async fn get_auth_session(&self, id: &str) -> Result<Option<AuthSession>> {
-        let row = sqlx::query("SELECT data FROM auth_sessions WHERE id = $1")
+        let row = sqlx::query(self.sql(sql!("SELECT data FROM auth_sessions WHERE id = $1")))
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -33,18 +34,19 @@ impl AuthSessionStore for SqlStorage {
     }
 
     async fn update_auth_session(&self, session: &AuthSession) -> Result<bool> {
-        let done = sqlx::query("UPDATE auth_sessions SET expiry = $2, data = $3 WHERE id = $1")
-            .bind(&session.id)
-            .bind(session.expiry())
-            .bind(to_json(session)?)
-            .execute(&self.pool)
-            .await
-            .map_err(backend_error)?;
+        let done =
+            sqlx::query(self.sql(sql!("UPDATE auth_sessions SET expiry = $1, data = $2 WHERE id = $3")))
+                .bind(session.expiry())
+                .bind(to_json(session)?)
+                .bind(&session.id)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_error)?;
         Ok(changed(&done))
     }
 
     async fn delete_auth_session(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM auth_sessions WHERE id = $1")
+        let done = sqlx::query(self.sql(sql!("DELETE FROM auth_sessions WHERE id = $1")))
             .bind(id)
             .execute(&self.pool)
             .await
@@ -57,7 +59,7 @@ impl AuthSessionStore for SqlStorage {
             // Standalone tokens carry an empty session id: never match them.
             return Ok(0);
         }
-        let done = sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
+        let done = sqlx::query(self.sql(sql!("DELETE FROM refresh_tokens WHERE session_id = $1")))
             .bind(session_id)
             .execute(&self.pool)
             .await

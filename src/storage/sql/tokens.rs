@@ -6,6 +6,7 @@
 //! creation ([`RefreshDocument`]).
 
 use super::document::{column, data, from_json, insert_error, to_json};
+use super::statement::sql;
 use super::{SqlStorage, backend_error, changed};
 use crate::storage::{OfflineSession, RefreshRotation, RefreshStore, RefreshToken, Result};
 use crate::types::{ClientId, ConnectorId, UnixTime};
@@ -63,11 +64,11 @@ fn refresh_token(row: &AnyRow) -> Result<RefreshToken> {
 #[async_trait]
 impl RefreshStore for SqlStorage {
     async fn create_refresh_token(&self, token: &RefreshToken) -> Result<()> {
-        sqlx::query(
+        sqlx::query(self.sql(sql!(
             "INSERT INTO refresh_tokens (id, user_id, connector_id, expires_at, token_hash, obsolete_hash, \
              rotation_salt, rotated_at, last_used, claims, connector_data, data, session_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        )))
         .bind(&token.id)
         .bind(&token.claims.user_id)
         .bind(token.connector_id.as_str())
@@ -88,7 +89,7 @@ impl RefreshStore for SqlStorage {
     }
 
     async fn get_refresh_token(&self, id: &str) -> Result<Option<RefreshToken>> {
-        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE id = $1")
+        let row = sqlx::query(self.sql(sql!("SELECT * FROM refresh_tokens WHERE id = $1")))
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -97,21 +98,24 @@ impl RefreshStore for SqlStorage {
     }
 
     async fn rotate_refresh_token(&self, id: &str, rotation: &RefreshRotation) -> Result<bool> {
-        // `obsolete_hash = token_hash` reads the value before this UPDATE (SQL semantics in
-        // both databases). The WHERE clause is the compare of the compare-and-swap: after the
-        // first rotation commits, the others' expected hash no longer matches.
-        let done = sqlx::query(
-            "UPDATE refresh_tokens SET obsolete_hash = token_hash, token_hash = $3, rotation_salt = $4, \
-             rotated_at = $5, last_used = $5, claims = $6, connector_data = $7 \
-             WHERE id = $1 AND token_hash = $2",
-        )
-        .bind(id)
-        .bind(rotation.expected_hash.clone())
+        // `obsolete_hash = token_hash` reads the value before this UPDATE: SQL semantics in
+        // SQLite and PostgreSQL, and in MySQL because it is the first assignment (MySQL
+        // assigns left to right, each seeing the ones before it): keep it first. The WHERE
+        // clause is the compare of the compare-and-swap: after the first rotation commits, the
+        // others' expected hash no longer matches.
+        let done = sqlx::query(self.sql(sql!(
+            "UPDATE refresh_tokens SET obsolete_hash = token_hash, token_hash = $1, rotation_salt = $2, \
+             rotated_at = $3, last_used = $4, claims = $5, connector_data = $6 \
+             WHERE id = $7 AND token_hash = $8"
+        )))
         .bind(rotation.new_hash.clone())
         .bind(rotation.rotation_salt.clone())
         .bind(rotation.now)
+        .bind(rotation.now)
         .bind(to_json(&rotation.claims)?)
         .bind(rotation.connector_data.clone())
+        .bind(id)
+        .bind(rotation.expected_hash.clone())
         .execute(&self.pool)
         .await
         .map_err(backend_error)?;
@@ -119,9 +123,9 @@ impl RefreshStore for SqlStorage {
     }
 
     async fn touch_refresh_token(&self, id: &str, now: UnixTime) -> Result<()> {
-        sqlx::query("UPDATE refresh_tokens SET last_used = $2 WHERE id = $1")
-            .bind(id)
+        sqlx::query(self.sql(sql!("UPDATE refresh_tokens SET last_used = $1 WHERE id = $2")))
             .bind(now)
+            .bind(id)
             .execute(&self.pool)
             .await
             .map_err(backend_error)?;
@@ -129,7 +133,7 @@ impl RefreshStore for SqlStorage {
     }
 
     async fn delete_refresh_token(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM refresh_tokens WHERE id = $1")
+        let done = sqlx::query(self.sql(sql!("DELETE FROM refresh_tokens WHERE id = $1")))
             .bind(id)
             .execute(&self.pool)
             .await
@@ -143,20 +147,24 @@ impl RefreshStore for SqlStorage {
         connector_id: &ConnectorId,
     ) -> Result<Vec<RefreshToken>> {
         let rows =
-            sqlx::query("SELECT * FROM refresh_tokens WHERE user_id = $1 AND connector_id = $2 ORDER BY id")
-                .bind(user_id)
-                .bind(connector_id.as_str())
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend_error)?;
+            sqlx::query(self.sql(sql!(
+                "SELECT * FROM refresh_tokens WHERE user_id = $1 AND connector_id = $2 ORDER BY id"
+            )))
+            .bind(user_id)
+            .bind(connector_id.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?;
         rows.iter().map(refresh_token).collect()
     }
 
     async fn upsert_offline_session(&self, session: &OfflineSession) -> Result<()> {
-        sqlx::query(
+        sqlx::query(self.sql(sql!(
             "INSERT INTO offline_sessions (user_id, connector_id, data) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, connector_id) DO UPDATE SET data = excluded.data",
-        )
+            mysql: "INSERT INTO offline_sessions (user_id, connector_id, data) VALUES (?, ?, ?) \
+                    ON DUPLICATE KEY UPDATE data = VALUES(data)"
+        )))
         .bind(&session.user_id)
         .bind(session.connector_id.as_str())
         .bind(to_json(session)?)
@@ -171,31 +179,37 @@ impl RefreshStore for SqlStorage {
         user_id: &str,
         connector_id: &ConnectorId,
     ) -> Result<Option<OfflineSession>> {
-        let row = sqlx::query("SELECT data FROM offline_sessions WHERE user_id = $1 AND connector_id = $2")
-            .bind(user_id)
-            .bind(connector_id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend_error)?;
+        let row = sqlx::query(
+            self.sql(sql!("SELECT data FROM offline_sessions WHERE user_id = $1 AND connector_id = $2")),
+        )
+        .bind(user_id)
+        .bind(connector_id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?;
         row.as_ref().map(data).transpose()
     }
 
     async fn delete_offline_session(&self, user_id: &str, connector_id: &ConnectorId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM offline_sessions WHERE user_id = $1 AND connector_id = $2")
-            .bind(user_id)
-            .bind(connector_id.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(backend_error)?;
+        let done = sqlx::query(
+            self.sql(sql!("DELETE FROM offline_sessions WHERE user_id = $1 AND connector_id = $2")),
+        )
+        .bind(user_id)
+        .bind(connector_id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
         Ok(changed(&done))
     }
 
     async fn revoke_access_token(&self, jti: &str, expiry: UnixTime, revoked_at: UnixTime) -> Result<()> {
         // Revoking twice is not an error; the expiry and time of the latest call are kept.
-        sqlx::query(
+        sqlx::query(self.sql(sql!(
             "INSERT INTO revoked_tokens (jti, expiry, revoked_at) VALUES ($1, $2, $3) \
              ON CONFLICT (jti) DO UPDATE SET expiry = excluded.expiry, revoked_at = excluded.revoked_at",
-        )
+            mysql: "INSERT INTO revoked_tokens (jti, expiry, revoked_at) VALUES (?, ?, ?) \
+                    ON DUPLICATE KEY UPDATE expiry = VALUES(expiry), revoked_at = VALUES(revoked_at)"
+        )))
         .bind(jti)
         .bind(expiry)
         .bind(revoked_at)
@@ -206,7 +220,7 @@ impl RefreshStore for SqlStorage {
     }
 
     async fn is_access_token_revoked(&self, jti: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT jti FROM revoked_tokens WHERE jti = $1")
+        let row = sqlx::query(self.sql(sql!("SELECT jti FROM revoked_tokens WHERE jti = $1")))
             .bind(jti)
             .fetch_optional(&self.pool)
             .await
@@ -219,13 +233,14 @@ impl RefreshStore for SqlStorage {
         since: UnixTime,
         now: UnixTime,
     ) -> Result<Vec<(String, UnixTime)>> {
-        let rows =
-            sqlx::query("SELECT jti, expiry FROM revoked_tokens WHERE revoked_at >= $1 AND expiry > $2")
-                .bind(since)
-                .bind(now)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend_error)?;
+        let rows = sqlx::query(
+            self.sql(sql!("SELECT jti, expiry FROM revoked_tokens WHERE revoked_at >= $1 AND expiry > $2")),
+        )
+        .bind(since)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
         rows.iter().map(|row| Ok((column(row, "jti")?, column(row, "expiry")?))).collect()
     }
 }

@@ -1,7 +1,7 @@
 //! The test server and the clients that drive it.
 //!
 //! [`TestServer`] runs a real Tessera on `127.0.0.1:0` with its own storage (a SQLite file in
-//! a temp dir, a fresh PostgreSQL database, or memory) and an [`OffsetClock`] the test moves
+//! a temp dir, a fresh PostgreSQL or MySQL database, or memory) and an [`OffsetClock`] the test moves
 //! forward instead of sleeping. Tests patch the base YAML ([`Builder::yaml`], deep-merged) or
 //! the parsed [`Config`] ([`Builder::config`]).
 //!
@@ -10,6 +10,7 @@
 //! helpers that walk the pages like a user would.
 
 pub mod html;
+pub mod mysql;
 pub mod pg;
 pub mod rp;
 pub mod slapd;
@@ -25,6 +26,7 @@ use tessera::server::Running;
 use url::Url;
 
 pub use html::Form;
+pub use mysql::MysqlScratchDatabase;
 pub use pg::ScratchDatabase;
 
 /// The confidential client most tests use.
@@ -63,7 +65,15 @@ fn admin_hash() -> &'static str {
 pub enum Store {
     Sqlite,
     Postgres,
+    Mysql,
     Memory,
+}
+
+/// A database several servers share (replicas).
+#[derive(Debug, Clone)]
+enum SharedDatabase {
+    Postgres(Arc<ScratchDatabase>),
+    Mysql(Arc<MysqlScratchDatabase>),
 }
 
 type YamlPatch = Box<dyn FnOnce(&mut serde_norway::Value)>;
@@ -74,7 +84,7 @@ pub struct Builder {
     yaml: Vec<YamlPatch>,
     config: Vec<ConfigPatch>,
     issuer: Option<String>,
-    shared_database: Option<Arc<ScratchDatabase>>,
+    shared_database: Option<SharedDatabase>,
     listener: Option<tokio::net::TcpListener>,
 }
 
@@ -119,7 +129,14 @@ impl Builder {
     /// Uses an existing PostgreSQL database (another replica's).
     pub fn shared_postgres(mut self, database: Arc<ScratchDatabase>) -> Self {
         self.store = Store::Postgres;
-        self.shared_database = Some(database);
+        self.shared_database = Some(SharedDatabase::Postgres(database));
+        self
+    }
+
+    /// Uses an existing MySQL/MariaDB database (another replica's).
+    pub fn shared_mysql(mut self, database: Arc<MysqlScratchDatabase>) -> Self {
+        self.store = Store::Mysql;
+        self.shared_database = Some(SharedDatabase::Mysql(database));
         self
     }
 
@@ -135,12 +152,22 @@ impl Builder {
         let dir = tempfile::tempdir().unwrap();
         let database = match (self.store, self.shared_database) {
             (_, Some(shared)) => Some(shared),
-            (Store::Postgres, None) => Some(Arc::new(ScratchDatabase::create().await)),
+            (Store::Postgres, None) => {
+                Some(SharedDatabase::Postgres(Arc::new(ScratchDatabase::create().await)))
+            }
+            (Store::Mysql, None) => {
+                Some(SharedDatabase::Mysql(Arc::new(MysqlScratchDatabase::create().await)))
+            }
             _ => None,
         };
         let storage = match (self.store, &database) {
-            (Store::Postgres, Some(db)) => format!(
+            (Store::Postgres, Some(SharedDatabase::Postgres(db))) => format!(
                 "type: postgres\nconfig:\n  host: 127.0.0.1\n  port: 5432\n  database: {}\n  user: postgres\n  ssl:\n    mode: disable\n",
+                db.name()
+            ),
+            // Dex's keys, as a Dex config.yaml has them (`mode` quoted: Dex reads a string).
+            (Store::Mysql, Some(SharedDatabase::Mysql(db))) => format!(
+                "type: mysql\nconfig:\n  host: 127.0.0.1\n  port: 3306\n  database: {}\n  user: root\n  password: ''\n  ssl:\n    mode: \"false\"\n  params:\n    innodb_lock_wait_timeout: 10\n",
                 db.name()
             ),
             (Store::Memory, _) => "type: memory\n".to_string(),
@@ -242,7 +269,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub clock: Arc<OffsetClock>,
     running: Option<Running>,
-    _database: Option<Arc<ScratchDatabase>>,
+    _database: Option<SharedDatabase>,
     _dir: tempfile::TempDir,
 }
 
