@@ -14,6 +14,7 @@ use crate::signer::{LocalSigner, SignerSettings, SigningAlgorithm};
 use crate::storage::sql::{MysqlOptions, MysqlSslMode, PostgresOptions, SessionValue, SqlStorage};
 use crate::storage::{Client, Password, Storage};
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,13 +24,18 @@ pub struct App {
     pub storage: Arc<dyn Storage>,
     pub signer: Arc<LocalSigner>,
     pub clients: Clients,
-    pub connectors: Registry,
+    pub passwords: Passwords,
+    /// Hashes and verifies passwords off the async executor.
+    pub hasher: PasswordHasher,
+    /// The connectors in use: those of the config and those in storage, swapped whole when
+    /// the stored ones change (the admin API, another replica).
+    connectors: ArcSwap<LiveConnectors>,
+    /// What reopens the connectors when the stored ones change.
+    opener: ConnectorOpener,
     pub clock: Arc<dyn Clock>,
     pub sessions: crate::sso::Settings,
     /// For outgoing calls (back-channel logout): short timeouts, no redirects.
     pub http: reqwest::Client,
-    /// Connectors that failed to open at start (they are skipped), for `/healthz/ready`.
-    pub connector_failures: Vec<ConnectorFailure>,
     /// Access-token checks: remembered verifications and the revoked set.
     pub access_tokens: AccessTokens,
     /// The discovery document, serialised once: nothing in it changes while the process runs.
@@ -45,7 +51,37 @@ pub struct ConnectorFailure {
     pub error: String,
 }
 
+/// The opened connectors and the stored records they were opened from.
+pub struct LiveConnectors {
+    pub registry: Arc<Registry>,
+    /// Connectors that failed to open (they are skipped), for `/healthz/ready`.
+    pub failures: Vec<ConnectorFailure>,
+    /// The stored connectors this set was opened from, to tell when they change.
+    stored: Vec<crate::storage::Connector>,
+}
+
+/// Everything needed to open the connectors again.
+struct ConnectorOpener {
+    /// `connectors[]` of the config; they win over stored ones with the same id.
+    configured: Vec<ConnectorConfig>,
+    enable_password_db: bool,
+    passwords: Passwords,
+    hasher: PasswordHasher,
+    context: connector::OpenContext,
+}
+
+impl ConnectorOpener {
+    fn open(&self, stored: Vec<crate::storage::Connector>) -> LiveConnectors {
+        let (registry, failures) = open_connectors(self, &stored);
+        LiveConnectors { registry: Arc::new(registry), failures, stored }
+    }
+}
+
 pub type AppState = Arc<App>;
+
+/// How often each replica looks for connectors changed in storage: the longest a connector
+/// created, changed or deleted through the admin API of another replica takes to apply here.
+pub const CONNECTOR_POLL_INTERVAL: Duration = Duration::from_secs(5);
 
 fn secs(d: Duration) -> i64 {
     d.as_secs() as i64
@@ -90,7 +126,14 @@ impl App {
                 connector::sealed::DataKey::new(&data_key).context("the data-encryption key")?,
             ),
         };
-        let (connectors, connector_failures) = open_connectors(config, &stored, passwords, hasher, &context);
+        let opener = ConnectorOpener {
+            configured: config.connectors.clone(),
+            enable_password_db: config.enable_password_db,
+            passwords: passwords.clone(),
+            hasher: hasher.clone(),
+            context,
+        };
+        let connectors = ArcSwap::from_pointee(opener.open(stored));
         let access_tokens = AccessTokens::load(storage.as_ref(), clock.now())
             .await
             .context("loading the revoked access tokens")?;
@@ -114,11 +157,13 @@ impl App {
             storage,
             signer,
             clients,
+            passwords,
+            hasher,
             connectors,
+            opener,
             clock,
             sessions,
             http,
-            connector_failures,
             access_tokens,
             discovery,
         }))
@@ -138,6 +183,18 @@ impl App {
                     }
                 };
                 tokio::time::sleep(Duration::from_secs(wait as u64)).await;
+            }
+        });
+        let app = self.clone();
+        tokio::spawn(async move {
+            // Connectors changed through the admin API of another replica are picked up here.
+            let mut tick = tokio::time::interval(CONNECTOR_POLL_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.reload_connectors().await {
+                    tracing::warn!(error = %e, "reading the stored connectors failed");
+                }
             }
         });
         let app = self.clone();
@@ -318,16 +375,14 @@ fn static_password(p: &crate::config::StaticPassword) -> Password {
 /// others keep working (Dex's `continue_on_connector_failure`).
 /// Connectors from the config come first and win over stored ones with the same id.
 fn open_connectors(
-    config: &Config,
+    opener: &ConnectorOpener,
     stored: &[crate::storage::Connector],
-    passwords: Passwords,
-    hasher: PasswordHasher,
-    context: &connector::OpenContext,
 ) -> (Registry, Vec<ConnectorFailure>) {
     let mut opened = Vec::new();
     let mut failures = Vec::new();
-    if config.enable_password_db {
-        let local = Arc::new(connector::local::LocalPasswords::new(passwords, hasher));
+    if opener.enable_password_db {
+        let local =
+            Arc::new(connector::local::LocalPasswords::new(opener.passwords.clone(), opener.hasher.clone()));
         opened.push(Opened {
             id: connector::local::ID.into(),
             name: "Email".into(),
@@ -341,7 +396,7 @@ fn open_connectors(
     }
     let from_storage = stored
         .iter()
-        .filter(|s| !config.connectors.iter().any(|c| c.id == s.id) && s.id != connector::local::ID)
+        .filter(|s| !opener.configured.iter().any(|c| c.id == s.id) && s.id != connector::local::ID)
         .map(|s| {
             ConnectorConfig::new(
                 s.kind.clone(),
@@ -353,8 +408,8 @@ fn open_connectors(
             )
         })
         .collect::<Vec<_>>();
-    for c in config.connectors.iter().chain(from_storage.iter()) {
-        match open_connector(c, context) {
+    for c in opener.configured.iter().chain(from_storage.iter()) {
+        match open_connector(c, &opener.context) {
             Ok(Some(connector)) => opened.push(connector),
             Ok(None) => {
                 tracing::warn!(id = %c.id, kind = %c.kind, "connector type not supported yet; skipped")
@@ -450,6 +505,31 @@ fn open_connector(
 }
 
 impl App {
+    /// The connectors in use now.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.connectors.load().registry.clone()
+    }
+
+    /// The connectors in use now, with those that failed to open.
+    pub fn live_connectors(&self) -> Arc<LiveConnectors> {
+        self.connectors.load_full()
+    }
+
+    /// Reopens the connectors when the stored ones changed since they were opened (created,
+    /// updated or deleted through the admin API, here or on another replica). Logins in
+    /// flight keep the connector they started with until they finish. Returns whether the set
+    /// changed.
+    pub async fn reload_connectors(&self) -> Result<bool, crate::storage::StorageError> {
+        let stored = self.storage.list_connectors().await?;
+        if stored == self.connectors.load().stored {
+            return Ok(false);
+        }
+        let ids: Vec<String> = stored.iter().map(|c| c.id.to_string()).collect();
+        self.connectors.store(Arc::new(self.opener.open(stored)));
+        tracing::info!(stored = ?ids, "stored connectors changed: connectors reopened");
+        Ok(true)
+    }
+
     /// The algorithm tokens are signed with now, for discovery.
     pub fn signer_algorithm(&self) -> &'static str {
         crate::signer::Signer::algorithm(self.signer.as_ref())
@@ -460,7 +540,7 @@ impl App {
         crate::flow::FlowContext {
             settings: &self.settings,
             clients: &self.clients,
-            connectors: &self.connectors,
+            connectors: self.registry(),
             storage: self.storage.as_ref(),
             signer: self.signer.as_ref(),
             sessions: &self.sessions,
@@ -476,7 +556,7 @@ impl App {
             clients: &self.clients,
             storage: self.storage.as_ref(),
             signer: self.signer.as_ref(),
-            connectors: &self.connectors,
+            connectors: self.registry(),
             access_tokens: &self.access_tokens,
             now: self.clock.now(),
         }

@@ -35,7 +35,7 @@ use std::sync::Arc;
 pub struct FlowContext<'a> {
     pub settings: &'a Settings,
     pub clients: &'a Clients,
-    pub connectors: &'a Registry,
+    pub connectors: Arc<Registry>,
     pub storage: &'a dyn Storage,
     pub signer: &'a dyn Signer,
     pub sessions: &'a sso::Settings,
@@ -141,8 +141,8 @@ pub async fn start(
     sid: Option<&str>,
 ) -> Result<Start, AuthorizeError> {
     let now = ctx.now;
-    let valid = authorize::validate(params, ctx.settings, ctx.clients, ctx.connectors, now).await?;
-    let connectors = connectors_for(&valid.client, ctx.connectors, valid.grant_type);
+    let valid = authorize::validate(params, ctx.settings, ctx.clients, &ctx.connectors, now).await?;
+    let connectors = connectors_for(&valid.client, &ctx.connectors, valid.grant_type);
     let allowed: Vec<ConnectorId> = connectors.iter().map(|c| c.id.clone()).collect();
     let session = sso::current(ctx.storage, ctx.sessions, sid, now).await.map_err(internal)?;
     let mut wanted = valid.request.clone();
@@ -217,8 +217,8 @@ pub async fn begin(
     params: &AuthorizeParams,
 ) -> Result<String, AuthorizeError> {
     let now = ctx.now;
-    let valid = authorize::validate(params, ctx.settings, ctx.clients, ctx.connectors, now).await?;
-    let allowed = connectors_for(&valid.client, ctx.connectors, valid.grant_type);
+    let valid = authorize::validate(params, ctx.settings, ctx.clients, &ctx.connectors, now).await?;
+    let allowed = connectors_for(&valid.client, &ctx.connectors, valid.grant_type);
     let Some(connector) = allowed.into_iter().find(|c| c.id == *connector_id) else {
         return Err(authorize::unknown_connector());
     };

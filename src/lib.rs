@@ -11,6 +11,7 @@
 //!
 //! Dependency direction: web → (flow, oauth2) → (connector, signer, storage) → (types, crypto, clock).
 
+pub mod admin;
 pub mod app;
 pub mod clock;
 pub mod config;

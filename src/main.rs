@@ -46,24 +46,21 @@ struct ListenFlags {
     /// Overrides telemetry.http.
     #[arg(long)]
     telemetry_addr: Option<String>,
-    /// Dex's gRPC API address: accepted so Dex's deployments start, ignored (no gRPC API yet).
+    /// Overrides grpc.addr.
     #[arg(long)]
     grpc_addr: Option<String>,
 }
 
 impl ListenFlags {
-    /// Loads the file with the flags applied; warnings include an ignored `--grpc-addr`.
+    /// Loads the file with the flags applied.
     fn load(self, path: &std::path::Path) -> Result<config::Loaded, config::ConfigError> {
         let overrides = config::Overrides {
             web_http: self.web_http_addr,
             web_https: self.web_https_addr,
             telemetry_http: self.telemetry_addr,
+            grpc_addr: self.grpc_addr,
         };
-        let mut loaded = config::load_file_with(path, &overrides)?;
-        if let Some(addr) = self.grpc_addr {
-            loaded.warnings.push(format!("--grpc-addr {addr}: Dex's gRPC API is not built yet; ignored"));
-        }
-        Ok(loaded)
+        config::load_file_with(path, &overrides)
     }
 }
 

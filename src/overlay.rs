@@ -24,6 +24,18 @@ impl Clients {
         }
         self.storage.get_client(id).await
     }
+
+    /// Whether the client comes from the config (and so is read-only at run time).
+    pub fn is_static(&self, id: &ClientId) -> bool {
+        self.fixed.contains_key(id)
+    }
+
+    /// The clients from the config, in id order.
+    pub fn statics(&self) -> Vec<Client> {
+        let mut clients: Vec<Client> = self.fixed.values().cloned().collect();
+        clients.sort_by(|a, b| a.id.cmp(&b.id));
+        clients
+    }
 }
 
 #[derive(Clone)]
@@ -44,5 +56,17 @@ impl Passwords {
             return Ok(Some(p.clone()));
         }
         self.storage.get_password(email).await
+    }
+
+    /// Whether the password comes from the config (and so is read-only at run time).
+    pub fn is_static(&self, email: &str) -> bool {
+        self.fixed.contains_key(&email.to_lowercase())
+    }
+
+    /// The passwords from the config, in email order.
+    pub fn statics(&self) -> Vec<Password> {
+        let mut passwords: Vec<Password> = self.fixed.values().cloned().collect();
+        passwords.sort_by(|a, b| a.email.cmp(&b.email));
+        passwords
     }
 }

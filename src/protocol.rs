@@ -208,6 +208,15 @@ pub enum RefreshTokenLifetime {
 }
 
 impl RefreshTokenLifetime {
+    /// `standalone`, `session`, or empty for the default (standalone).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "" | "standalone" => Some(Self::Standalone),
+            "session" => Some(Self::Session),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Standalone => "standalone",

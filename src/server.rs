@@ -62,14 +62,49 @@ pub fn router(app: AppState, config: &Config) -> axum::Router {
 pub struct Running {
     pub app: AppState,
     pub addr: SocketAddr,
+    /// Where the gRPC API answers, when `grpc.addr` is set.
+    pub grpc_addr: Option<SocketAddr>,
     handle: axum_server::Handle<SocketAddr>,
     task: JoinHandle<()>,
+    grpc: Option<GrpcRunning>,
 }
 
 impl Running {
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn shutdown(self) {
         self.handle.graceful_shutdown(None);
+        let _ = self.task.await;
+        if let Some(grpc) = self.grpc {
+            grpc.shutdown().await;
+        }
+    }
+}
+
+/// The gRPC API running in this process.
+struct GrpcRunning {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl GrpcRunning {
+    /// Binds `grpc.addr` (if set) and serves the API there.
+    async fn start(app: &AppState, config: &Config) -> anyhow::Result<Option<(SocketAddr, Self)>> {
+        let Some(addr) = &config.grpc.addr else {
+            return Ok(None);
+        };
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding grpc.addr {addr}"))?;
+        let local = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = crate::grpc::serve(app.clone(), config, listener, async {
+            let _ = stopped.await;
+        })
+        .await?;
+        Ok(Some((local, Self { stop, task: tokio::spawn(server) })))
+    }
+
+    async fn shutdown(self) {
+        let _ = self.stop.send(());
         let _ = self.task.await;
     }
 }
@@ -95,7 +130,8 @@ pub async fn spawn_app(app: AppState, config: &Config, listener: TcpListener) ->
             tracing::error!(error = %e, "server failed");
         }
     });
-    Ok(Running { app, addr, handle, task })
+    let (grpc_addr, grpc) = GrpcRunning::start(&app, config).await?.unzip();
+    Ok(Running { app, addr, grpc_addr, handle, task, grpc })
 }
 
 /// `tessera serve`: every configured listener until SIGINT/SIGTERM.
@@ -139,11 +175,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .serve(web::telemetry::router(app.clone()).into_make_service());
         tasks.push(tokio::spawn(server));
     }
+    let grpc = GrpcRunning::start(&app, &config).await?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, issuer = %config.issuer, "tessera started");
 
     shutdown_signal().await;
     tracing::info!("shutting down; waiting for in-flight requests");
     handle.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    if let Some((_, grpc)) = grpc {
+        grpc.shutdown().await;
+    }
     for task in tasks {
         let _ = task.await;
     }

@@ -12,9 +12,9 @@ use super::duration::{format_duration, parse_duration};
 use super::env::{self, EnvLookup};
 use super::raw::{self, DurationText};
 use super::{
-    Config, ExpiryConfig, FrontendConfig, GrantType, IntrospectionConfig, LogFormat, LogLevel, LoggerConfig,
-    OAuth2Config, PkceConfig, PkceMethod, Problem, RefreshTokenPolicy, ResponseType, SecurityHeaders,
-    SessionsConfig, SignerConfig, SigningAlgorithm, TelemetryConfig, TlsVersion, WebConfig,
+    Config, ExpiryConfig, FrontendConfig, GrantType, GrpcConfig, IntrospectionConfig, LogFormat, LogLevel,
+    LoggerConfig, OAuth2Config, PkceConfig, PkceMethod, Problem, RefreshTokenPolicy, ResponseType,
+    SecurityHeaders, SessionsConfig, SignerConfig, SigningAlgorithm, TelemetryConfig, TlsVersion, WebConfig,
 };
 
 mod entries;
@@ -58,6 +58,26 @@ fn is_meaningful(value: &Value) -> bool {
     }
 }
 
+fn build_grpc(grpc: raw::Grpc, env: EnvLookup<'_>, report: &mut Report) -> GrpcConfig {
+    for (key, value) in
+        [("grpc.tlsMinVersion", &grpc.tls_min_version), ("grpc.tlsMaxVersion", &grpc.tls_max_version)]
+    {
+        if !value.is_empty() {
+            report.warn(key, "not applied yet; the API accepts TLS 1.2 and 1.3");
+        }
+    }
+    GrpcConfig {
+        addr: non_empty(grpc.addr),
+        tls_cert: non_empty(grpc.tls_cert).map(PathBuf::from),
+        tls_key: non_empty(grpc.tls_key).map(PathBuf::from),
+        tls_client_ca: non_empty(grpc.tls_client_ca).map(PathBuf::from),
+        reflection: grpc.reflection,
+        allow_remote_plaintext: grpc.allow_remote_plaintext,
+        connectors_crud: env(crate::admin::connectors::CRUD_ENV)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+    }
+}
+
 fn non_empty(s: String) -> Option<String> {
     (!s.trim().is_empty()).then_some(s)
 }
@@ -65,7 +85,6 @@ fn non_empty(s: String) -> Option<String> {
 /// Builds the typed config. `None` only when the issuer is unusable (everything else falls
 /// back to a placeholder so the remaining problems can still be found).
 pub fn build(file: raw::File, env: EnvLookup<'_>, report: &mut Report) -> Option<Config> {
-    report.unsupported("grpc", file.grpc.as_ref());
     report.unsupported("mfa", file.mfa.as_ref());
 
     let issuer = match Url::parse(file.issuer.trim()) {
@@ -86,6 +105,7 @@ pub fn build(file: raw::File, env: EnvLookup<'_>, report: &mut Report) -> Option
     let storage = build_storage(file.storage, env, expand, report);
     let web = build_web(file.web, report);
     let telemetry = TelemetryConfig { http: non_empty(file.telemetry.http) };
+    let grpc = build_grpc(file.grpc, env, report);
     report.unsupported("telemetry.enableProfiling", file.telemetry.enable_profiling.as_ref());
     let signing_keys =
         file.expiry.signing_keys.as_ref().and_then(|t| duration(report, "expiry.signingKeys", t));
@@ -119,6 +139,7 @@ pub fn build(file: raw::File, env: EnvLookup<'_>, report: &mut Report) -> Option
         storage,
         web,
         telemetry,
+        grpc,
         expiry,
         logger,
         oauth2,

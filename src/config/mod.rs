@@ -24,7 +24,7 @@ mod build;
 mod connectors;
 mod duration;
 mod env;
-mod hash;
+pub mod hash;
 mod keys;
 mod raw;
 mod validate;
@@ -55,6 +55,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub web: WebConfig,
     pub telemetry: TelemetryConfig,
+    pub grpc: GrpcConfig,
     pub expiry: ExpiryConfig,
     pub logger: LoggerConfig,
     pub oauth2: OAuth2Config,
@@ -280,6 +281,33 @@ impl SecurityHeaders {
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
         .collect()
+    }
+}
+
+/// `grpc`: Dex's admin API (`api/v2`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrpcConfig {
+    /// `addr`: `host:port`; `None` disables the API.
+    pub addr: Option<String>,
+    /// `tlsCert`/`tlsKey`: serve over TLS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// `tlsClientCA`: require a client certificate signed by this CA (mutual TLS).
+    pub tls_client_ca: Option<PathBuf>,
+    /// `reflection`: gRPC server reflection, for tools such as grpcurl.
+    pub reflection: bool,
+    /// Tessera's `allowRemotePlaintext`: serve without TLS on an address other than
+    /// loopback. Off by default: the API changes clients and passwords, and without TLS
+    /// anyone who can reach the port can.
+    pub allow_remote_plaintext: bool,
+    /// `DEX_API_CONNECTORS_CRUD=true` in the environment, as Dex reads it: connectors may be
+    /// created, changed and deleted through the API.
+    pub connectors_crud: bool,
+}
+
+impl GrpcConfig {
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some()
     }
 }
 
@@ -605,6 +633,8 @@ pub struct Overrides {
     pub web_https: Option<String>,
     /// `--telemetry-addr`: `telemetry.http`.
     pub telemetry_http: Option<String>,
+    /// `--grpc-addr`: `grpc.addr`.
+    pub grpc_addr: Option<String>,
 }
 
 impl Overrides {
@@ -617,6 +647,9 @@ impl Overrides {
         }
         if let Some(addr) = &self.telemetry_http {
             config.telemetry.http = Some(addr.clone());
+        }
+        if let Some(addr) = &self.grpc_addr {
+            config.grpc.addr = Some(addr.clone());
         }
     }
 }

@@ -131,8 +131,8 @@ pub struct File {
     pub telemetry: Telemetry,
     #[serde(default, deserialize_with = "nullable")]
     pub oauth2: OAuth2,
-    /// Dex's gRPC API: not built.
-    pub grpc: Option<Value>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub grpc: Grpc,
     #[serde(default, deserialize_with = "nullable")]
     pub expiry: Expiry,
     #[serde(default, deserialize_with = "nullable")]
@@ -301,6 +301,28 @@ pub struct Headers {
     pub x_xss_protection: Option<String>,
     #[serde(rename = "Strict-Transport-Security", alias = "strictTransportSecurity")]
     pub strict_transport_security: Option<String>,
+}
+
+/// `grpc` (`cmd/dex/config.go: GRPC`), plus Tessera's `allowRemotePlaintext`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Grpc {
+    #[serde(default, deserialize_with = "text")]
+    pub addr: String,
+    #[serde(default, deserialize_with = "text")]
+    pub tls_cert: String,
+    #[serde(default, deserialize_with = "text")]
+    pub tls_key: String,
+    #[serde(default, deserialize_with = "text", rename = "tlsClientCA")]
+    pub tls_client_ca: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub tls_min_version: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub tls_max_version: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub reflection: bool,
+    #[serde(default, deserialize_with = "nullable")]
+    pub allow_remote_plaintext: bool,
 }
 
 /// `telemetry`.

@@ -18,6 +18,7 @@ impl Config {
         self.validate_issuer(&mut p);
         self.validate_storage(&mut p);
         self.validate_listeners(&mut p);
+        self.validate_grpc(&mut p);
         self.validate_lifetimes(&mut p);
         self.validate_clients(&mut p);
         self.validate_passwords(&mut p);
@@ -164,6 +165,35 @@ impl Config {
                     format!("{origin:?} is not an origin; write scheme://host[:port] without path or trailing slash, or \"*\""),
                 );
             }
+        }
+    }
+
+    fn validate_grpc(&self, p: &mut Problems) {
+        let grpc = &self.grpc;
+        let Some(addr) = &grpc.addr else {
+            return;
+        };
+        if !is_listen_addr(addr) {
+            p.add("grpc.addr", format!("{addr:?} is not host:port; write e.g. 127.0.0.1:5557"));
+            return;
+        }
+        let web = [&self.web.http, &self.web.https, &self.telemetry.http];
+        if web.iter().any(|a| a.as_ref() == Some(addr)) {
+            p.add("grpc.addr", "must differ from web.http, web.https and telemetry.http; pick another port");
+        }
+        if grpc.tls_cert.is_some() != grpc.tls_key.is_some() {
+            p.add("grpc.tlsKey", "tlsCert and tlsKey go together; set both (PEM files) or neither");
+        }
+        if grpc.tls_client_ca.is_some() && !grpc.tls() {
+            p.add("grpc.tlsClientCA", "needs tlsCert and tlsKey: client certificates are checked over TLS");
+        }
+        if !grpc.tls() && !grpc.allow_remote_plaintext && !is_loopback_addr(addr) {
+            p.add(
+                "grpc.addr",
+                format!(
+                    "{addr:?} is not a loopback address and the API has no TLS: anyone who reaches it could                      change clients and passwords. Set tlsCert, tlsKey and tlsClientCA, listen on                      127.0.0.1, or set allowRemotePlaintext: true (e.g. behind a mesh sidecar that does mTLS)"
+                ),
+            );
         }
     }
 
@@ -363,6 +393,15 @@ fn is_listen_addr(addr: &str) -> bool {
         !host.contains(':') && !host.contains('/')
     };
     host_ok && port.parse::<u16>().is_ok()
+}
+
+/// Whether a `host:port` listens only on the loopback interface.
+fn is_loopback_addr(addr: &str) -> bool {
+    let Some((host, _)) = addr.rsplit_once(':') else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `scheme://host[:port]`, exactly as a browser sends it in `Origin`.

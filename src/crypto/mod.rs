@@ -9,10 +9,10 @@ use subtle::ConstantTimeEq;
 
 mod password;
 mod secret_hash;
-pub use secret_hash::SecretHash;
 pub use password::{
     PasswordError, PasswordHasher, PasswordMemory, hash_password, verify_password, verify_password_in,
 };
+pub use secret_hash::SecretHash;
 
 /// `n` random bytes from the operating system's CSPRNG.
 pub fn random_bytes(n: usize) -> Vec<u8> {

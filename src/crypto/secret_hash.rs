@@ -56,7 +56,8 @@ impl TryFrom<String> for SecretHash {
     fn try_from(text: String) -> Result<Self, Self::Error> {
         let bad = || format!("not a {SCHEME} client secret hash");
         let mut parts = text.split('$');
-        let (Some(SCHEME), Some(key), Some(mac), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(SCHEME), Some(key), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };

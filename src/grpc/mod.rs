@@ -4,7 +4,65 @@
 
 /// The messages, the server trait and the client, generated at build time from
 /// `proto/api.proto`.
-#[allow(clippy::all, clippy::pedantic, clippy::nursery, missing_docs)]
+pub mod service;
+
 pub mod api {
     tonic::include_proto!("api");
+}
+
+use crate::app::AppState;
+use crate::config::Config;
+use crate::types::ConnectorId;
+use anyhow::Context;
+use std::future::Future;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+/// The ids of the connectors that come from the config (and `local`): read-only.
+fn static_connectors(config: &Config) -> Vec<ConnectorId> {
+    let mut ids: Vec<ConnectorId> = config.connectors.iter().map(|c| c.id.clone()).collect();
+    ids.push(crate::connector::local::ID.into());
+    ids
+}
+
+/// TLS for the API: the server's certificate, and with `tlsClientCA` a required client
+/// certificate (mutual TLS), as Dex does.
+async fn tls(config: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
+    let grpc = &config.grpc;
+    let (Some(cert), Some(key)) = (&grpc.tls_cert, &grpc.tls_key) else {
+        return Ok(None);
+    };
+    let read = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        async move { tokio::fs::read(&path).await.with_context(|| format!("reading {}", path.display())) }
+    };
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert).await?, read(key).await?));
+    if let Some(ca) = &grpc.tls_client_ca {
+        tls = tls.client_ca_root(Certificate::from_pem(read(ca).await?)).client_auth_optional(false);
+    }
+    Ok(Some(tls))
+}
+
+/// Serves the API on `listener` until `shutdown` completes; in-flight calls finish first.
+pub async fn serve(
+    app: AppState,
+    config: &Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    let crud = config.grpc.connectors_crud;
+    let service = api::dex_server::DexServer::new(service::DexApi::new(app, static_connectors(config), crud));
+    let mut builder = Server::builder();
+    if let Some(tls) = tls(config).await? {
+        builder = builder.tls_config(tls).context("grpc TLS configuration")?;
+    }
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, tls = config.grpc.tls(), mutual_tls = config.grpc.tls_client_ca.is_some(),
+        connectors_crud = crud, "listening (grpc)");
+    let router = builder.add_service(service);
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    Ok(async move {
+        if let Err(e) = router.serve_with_incoming_shutdown(incoming, shutdown).await {
+            tracing::error!(error = %e, "grpc server failed");
+        }
+    })
 }

@@ -131,10 +131,8 @@ mod tests {
     #[tokio::test]
     async fn a_hashed_secret_authenticates_its_client() {
         let world = World::new(settings()).await;
-        let hashed = Client {
-            secret_hash: Some(crate::crypto::SecretHash::new("api-made")),
-            ..client("made", true)
-        };
+        let hashed =
+            Client { secret_hash: Some(crate::crypto::SecretHash::new("api-made")), ..client("made", true) };
         world.storage.create_client(&hashed).await.unwrap();
         let stored = serde_json::to_string(&world.storage.get_client(&"made".into()).await.unwrap()).unwrap();
         assert!(!stored.contains("api-made"), "the secret is not stored");

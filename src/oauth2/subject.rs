@@ -4,26 +4,30 @@
 
 use crate::crypto::base64url;
 use crate::types::ConnectorId;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use prost::Message;
 
-pub fn encode(user_id: &str, connector_id: &ConnectorId) -> String {
-    let mut message = Vec::with_capacity(user_id.len() + connector_id.as_str().len() + 8);
-    put_string_field(&mut message, 1, user_id);
-    put_string_field(&mut message, 2, connector_id.as_str());
-    base64url(&message)
+/// Dex's `internal.IDTokenSubject`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct IdTokenSubject {
+    #[prost(string, tag = "1")]
+    user_id: String,
+    #[prost(string, tag = "2")]
+    conn_id: String,
 }
 
-fn put_string_field(out: &mut Vec<u8>, field: u8, value: &str) {
-    if value.is_empty() {
-        return;
-    }
-    out.push((field << 3) | 2); // wire type 2: length-delimited
-    let mut len = value.len();
-    while len >= 0x80 {
-        out.push((len as u8 & 0x7f) | 0x80);
-        len >>= 7;
-    }
-    out.push(len as u8);
-    out.extend_from_slice(value.as_bytes());
+pub fn encode(user_id: &str, connector_id: &ConnectorId) -> String {
+    let subject = IdTokenSubject { user_id: user_id.to_owned(), conn_id: connector_id.to_string() };
+    base64url(&subject.encode_to_vec())
+}
+
+/// The user id and connector id a `sub` was made from; `None` for a value that is not one
+/// (the admin API's `ListRefresh` and `RevokeRefresh` name users by their `sub`, as in Dex).
+pub fn decode(sub: &str) -> Option<(String, ConnectorId)> {
+    let bytes = URL_SAFE_NO_PAD.decode(sub.trim_end_matches('=')).ok()?;
+    let subject = IdTokenSubject::decode(bytes.as_slice()).ok()?;
+    Some((subject.user_id, subject.conn_id.into()))
 }
 
 #[cfg(test)]
@@ -48,5 +52,17 @@ mod tests {
         let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, encoded)
             .unwrap_or_default();
         assert_eq!(&bytes[..3], &[0x0a, 0xc8, 0x01]);
+    }
+
+    #[test]
+    fn decoding_gives_back_what_was_encoded() {
+        assert_eq!(decode("Cg0wLTM4NS0yODA4OS0wEgRtb2Nr"), Some(("0-385-28089-0".into(), "mock".into())));
+        let long = "ü".repeat(300);
+        assert_eq!(decode(&encode(&long, &"ldap".into())), Some((long, "ldap".into())));
+        // Padded base64 (some tools add it) reads the same.
+        assert_eq!(decode("Cg0wLTM4NS0yODA4OS0wEgRtb2Nr=="), decode("Cg0wLTM4NS0yODA4OS0wEgRtb2Nr"));
+        for bad in ["", "not base64!", "CgA", "/////w"] {
+            assert!(decode(bad).is_none_or(|(user, _)| user.is_empty()), "{bad}");
+        }
     }
 }

@@ -25,7 +25,7 @@ pub struct World {
     pub clients: Clients,
     pub storage: Arc<dyn Storage>,
     pub signer: Arc<LocalSigner>,
-    pub connectors: Registry,
+    pub connectors: Arc<Registry>,
     pub access_tokens: AccessTokens,
     pub now: UnixTime,
 }
@@ -90,7 +90,7 @@ impl World {
             storage.clone(),
         );
         let mock = Arc::new(MockCallback);
-        let connectors = Registry::new(vec![Opened {
+        let connectors = Arc::new(Registry::new(vec![Opened {
             id: "mock".into(),
             name: "Mock".into(),
             kind: "mockCallback".into(),
@@ -99,7 +99,7 @@ impl World {
             token_identity: Some(mock),
             logout: None,
             grant_types: Vec::new(),
-        }]);
+        }]));
         Self {
             settings,
             clients,
@@ -117,7 +117,7 @@ impl World {
             clients: &self.clients,
             storage: self.storage.as_ref(),
             signer: self.signer.as_ref(),
-            connectors: &self.connectors,
+            connectors: self.connectors.clone(),
             access_tokens: &self.access_tokens,
             now: self.now,
         }

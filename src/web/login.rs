@@ -196,7 +196,7 @@ pub async fn connector_callback_get(
     Path(connector): Path<ConnectorId>,
     PageQuery(params): PageQuery<HashMap<String, String>>,
 ) -> PageResult {
-    let trusted = match app.connectors.get(&connector).map(|c| &c.login) {
+    let trusted = match app.registry().get(&connector).map(|c| &c.login) {
         Some(Login::Redirect(redirect)) => redirect
             .trusted_headers()
             .into_iter()

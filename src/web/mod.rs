@@ -221,7 +221,7 @@ impl tower_http::request_id::MakeRequestId for RequestIds {
 /// For each connector that trusts proxy headers (`authproxy`): the one path where they are
 /// read, `{issuer path}/callback/{id}`, and the header names.
 fn trusted_headers(app: &AppState, issuer_path: &str) -> Vec<(String, Vec<HeaderName>)> {
-    app.connectors
+    app.registry()
         .all()
         .iter()
         .filter_map(|c| {

@@ -58,7 +58,7 @@ pub async fn post_form_get(
 
 /// `GET /saml/{connector}/metadata`: the SP metadata to import at the identity provider.
 pub async fn metadata_get(State(app): State<AppState>, Path(connector): Path<ConnectorId>) -> Response {
-    match app.connectors.get(&connector).map(|c| &c.login) {
+    match app.registry().get(&connector).map(|c| &c.login) {
         Some(Login::Saml(saml)) => {
             ([(header::CONTENT_TYPE, "application/samlmetadata+xml")], saml.metadata()).into_response()
         }

@@ -102,7 +102,8 @@ async fn metrics_get() -> Response {
 /// every replica has the same config, so a 503 would take the whole service out of rotation
 /// for one broken connector while the others work; alert on the body (or the start-up log).
 pub async fn ready_get(State(app): State<AppState>) -> Response {
-    let connectors = &app.connector_failures;
+    let live = app.live_connectors();
+    let connectors = &live.failures;
     match app.storage.ping().await {
         Ok(()) => {
             let status = if connectors.is_empty() { "ok" } else { "degraded" };

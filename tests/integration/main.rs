@@ -21,6 +21,7 @@ mod connectors;
 mod device;
 mod dex_config;
 mod google;
+mod grpc_api;
 mod keys;
 mod kubectl;
 mod ldap;

@@ -55,17 +55,17 @@ pub(super) fn build_client(
     report.unsupported(&format!("{path}.ssoSharedWith"), c.sso_shared_with.as_ref());
     let id = value_or_env(c.id, c.id_env, path, "id", env, report);
     let secret = value_or_env(c.secret, c.secret_env, path, "secret", env, report);
-    let refresh_token_lifetime = match c.refresh_token_lifetime.trim() {
-        "" | "standalone" => RefreshTokenLifetime::Standalone,
-        "session" => RefreshTokenLifetime::Session,
-        other => {
+    let refresh_token_lifetime =
+        RefreshTokenLifetime::parse(c.refresh_token_lifetime.trim()).unwrap_or_else(|| {
             report.problem(
                 format!("{path}.refreshTokenLifetime"),
-                format!("unknown value {other:?}; use standalone (the default) or session"),
+                format!(
+                    "unknown value {:?}; use standalone (the default) or session",
+                    c.refresh_token_lifetime.trim()
+                ),
             );
             RefreshTokenLifetime::Standalone
-        }
-    };
+        });
     let backchannel_logout_uri = non_empty(c.backchannel_logout_uri).and_then(|uri| {
         match Url::parse(&uri) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.fragment().is_none() => Some(url),

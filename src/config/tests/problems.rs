@@ -192,3 +192,36 @@ fn typo_inside_a_list_entry_names_its_index() {
     assert!(p[0].message.contains("line 10 column 3"), "{p:?}");
     assert!(p[0].message.contains("redirectURIs"), "the message lists the right spelling: {p:?}");
 }
+
+/// Dex's `grpc` keys: the admin API needs TLS, or a loopback address, or an explicit yes.
+#[test]
+fn grpc_without_tls_listens_on_loopback_only_unless_told() {
+    let with = |grpc: &str| format!("{MINIMAL}grpc:\n{grpc}");
+    for addr in ["127.0.0.1:5557", "localhost:5557", "[::1]:5557"] {
+        assert_eq!(ok(&with(&format!("  addr: \"{addr}\"\n"))).config.grpc.addr.as_deref(), Some(addr));
+    }
+    let remote = problems(&with("  addr: 0.0.0.0:5557\n"));
+    assert!(has(&remote, "grpc.addr", "not a loopback address"), "{remote:?}");
+    let told = ok(&with("  addr: 0.0.0.0:5557\n  allowRemotePlaintext: true\n"));
+    assert!(told.config.grpc.allow_remote_plaintext);
+    let tls =
+        ok(&with("  addr: 0.0.0.0:5557\n  tlsCert: /c.pem\n  tlsKey: /k.pem\n  tlsClientCA: /ca.pem\n"));
+    assert_eq!(tls.config.grpc.tls_client_ca.as_deref(), Some(std::path::Path::new("/ca.pem")));
+    let half = problems(&with("  addr: 127.0.0.1:5557\n  tlsCert: /c.pem\n"));
+    assert!(has(&half, "grpc.tlsKey", "go together"), "{half:?}");
+    let ca_only = problems(&with("  addr: 127.0.0.1:5557\n  tlsClientCA: /ca.pem\n"));
+    assert!(has(&ca_only, "grpc.tlsClientCA", "needs tlsCert"), "{ca_only:?}");
+    let clash = problems(&with("  addr: 0.0.0.0:5556\n  allowRemotePlaintext: true\n"));
+    assert!(has(&clash, "grpc.addr", "must differ"), "{clash:?}");
+    let typo = problems(&with("  adr: 127.0.0.1:5557\n"));
+    assert!(typo.iter().any(|p| p.path.starts_with("grpc")), "{typo:?}");
+}
+
+/// `DEX_API_CONNECTORS_CRUD=true`, read as Dex reads it, allows connector changes.
+#[test]
+fn the_connector_methods_follow_dexs_environment_switch() {
+    let yaml = format!("{MINIMAL}grpc:\n  addr: 127.0.0.1:5557\n");
+    assert!(!ok(&yaml).config.grpc.connectors_crud);
+    let on = load_with(&yaml, &[("DEX_API_CONNECTORS_CRUD", "true")]).unwrap();
+    assert!(on.config.grpc.connectors_crud);
+}

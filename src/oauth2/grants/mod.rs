@@ -33,7 +33,7 @@ pub struct GrantContext<'a> {
     pub clients: &'a Clients,
     pub storage: &'a dyn Storage,
     pub signer: &'a dyn Signer,
-    pub connectors: &'a Registry,
+    pub connectors: Arc<Registry>,
     pub access_tokens: &'a AccessTokens,
     pub now: UnixTime,
 }
