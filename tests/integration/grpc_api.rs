@@ -372,3 +372,48 @@ impl Pki {
         Self { ca_pem: ca.pem(), server_pem, server_key, client_pem, client_key }
     }
 }
+
+/// Two replicas on one PostgreSQL database: a client and a connector created through one
+/// replica's API work on the other without a restart (the connector within the poll interval).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_through_one_replica_reach_the_other() {
+    let database = std::sync::Arc::new(ScratchDatabase::create().await);
+    let replica = || {
+        TestServer::builder()
+            .shared_postgres(database.clone())
+            .yaml("grpc:\n  addr: 127.0.0.1:0\n")
+            .config(|c| c.grpc.connectors_crud = true)
+            .start()
+    };
+    let (a, b) = tokio::join!(replica(), replica());
+    let created = call(
+        &a,
+        "CreateClient",
+        json!({"client": {"id": PY_APP, "name": "Py App", "redirect_uris": [PY_REDIRECT]}}),
+    )
+    .await;
+    let secret = created["client"]["secret"].as_str().unwrap().to_string();
+    let code = b.login_code(PY_APP, PY_REDIRECT, "openid").await;
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", PY_REDIRECT)];
+    assert_eq!(b.token(Some((PY_APP, &secret)), &form).await.status, StatusCode::OK);
+
+    let mock = json!({"connector": {"id": "py-mock", "type": "mockCallback", "name": "Py Mock", "config": b64_json(&json!({}))}});
+    assert_eq!(call(&a, "CreateConnector", mock).await["already_exists"], false);
+    let url = b.code_auth_url(CLIENT_ID, REDIRECT_URI, "openid");
+    let poll = tessera::app::CONNECTOR_POLL_INTERVAL;
+    let mut seen = false;
+    // Bounded: three poll intervals at most.
+    for _ in 0..(3 * poll.as_millis() / 200) {
+        let page = navigate(&browser(), &url).await;
+        if let Hop::Page(page) = page
+            && chooser_names(&page).iter().any(|n| n.contains("Py Mock"))
+        {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(seen, "the connector reached the other replica within {poll:?} or so");
+    a.stop().await;
+    b.stop().await;
+}
