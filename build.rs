@@ -20,6 +20,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=proto/api.proto");
     let descriptors = protox::compile(["api.proto"], ["proto"])?;
+    // The descriptors again, encoded, for gRPC server reflection (`grpc.reflection`).
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out.join("api_descriptor.bin"), prost::Message::encode_to_vec(&descriptors))?;
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

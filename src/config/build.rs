@@ -66,9 +66,6 @@ fn build_grpc(grpc: raw::Grpc, env: EnvLookup<'_>, report: &mut Report) -> GrpcC
             report.warn(key, "not applied yet; the API accepts TLS 1.2 and 1.3");
         }
     }
-    if grpc.reflection {
-        report.warn("grpc.reflection", "gRPC server reflection is not served yet; ignored");
-    }
     GrpcConfig {
         addr: non_empty(grpc.addr),
         tls_cert: non_empty(grpc.tls_cert).map(PathBuf::from),

@@ -294,7 +294,7 @@ pub struct GrpcConfig {
     pub tls_key: Option<PathBuf>,
     /// `tlsClientCA`: require a client certificate signed by this CA (mutual TLS).
     pub tls_client_ca: Option<PathBuf>,
-    /// `reflection`: gRPC server reflection, for tools such as grpcurl.
+    /// `reflection`: serve gRPC server reflection (v1), for tools such as grpcurl.
     pub reflection: bool,
     /// Tessera's `allowRemotePlaintext`: serve without TLS on an address other than
     /// loopback. Off by default: the API changes clients and passwords, and without TLS

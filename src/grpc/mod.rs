@@ -8,6 +8,9 @@ pub mod service;
 
 pub mod api {
     tonic::include_proto!("api");
+
+    /// The encoded `FileDescriptorSet` of `proto/api.proto`, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/api_descriptor.bin"));
 }
 
 use crate::app::AppState;
@@ -58,7 +61,16 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, tls = config.grpc.tls(), mutual_tls = config.grpc.tls_client_ca.is_some(),
         connectors_crud = crud, "listening (grpc)");
-    let router = builder.add_service(service);
+    let reflection = if config.grpc.reflection {
+        let service = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(api::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .context("gRPC reflection")?;
+        Some(service)
+    } else {
+        None
+    };
+    let router = builder.add_service(service).add_optional_service(reflection);
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
     Ok(async move {
         if let Err(e) = router.serve_with_incoming_shutdown(incoming, shutdown).await {

@@ -417,3 +417,58 @@ async fn changes_through_one_replica_reach_the_other() {
     a.stop().await;
     b.stop().await;
 }
+
+/// `grpc.reflection: true` (Dex's key) serves server reflection: a tool that has no
+/// `.proto` (grpcurl) finds Dex's service and its methods.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_lists_dexs_service() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let ask = |request: MessageRequest| ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request),
+    };
+    let server = TestServer::builder().yaml("grpc:\n  addr: 127.0.0.1:0\n  reflection: true\n").start().await;
+    let url = format!("http://{}", server.running().grpc_addr.unwrap());
+    let channel = tonic::transport::Endpoint::from_shared(url).unwrap().connect().await.unwrap();
+    let mut client = ServerReflectionClient::new(channel);
+    let mut answers = client
+        .server_reflection_info(tokio_stream::iter([
+            ask(MessageRequest::ListServices(String::new())),
+            ask(MessageRequest::FileContainingSymbol("api.Dex".into())),
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        answers.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("no service list");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(names.contains(&"api.Dex".to_string()), "{names:?}");
+    let Some(MessageResponse::FileDescriptorResponse(file)) =
+        answers.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("no file for api.Dex");
+    };
+    let descriptor = &file.file_descriptor_proto[0];
+    assert!(descriptor.windows(b"CreateClient".len()).any(|w| w == b"CreateClient"));
+    server.stop().await;
+
+    // Off by default, as in Dex.
+    let server = grpc_server(false).await;
+    let url = format!("http://{}", server.running().grpc_addr.unwrap());
+    let channel = tonic::transport::Endpoint::from_shared(url).unwrap().connect().await.unwrap();
+    let refused = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([ask(MessageRequest::ListServices(String::new()))]))
+        .await;
+    let unimplemented = match refused {
+        Err(status) => status.code() == tonic::Code::Unimplemented,
+        Ok(response) => response.into_inner().message().await.is_err(),
+    };
+    assert!(unimplemented);
+    server.stop().await;
+}
