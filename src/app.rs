@@ -34,6 +34,8 @@ pub struct App {
     opener: ConnectorOpener,
     pub clock: Arc<dyn Clock>,
     pub sessions: crate::sso::Settings,
+    /// Where audit events go.
+    pub audit: crate::audit::Audit,
     /// For outgoing calls (back-channel logout): short timeouts, no redirects.
     pub http: reqwest::Client,
     /// Access-token checks: remembered verifications and the revoked set.
@@ -147,6 +149,11 @@ impl App {
             absolute_lifetime: secs(config.sessions.absolute_lifetime),
             idle_lifetime: secs(config.sessions.valid_if_not_used_for),
         };
+        let audit = match &config.logger.audit_file {
+            Some(path) => crate::audit::Audit::to_file(path)
+                .with_context(|| format!("opening logger.auditFile {}", path.display()))?,
+            None => crate::audit::Audit::log_only(),
+        };
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(5))
@@ -163,6 +170,7 @@ impl App {
             opener,
             clock,
             sessions,
+            audit,
             http,
             access_tokens,
             discovery,
@@ -545,6 +553,7 @@ impl App {
             signer: self.signer.as_ref(),
             sessions: &self.sessions,
             http: &self.http,
+            audit: &self.audit,
             now: self.clock.now(),
         }
     }
@@ -558,6 +567,7 @@ impl App {
             signer: self.signer.as_ref(),
             connectors: self.registry(),
             access_tokens: &self.access_tokens,
+            audit: &self.audit,
             now: self.clock.now(),
         }
     }

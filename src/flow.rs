@@ -11,6 +11,7 @@
 //! 4. Approval (or `skipApprovalScreen`) consumes the request atomically and answers the
 //!    client: a code, tokens in the fragment (implicit/hybrid), or the out-of-band page.
 
+use crate::audit::Event;
 use crate::connector::{Identity, Login, Opened, Registry, SamlBinding, SamlLogin, SamlRequest, Scopes};
 use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_id};
 use crate::oauth2::Settings;
@@ -41,6 +42,7 @@ pub struct FlowContext<'a> {
     pub sessions: &'a sso::Settings,
     /// For calls out of the flow (back-channel logout).
     pub http: &'a reqwest::Client,
+    pub audit: &'a crate::audit::Audit,
     pub now: UnixTime,
 }
 
@@ -321,7 +323,16 @@ pub async fn password_login(
         "result" => if identity.is_some() { "ok" } else { "invalid" })
     .increment(1);
     match identity {
-        None => Ok(PasswordOutcome::WrongPassword),
+        None => {
+            let event = Event::LoginFailed {
+                connector: connector_id.as_str(),
+                client: request.client_id.as_str(),
+                login: username,
+                reason: "invalid_credentials",
+            };
+            ctx.audit.record(ctx.now, &event);
+            Ok(PasswordOutcome::WrongPassword)
+        }
         Some(identity) => Ok(PasswordOutcome::LoggedIn(logged_in(ctx, request, identity).await?)),
     }
 }
@@ -373,7 +384,10 @@ async fn redirect_callback(
     .increment(1);
     match result {
         Ok(identity) => logged_in(ctx, request, identity).await,
-        Err(e) => Err(connector_failed(e)),
+        Err(e) => {
+            login_failed(ctx, &request, &e);
+            Err(connector_failed(e))
+        }
     }
 }
 
@@ -382,6 +396,21 @@ fn approval_hmac(request: &AuthRequest) -> String {
 }
 
 /// The connector vouched for the user: a new single sign-on session starts.
+/// The audit event of a login an upstream refused or could not complete.
+fn login_failed(ctx: &FlowContext<'_>, request: &AuthRequest, error: &crate::connector::ConnectorError) {
+    let reason = match error {
+        crate::connector::ConnectorError::Refused(_) => "refused",
+        _ => "error",
+    };
+    let event = Event::LoginFailed {
+        connector: request.connector_id.as_str(),
+        client: request.client_id.as_str(),
+        login: "",
+        reason,
+    };
+    ctx.audit.record(ctx.now, &event);
+}
+
 async fn logged_in(
     ctx: &FlowContext<'_>,
     mut request: AuthRequest,
@@ -392,6 +421,15 @@ async fn logged_in(
     request.claims = identity.claims;
     request.connector_data = identity.connector_data;
     request.auth_time = now;
+    ctx.audit.record(
+        now,
+        &Event::LoginSucceeded {
+            connector: request.connector_id.as_str(),
+            client: request.client_id.as_str(),
+            user: &request.claims.user_id,
+            username: &request.claims.username,
+        },
+    );
     let session = sso::open(ctx.storage, ctx.sessions, &request, now).await.map_err(internal)?;
     request.session_id = session.id.clone();
     if !ctx.storage.update_auth_request(&request).await.map_err(internal)? {
@@ -483,6 +521,11 @@ async fn finish(
     let now = ctx.now;
     // The client now holds tokens from this session: it hears of the logout.
     sso::record(ctx.storage, &request.session_id, &request.client_id, approved).await.map_err(internal)?;
+    if let Some(scopes) = approved {
+        let event =
+            Event::Consent { client: request.client_id.as_str(), user: &request.claims.user_id, scopes };
+        ctx.audit.record(now, &event);
+    }
     let types = &request.response_types;
     let has = |word: ResponseWord| types.contains(&word);
     let mut params: Vec<(&str, String)> = Vec::new();
@@ -618,6 +661,9 @@ pub async fn saml_callback(
     metrics::counter!("tessera_logins_total", "connector" => request.connector_id.to_string(),
         "result" => if result.is_ok() { "ok" } else { "error" })
     .increment(1);
+    if let Err(e) = &result {
+        login_failed(ctx, &request, e);
+    }
     match result {
         Ok(identity) => logged_in(ctx, request, identity).await,
         Err(crate::connector::ConnectorError::Refused(reason)) => Err(page(PageKind::LoginRefused, &reason)),

@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod connector;

@@ -184,6 +184,12 @@ pub async fn end_session(ctx: &FlowContext<'_>, sid: &str) -> Result<(), Authori
     tracing::info!(refresh_tokens = ended, "session ended");
     let now = ctx.now;
     let sub = subject::encode(&session.claims.user_id, &session.connector_id);
+    let event = crate::audit::Event::Logout {
+        user: &session.claims.user_id,
+        connector: session.connector_id.as_str(),
+        session_clients: session.clients.len(),
+    };
+    ctx.audit.record(now, &event);
     for client_id in &session.clients {
         let Ok(Some(client)) = ctx.clients.get(client_id).await else {
             continue;

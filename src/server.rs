@@ -124,7 +124,7 @@ pub async fn spawn_app(app: AppState, config: &Config, listener: TcpListener) ->
     let handle = axum_server::Handle::<SocketAddr>::new();
     let server = limited(axum_server::from_tcp(listener.into_std()?)?, config)
         .handle(handle.clone())
-        .serve(router.into_make_service());
+        .serve(router.into_make_service_with_connect_info::<SocketAddr>());
     let task = tokio::spawn(async move {
         if let Err(e) = server.await {
             tracing::error!(error = %e, "server failed");
@@ -153,7 +153,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!(%addr, "listening (http)");
         let server = limited(axum_server::from_tcp(listener)?, &config)
             .handle(handle.clone())
-            .serve(router.clone().into_make_service());
+            .serve(router.clone().into_make_service_with_connect_info::<SocketAddr>());
         tasks.push(tokio::spawn(server));
     }
     if let Some(addr) = &config.web.https {
@@ -163,7 +163,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!(%addr, "listening (https)");
         let server = limited(axum_server::from_tcp_rustls(listener, tls)?, &config)
             .handle(handle.clone())
-            .serve(router.clone().into_make_service());
+            .serve(router.clone().into_make_service_with_connect_info::<SocketAddr>());
         tasks.push(tokio::spawn(server));
     }
     if let Some(addr) = &config.telemetry.http {

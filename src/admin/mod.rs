@@ -32,6 +32,7 @@ pub struct AdminContext<'a> {
     pub static_connectors: &'a [ConnectorId],
     /// `DEX_API_CONNECTORS_CRUD`: whether connectors may be changed.
     pub connectors_crud: bool,
+    pub audit: &'a crate::audit::Audit,
     pub now: UnixTime,
 }
 

@@ -402,7 +402,7 @@ fn build_logger(logger: raw::Logger, report: &mut Report) -> LoggerConfig {
             LogFormat::Text
         }
     };
-    LoggerConfig { level, format }
+    LoggerConfig { level, format, audit_file: non_empty(logger.audit_file).map(PathBuf::from) }
 }
 
 /// Parses a list of names, reporting each unknown one at its index.

@@ -348,12 +348,15 @@ pub struct RefreshTokenPolicy {
 }
 
 /// `logger`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LoggerConfig {
     /// `level`: `debug`, `info` (default), `warn` or `error` (any case, as Go's slog).
     pub level: LogLevel,
     /// `format`: `text` (default) or `json`.
     pub format: LogFormat,
+    /// Tessera's `auditFile`: audit events are also appended there, one JSON object a line.
+    /// They always go to the log too, under the target `tessera::audit`.
+    pub audit_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -404,6 +404,9 @@ pub struct Logger {
     pub format: String,
     /// Dropping attributes from every log line: not built.
     pub exclude_fields: Option<Value>,
+    /// Tessera's: where audit events are appended as JSON lines.
+    #[serde(default, deserialize_with = "text")]
+    pub audit_file: String,
 }
 
 /// `frontend` (`server/config.go: WebConfig`; Go matches its untagged fields by name).

@@ -39,6 +39,7 @@ impl DexApi {
             hasher: &self.app.hasher,
             static_connectors: &self.static_connectors,
             connectors_crud: self.connectors_crud,
+            audit: &self.app.audit,
             now: self.app.clock.now(),
         }
     }
@@ -49,6 +50,46 @@ impl DexApi {
         if let Err(e) = self.app.reload_connectors().await {
             tracing::warn!(error = %e, "reopening the connectors after a change failed; retried by the poller");
         }
+    }
+}
+
+/// Who made an admin call: the subject of the client certificate (mutual TLS), else what
+/// is known of the connection.
+fn who<T>(request: &Request<T>) -> String {
+    let Some(certs) = request.peer_certs() else {
+        return "plaintext".into();
+    };
+    certs
+        .first()
+        .and_then(|cert| x509_parser::parse_x509_certificate(cert.as_ref()).ok())
+        .map(|(_, cert)| cert.subject().to_string())
+        .unwrap_or_else(|| "tls without a client certificate".into())
+}
+
+/// The caller of an admin call, for its audit event.
+struct Caller {
+    who: String,
+    source: Option<std::net::IpAddr>,
+}
+
+impl Caller {
+    fn of<T>(request: &Request<T>) -> Self {
+        Self { who: who(request), source: request.remote_addr().map(|a| a.ip()) }
+    }
+}
+
+impl DexApi {
+    /// One audit event for a change through the API, whatever its outcome.
+    fn audit<T>(&self, caller: &Caller, method: &str, target: &str, result: &Result<Change<T>, AdminError>) {
+        let outcome = match result {
+            Ok(Change::Done(_)) => "done",
+            Ok(Change::AlreadyExists) => "already_exists",
+            Ok(Change::NotFound) => "not_found",
+            Err(AdminError::Storage(_)) => "failed",
+            Err(_) => "refused",
+        };
+        let event = crate::audit::Event::AdminChange { method, target, outcome, who: &caller.who };
+        self.app.audit.record_from(caller.source, self.app.clock.now(), &event);
     }
 }
 
@@ -129,9 +170,11 @@ impl Dex for DexApi {
         &self,
         request: Request<api::CreateClientReq>,
     ) -> Result<Response<api::CreateClientResp>, Status> {
+        let caller = Caller::of(&request);
         let Some(c) = request.into_inner().client else {
             return Err(Status::invalid_argument("no client supplied"));
         };
+        let target = c.id.clone();
         reject_sso_shared_with(&c.sso_shared_with)?;
         let new = admin::clients::NewClient {
             id: c.id,
@@ -146,7 +189,13 @@ impl Dex for DexApi {
             backchannel_logout_uri: c.backchannel_logout_uri,
             refresh_token_lifetime: c.refresh_token_lifetime,
         };
-        let response = match admin::clients::create(&self.ctx(), new).await.map_err(status)? {
+        let result = admin::clients::create(&self.ctx(), new).await;
+        let target = match &result {
+            Ok(Change::Done(created)) => created.client.id.to_string(),
+            _ => target,
+        };
+        self.audit(&caller, "CreateClient", &target, &result);
+        let response = match result.map_err(status)? {
             Change::Done(created) => api::CreateClientResp {
                 already_exists: false,
                 client: Some(client_message(&created.client, &created.secret)),
@@ -160,8 +209,10 @@ impl Dex for DexApi {
         &self,
         request: Request<api::UpdateClientReq>,
     ) -> Result<Response<api::UpdateClientResp>, Status> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
         reject_sso_shared_with(&r.sso_shared_with)?;
+        let target = r.id.clone();
         let update = admin::clients::ClientUpdate {
             id: r.id,
             redirect_uris: r.redirect_uris,
@@ -173,7 +224,9 @@ impl Dex for DexApi {
             backchannel_logout_uri: r.backchannel_logout_uri,
             refresh_token_lifetime: r.refresh_token_lifetime,
         };
-        let change = admin::clients::update(&self.ctx(), update).await.map_err(status)?;
+        let result = admin::clients::update(&self.ctx(), update).await;
+        self.audit(&caller, "UpdateClient", &target, &result);
+        let change = result.map_err(status)?;
         Ok(Response::new(api::UpdateClientResp { not_found: exists_and_missing(&change).1 }))
     }
 
@@ -181,7 +234,11 @@ impl Dex for DexApi {
         &self,
         request: Request<api::DeleteClientReq>,
     ) -> Result<Response<api::DeleteClientResp>, Status> {
-        let change = admin::clients::delete(&self.ctx(), &request.into_inner().id).await.map_err(status)?;
+        let caller = Caller::of(&request);
+        let id = request.into_inner().id;
+        let result = admin::clients::delete(&self.ctx(), &id).await;
+        self.audit(&caller, "DeleteClient", &id, &result);
+        let change = result.map_err(status)?;
         Ok(Response::new(api::DeleteClientResp { not_found: exists_and_missing(&change).1 }))
     }
 
@@ -197,16 +254,20 @@ impl Dex for DexApi {
         &self,
         request: Request<api::CreatePasswordReq>,
     ) -> Result<Response<api::CreatePasswordResp>, Status> {
+        let caller = Caller::of(&request);
         let Some(p) = request.into_inner().password else {
             return Err(Status::invalid_argument("no password supplied"));
         };
+        let target = p.email.to_lowercase();
         let new = admin::passwords::NewPassword {
             email: p.email,
             hash: p.hash,
             username: p.username,
             user_id: p.user_id,
         };
-        let change = admin::passwords::create(&self.ctx(), new).await.map_err(status)?;
+        let result = admin::passwords::create(&self.ctx(), new).await;
+        self.audit(&caller, "CreatePassword", &target, &result);
+        let change = result.map_err(status)?;
         Ok(Response::new(api::CreatePasswordResp { already_exists: exists_and_missing(&change).0 }))
     }
 
@@ -214,10 +275,11 @@ impl Dex for DexApi {
         &self,
         request: Request<api::UpdatePasswordReq>,
     ) -> Result<Response<api::UpdatePasswordResp>, Status> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
-        let change = admin::passwords::update(&self.ctx(), &r.email, &r.new_hash, &r.new_username)
-            .await
-            .map_err(status)?;
+        let result = admin::passwords::update(&self.ctx(), &r.email, &r.new_hash, &r.new_username).await;
+        self.audit(&caller, "UpdatePassword", &r.email.to_lowercase(), &result);
+        let change = result.map_err(status)?;
         Ok(Response::new(api::UpdatePasswordResp { not_found: exists_and_missing(&change).1 }))
     }
 
@@ -225,8 +287,11 @@ impl Dex for DexApi {
         &self,
         request: Request<api::DeletePasswordReq>,
     ) -> Result<Response<api::DeletePasswordResp>, Status> {
-        let change =
-            admin::passwords::delete(&self.ctx(), &request.into_inner().email).await.map_err(status)?;
+        let caller = Caller::of(&request);
+        let email = request.into_inner().email;
+        let result = admin::passwords::delete(&self.ctx(), &email).await;
+        self.audit(&caller, "DeletePassword", &email.to_lowercase(), &result);
+        let change = result.map_err(status)?;
         Ok(Response::new(api::DeletePasswordResp { not_found: exists_and_missing(&change).1 }))
     }
 
@@ -266,9 +331,11 @@ impl Dex for DexApi {
         &self,
         request: Request<api::CreateConnectorReq>,
     ) -> Result<Response<api::CreateConnectorResp>, Status> {
+        let caller = Caller::of(&request);
         let Some(c) = request.into_inner().connector else {
             return Err(Status::invalid_argument("no connector supplied"));
         };
+        let target = c.id.clone();
         let new = admin::connectors::NewConnector {
             id: c.id,
             kind: c.r#type,
@@ -276,7 +343,9 @@ impl Dex for DexApi {
             config: c.config,
             grant_types: c.grant_types,
         };
-        let change = admin::connectors::create(&self.ctx(), new).await.map_err(status)?;
+        let result = admin::connectors::create(&self.ctx(), new).await;
+        self.audit(&caller, "CreateConnector", &target, &result);
+        let change = result.map_err(status)?;
         self.reload_connectors().await;
         Ok(Response::new(api::CreateConnectorResp { already_exists: exists_and_missing(&change).0 }))
     }
@@ -285,7 +354,9 @@ impl Dex for DexApi {
         &self,
         request: Request<api::UpdateConnectorReq>,
     ) -> Result<Response<api::UpdateConnectorResp>, Status> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
+        let target = r.id.clone();
         let update = admin::connectors::ConnectorUpdate {
             id: r.id,
             new_kind: r.new_type,
@@ -293,7 +364,9 @@ impl Dex for DexApi {
             new_config: r.new_config,
             new_grant_types: r.new_grant_types.map(|g| g.grant_types),
         };
-        let change = admin::connectors::update(&self.ctx(), update).await.map_err(status)?;
+        let result = admin::connectors::update(&self.ctx(), update).await;
+        self.audit(&caller, "UpdateConnector", &target, &result);
+        let change = result.map_err(status)?;
         self.reload_connectors().await;
         Ok(Response::new(api::UpdateConnectorResp { not_found: exists_and_missing(&change).1 }))
     }
@@ -302,8 +375,11 @@ impl Dex for DexApi {
         &self,
         request: Request<api::DeleteConnectorReq>,
     ) -> Result<Response<api::DeleteConnectorResp>, Status> {
-        let change =
-            admin::connectors::delete(&self.ctx(), &request.into_inner().id).await.map_err(status)?;
+        let caller = Caller::of(&request);
+        let id = request.into_inner().id;
+        let result = admin::connectors::delete(&self.ctx(), &id).await;
+        self.audit(&caller, "DeleteConnector", &id, &result);
+        let change = result.map_err(status)?;
         self.reload_connectors().await;
         Ok(Response::new(api::DeleteConnectorResp { not_found: exists_and_missing(&change).1 }))
     }
@@ -383,8 +459,11 @@ impl Dex for DexApi {
         &self,
         request: Request<api::RevokeRefreshReq>,
     ) -> Result<Response<api::RevokeRefreshResp>, Status> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
-        let change = admin::refresh::revoke(&self.ctx(), &r.user_id, &r.client_id).await.map_err(status)?;
+        let result = admin::refresh::revoke(&self.ctx(), &r.user_id, &r.client_id).await;
+        self.audit(&caller, "RevokeRefresh", &format!("{} at {}", r.user_id, r.client_id), &result);
+        let change = result.map_err(status)?;
         Ok(Response::new(api::RevokeRefreshResp { not_found: exists_and_missing(&change).1 }))
     }
 }

@@ -80,6 +80,9 @@ async fn revoke_access_token(
     };
     ctx.access_tokens.revoke(ctx.storage, jti, exp, ctx.now).await?;
     tracing::info!(%client_id, "access token revoked");
+    let event =
+        crate::audit::Event::TokenRevoked { client: client_id.as_str(), kind: "access_token", id: jti };
+    ctx.audit.record(ctx.now, &event);
     Ok(())
 }
 
@@ -105,6 +108,12 @@ async fn revoke_refresh_token(
     }
     ctx.storage.delete_refresh_token(&record.id).await?;
     tracing::info!(%client_id, "refresh token family revoked");
+    let event = crate::audit::Event::TokenRevoked {
+        client: client_id.as_str(),
+        kind: "refresh_token",
+        id: &record.id,
+    };
+    ctx.audit.record(ctx.now, &event);
     Ok(())
 }
 

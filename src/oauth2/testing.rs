@@ -27,6 +27,7 @@ pub struct World {
     pub signer: Arc<LocalSigner>,
     pub connectors: Arc<Registry>,
     pub access_tokens: AccessTokens,
+    pub audit: crate::audit::Audit,
     pub now: UnixTime,
 }
 
@@ -107,6 +108,7 @@ impl World {
             signer,
             connectors,
             access_tokens: AccessTokens::default(),
+            audit: crate::audit::Audit::log_only(),
             now: START,
         }
     }
@@ -119,6 +121,7 @@ impl World {
             signer: self.signer.as_ref(),
             connectors: self.connectors.clone(),
             access_tokens: &self.access_tokens,
+            audit: &self.audit,
             now: self.now,
         }
     }

@@ -77,6 +77,8 @@ pub struct Minted {
     pub access_token_id: String,
     pub id_token: String,
     pub expires_at: UnixTime,
+    /// The user the tokens speak for (the connector's user id), for the audit log.
+    pub user_id: String,
 }
 
 /// A signed access token alone.
@@ -85,6 +87,7 @@ pub struct AccessToken {
     /// Its `jti`, for revocation.
     pub id: String,
     pub expires_at: UnixTime,
+    pub user_id: String,
 }
 
 /// Signs an access token: the identity claims of an ID token, `aud` the client alone, and
@@ -97,7 +100,7 @@ pub fn mint_access_token(signer: &dyn Signer, ctx: &TokenContext<'_>) -> Result<
     access.remove("azp");
     access.remove("nonce");
     let token = signer.sign(&Value::Object(access))?;
-    Ok(AccessToken { token, id, expires_at: ctx.now + ctx.lifetime })
+    Ok(AccessToken { token, id, expires_at: ctx.now + ctx.lifetime, user_id: ctx.claims.user_id.clone() })
 }
 
 /// Signs an access token and an ID token. `code` (hybrid flow) adds `c_hash`.
@@ -114,6 +117,7 @@ pub fn mint(signer: &dyn Signer, ctx: &TokenContext<'_>, code: Option<&str>) -> 
         access_token_id: access.id,
         id_token,
         expires_at: access.expires_at,
+        user_id: access.user_id,
     })
 }
 
@@ -205,6 +209,11 @@ pub struct TokenResponse {
     /// RFC 8693 §2.2.1: what the token exchange issued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<String>,
+    /// For the audit log, never sent: the access token's `jti` and the user.
+    #[serde(skip)]
+    pub access_token_id: String,
+    #[serde(skip)]
+    pub user_id: String,
 }
 crate::debug_only!(TokenResponse: token_type, expires_in, scope, issued_token_type);
 
@@ -218,6 +227,8 @@ impl TokenResponse {
             id_token: Some(minted.id_token),
             scope: Some(scopes.join(" ")),
             issued_token_type: None,
+            access_token_id: minted.access_token_id,
+            user_id: minted.user_id,
         }
     }
 
@@ -231,6 +242,8 @@ impl TokenResponse {
             id_token: None,
             scope: Some(scopes.join(" ")),
             issued_token_type: None,
+            access_token_id: access.id,
+            user_id: access.user_id,
         }
     }
 }

@@ -171,6 +171,7 @@ pub fn router(app: AppState, ui: ui::Ui, security_headers: SecurityHeaders, cors
         // otherwise the extractors' rejection would turn it into a 400 invalid_request.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(telemetry::track))
+        .layer(axum::middleware::from_fn(audit_source))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
@@ -181,6 +182,16 @@ pub fn router(app: AppState, ui: ui::Ui, security_headers: SecurityHeaders, cors
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, RequestIds::default()))
+}
+
+/// The audit events a request records carry the address it came from (the peer of the
+/// connection; a proxy in front is that peer).
+async fn audit_source(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let source = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    crate::audit::with_source(source, next.run(request)).await
 }
 
 /// Request ids for the logs and the error page: unique per process and unguessable enough not

@@ -12,6 +12,7 @@
 mod common;
 
 mod api;
+mod audit;
 mod authorize;
 mod browser;
 mod cli;

@@ -35,6 +35,7 @@ pub struct GrantContext<'a> {
     pub signer: &'a dyn Signer,
     pub connectors: Arc<Registry>,
     pub access_tokens: &'a AccessTokens,
+    pub audit: &'a crate::audit::Audit,
     pub now: UnixTime,
 }
 
@@ -59,6 +60,17 @@ pub async fn token(
     metrics::counter!("tessera_token_issuance_total",
         "grant_type" => grant.as_str(), "result" => outcome)
     .increment(1);
+    if let Ok(response) = &result {
+        let scopes: Vec<String> = scopes::parse(response.scope.as_deref().unwrap_or_default());
+        let event = crate::audit::Event::TokenIssued {
+            grant: grant.as_str(),
+            client: client.id.as_str(),
+            user: &response.user_id,
+            scopes: &scopes,
+            jti: &response.access_token_id,
+        };
+        ctx.audit.record(ctx.now, &event);
+    }
     result
 }
 

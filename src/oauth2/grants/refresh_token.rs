@@ -237,6 +237,12 @@ async fn advance_secret(
             connector_data: identity.connector_data.clone(),
         };
         if ctx.storage.rotate_refresh_token(&token.id, &rotation).await? {
+            let event = crate::audit::Event::RefreshRotated {
+                client: token.client_id.as_str(),
+                user: &token.claims.user_id,
+                family: &token.id,
+            };
+            ctx.audit.record(ctx.now, &event);
             return Ok(next);
         }
         // A concurrent refresh with the same secret won the rotation: take its result.
@@ -267,5 +273,11 @@ async fn reuse_within_interval(
     }
     tracing::warn!(client_id = %token.client_id, "refresh token reuse detected; revoking the token family");
     ctx.storage.delete_refresh_token(&token.id).await?;
+    let event = crate::audit::Event::RefreshReuseDetected {
+        client: token.client_id.as_str(),
+        user: &token.claims.user_id,
+        family: &token.id,
+    };
+    ctx.audit.record(ctx.now, &event);
     Err(invalid())
 }

@@ -77,10 +77,11 @@ pub async fn exchange(
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };
-    let (token, token_type) = if issued_token_type == TokenType::IdToken {
-        (mint_id_token(ctx.signer, &token_ctx, None)?, "N_A")
+    let (token, token_type, jti) = if issued_token_type == TokenType::IdToken {
+        (mint_id_token(ctx.signer, &token_ctx, None)?, "N_A", String::new())
     } else {
-        (mint_access_token(ctx.signer, &token_ctx)?.token, "bearer")
+        let access = mint_access_token(ctx.signer, &token_ctx)?;
+        (access.token, "bearer", access.id)
     };
     Ok(TokenResponse {
         access_token: token,
@@ -90,6 +91,8 @@ pub async fn exchange(
         id_token: None,
         scope: Some(granted.join(" ")),
         issued_token_type: Some(issued_token_type.as_str().to_string()),
+        access_token_id: jti,
+        user_id: identity.claims.user_id.clone(),
     })
 }
 
