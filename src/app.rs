@@ -64,9 +64,9 @@ pub struct LiveConnectors {
 
 /// Everything needed to open the connectors again.
 struct ConnectorOpener {
-    /// `connectors[]` of the config; they win over stored ones with the same id.
-    configured: Vec<ConnectorConfig>,
-    enable_password_db: bool,
+    /// `connectors[]` of the config and `enablePasswordDB` (replaced by a live reload);
+    /// configured connectors win over stored ones with the same id.
+    configured: ArcSwap<(Vec<ConnectorConfig>, bool)>,
     passwords: Passwords,
     hasher: PasswordHasher,
     context: connector::OpenContext,
@@ -129,8 +129,7 @@ impl App {
             ),
         };
         let opener = ConnectorOpener {
-            configured: config.connectors.clone(),
-            enable_password_db: config.enable_password_db,
+            configured: ArcSwap::from_pointee((config.connectors.clone(), config.enable_password_db)),
             passwords: passwords.clone(),
             hasher: hasher.clone(),
             context,
@@ -388,7 +387,9 @@ fn open_connectors(
 ) -> (Registry, Vec<ConnectorFailure>) {
     let mut opened = Vec::new();
     let mut failures = Vec::new();
-    if opener.enable_password_db {
+    let configured = opener.configured.load();
+    let (configured, enable_password_db) = (&configured.0, configured.1);
+    if enable_password_db {
         let local =
             Arc::new(connector::local::LocalPasswords::new(opener.passwords.clone(), opener.hasher.clone()));
         opened.push(Opened {
@@ -404,7 +405,7 @@ fn open_connectors(
     }
     let from_storage = stored
         .iter()
-        .filter(|s| !opener.configured.iter().any(|c| c.id == s.id) && s.id != connector::local::ID)
+        .filter(|s| !configured.iter().any(|c| c.id == s.id) && s.id != connector::local::ID)
         .map(|s| {
             ConnectorConfig::new(
                 s.kind.clone(),
@@ -416,7 +417,7 @@ fn open_connectors(
             )
         })
         .collect::<Vec<_>>();
-    for c in opener.configured.iter().chain(from_storage.iter()) {
+    for c in configured.iter().chain(from_storage.iter()) {
         match open_connector(c, &opener.context) {
             Ok(Some(connector)) => opened.push(connector),
             Ok(None) => {
@@ -536,6 +537,18 @@ impl App {
         self.connectors.store(Arc::new(self.opener.open(stored)));
         tracing::info!(stored = ?ids, "stored connectors changed: connectors reopened");
         Ok(true)
+    }
+
+    /// A live reload: the static clients, passwords and connectors of `config` replace the
+    /// running ones. Requests in flight finish with what they started with; logins in flight
+    /// keep their auth requests (in storage) and find their connector by id.
+    pub async fn reconfigure(&self, config: &Config) -> Result<(), crate::storage::StorageError> {
+        self.clients.replace_static(config.static_clients.iter().map(static_client).collect());
+        self.passwords.replace_static(config.static_passwords.iter().map(static_password).collect());
+        self.opener.configured.store(Arc::new((config.connectors.clone(), config.enable_password_db)));
+        let stored = self.storage.list_connectors().await?;
+        self.connectors.store(Arc::new(self.opener.open(stored)));
+        Ok(())
     }
 
     /// The algorithm tokens are signed with now, for discovery.

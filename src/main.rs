@@ -15,11 +15,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server with a Dex-format config file.
+    /// Run the server with a Dex-format config file. SIGHUP reloads it (see the README).
     Serve {
         config: PathBuf,
         #[command(flatten)]
         listen: ListenFlags,
+        /// Also reload when the config file changes (checked every 2 seconds).
+        #[arg(long)]
+        watch_config: bool,
     },
     /// Validate a config file and print every problem with its YAML path.
     CheckConfig {
@@ -52,15 +55,18 @@ struct ListenFlags {
 }
 
 impl ListenFlags {
-    /// Loads the file with the flags applied.
-    fn load(self, path: &std::path::Path) -> Result<config::Loaded, config::ConfigError> {
-        let overrides = config::Overrides {
+    fn overrides(self) -> config::Overrides {
+        config::Overrides {
             web_http: self.web_http_addr,
             web_https: self.web_https_addr,
             telemetry_http: self.telemetry_addr,
             grpc_addr: self.grpc_addr,
-        };
-        config::load_file_with(path, &overrides)
+        }
+    }
+
+    /// Loads the file with the flags applied.
+    fn load(self, path: &std::path::Path) -> Result<config::Loaded, config::ConfigError> {
+        config::load_file_with(path, &self.overrides())
     }
 }
 
@@ -111,8 +117,10 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 Ok(std::process::ExitCode::FAILURE)
             }
         },
-        Command::Serve { config, listen } => {
-            let loaded = match listen.load(&config) {
+        Command::Serve { config, listen, watch_config } => {
+            let overrides = listen.overrides();
+            let path = config;
+            let loaded = match config::load_file_with(&path, &overrides) {
                 Ok(loaded) => loaded,
                 Err(e) => {
                     for problem in &e.problems {
@@ -122,32 +130,46 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 }
             };
             let config = loaded.config;
-            init_logging(config.logger.level, config.logger.format);
+            let set_log_level = init_logging(config.logger.level, config.logger.format);
             for warning in &loaded.warnings {
                 tracing::warn!("config: {warning}");
             }
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
             tessera::signer::provider::install();
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(tessera::server::run(config))?;
+            let reload = tessera::server::Reload { path, overrides, watch: watch_config, set_log_level };
+            runtime.block_on(tessera::server::run(config, Some(reload)))?;
             Ok(std::process::ExitCode::SUCCESS)
         }
     }
 }
 
-fn init_logging(level: LogLevel, format: LogFormat) {
+fn log_filter(level: LogLevel) -> tracing_subscriber::EnvFilter {
     let level = match level {
         LogLevel::Debug => "debug",
         LogLevel::Info => "info",
         LogLevel::Warn => "warn",
         LogLevel::Error => "error",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn,tower_sessions=warn"))
-    });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn,tower_sessions=warn"))
+}
+
+/// Starts logging; the returned function changes the level (`logger.level` on a live
+/// reload). `RUST_LOG`, when set, wins over the config and is kept on reload.
+fn init_logging(level: LogLevel, format: LogFormat) -> Box<dyn Fn(LogLevel) + Send + Sync> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let from_env = std::env::var("RUST_LOG").is_ok();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| log_filter(level));
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json()).init(),
+        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).init(),
     }
+    Box::new(move |level| {
+        if !from_env && let Err(e) = handle.reload(log_filter(level)) {
+            tracing::error!(error = %e, "changing the log level failed");
+        }
+    })
 }

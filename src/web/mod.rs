@@ -37,6 +37,9 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// The security headers Dex sets by default, overridable by `web.headers`.
 pub struct SecurityHeaders(pub Vec<(HeaderName, HeaderValue)>);
 
+/// The security headers in force, replaced whole by a live reload.
+pub type LiveHeaders = std::sync::Arc<arc_swap::ArcSwap<SecurityHeaders>>;
+
 /// `web.allowedOrigins` and `web.allowedHeaders`: cross-origin access to the API endpoints.
 pub struct Cors<'a> {
     pub origins: &'a [String],
@@ -63,7 +66,7 @@ impl FromRef<WebState> for std::sync::Arc<ui::Ui> {
     }
 }
 
-pub fn router(app: AppState, ui: ui::Ui, security_headers: SecurityHeaders, cors: Cors<'_>) -> Router {
+pub fn router(app: AppState, ui: ui::Ui, security_headers: LiveHeaders, cors: Cors<'_>) -> Router {
     let cors_origins = cors.origins;
     let state = WebState { app: app.clone(), ui: std::sync::Arc::new(ui) };
     let ui = state.ui.clone();
@@ -142,21 +145,19 @@ pub fn router(app: AppState, ui: ui::Ui, security_headers: SecurityHeaders, cors
 
     let issuer_path = ui.issuer_path.clone();
     let mut router = if issuer_path.is_empty() { routes } else { Router::new().nest(&issuer_path, routes) };
-    if !security_headers.0.is_empty() {
-        // One layer for all of them: each layer is cloned for every request.
-        let headers = std::sync::Arc::new(security_headers.0);
-        router = router.layer(axum::middleware::map_response(move |mut response: Response| {
-            let headers = headers.clone();
-            async move {
-                for (name, value) in headers.iter() {
-                    if !response.headers().contains_key(name) {
-                        response.headers_mut().insert(name.clone(), value.clone());
-                    }
+    // One layer for all of them (each layer is cloned for every request), reading the set in
+    // force when the response leaves.
+    router = router.layer(axum::middleware::map_response(move |mut response: Response| {
+        let headers = security_headers.load_full();
+        async move {
+            for (name, value) in headers.0.iter() {
+                if !response.headers().contains_key(name) {
+                    response.headers_mut().insert(name.clone(), value.clone());
                 }
-                response
             }
-        }));
-    }
+            response
+        }
+    }));
     let request_id = HeaderName::from_static("x-request-id");
     let trusted = trusted_headers(&app, &issuer_path);
     if !trusted.is_empty() {

@@ -128,12 +128,18 @@ async fn serve_until_ready(
 }
 
 /// Spawns a prepared `tessera` command and waits until `probe` answers.
-async fn spawn_until_ready(
+async fn spawn_until_ready(command: Command, probe: &str, client: &reqwest::Client) -> std::process::Child {
+    spawn_logging_until_ready(command, probe, client, Stdio::null()).await
+}
+
+/// [`spawn_until_ready`] with the server's log (its standard output) going to `log`.
+async fn spawn_logging_until_ready(
     mut command: Command,
     probe: &str,
     client: &reqwest::Client,
+    log: Stdio,
 ) -> std::process::Child {
-    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = command.stdout(log).stderr(Stdio::piped()).spawn().unwrap();
     let mut last = String::new();
     for _ in 0..400 {
         match client.get(probe).send().await {
@@ -455,4 +461,216 @@ fn check_config_accepts_a_dex_mysql_storage() {
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(stderr.contains(&format!("error: {path_in_error}")), "{path_in_error}: {stderr}");
     }
+}
+
+/// A config for the reload tests: one static client (and more in `extra_clients`), the
+/// password database, `X-Frame-Options` as given.
+fn reload_config(web: &str, telemetry: &str, issuer_port: &str, extra_clients: &str, frame: &str) -> String {
+    format!(
+        "issuer: http://127.0.0.1:{issuer_port}/dex\nstorage:\n  type: memory\nweb:\n  http: {web}\n  headers:\n    X-Frame-Options: {frame}\n\
+         telemetry:\n  http: {telemetry}\nenablePasswordDB: true\nstaticPasswords:\n  - email: {ADMIN_EMAIL}\n    hash: \"{hash}\"\n    username: admin\n    userID: u-1\n\
+         staticClients:\n  - id: first\n    secret: first-secret\n    name: First\n    redirectURIs: [\"http://127.0.0.1:1/cb\"]\n{extra_clients}",
+        hash = bcrypt::hash(ADMIN_PASSWORD, 4).unwrap()
+    )
+}
+
+fn auth_page(web: &str, client: &str) -> String {
+    format!(
+        "http://{web}/dex/auth?client_id={client}&redirect_uri=http://127.0.0.1:1/cb&response_type=code&scope=openid&state=s"
+    )
+}
+
+/// SIGHUP reloads static clients and `web.headers` under load with no failed request; a
+/// login started before the reload finishes after it; a broken file is refused whole and the
+/// running configuration stays; a key that needs a restart is named in the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sighup_reloads_the_config_without_dropping_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    let port = free_port();
+    let (web, telemetry) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{}", free_port()));
+    let port = port.to_string();
+    std::fs::write(&path, reload_config(&web, &telemetry, &port, "", "DENY")).unwrap();
+    let mut command = tessera();
+    command.arg("serve").arg(&path);
+    let log_path = dir.path().join("tessera.log");
+    let log = Stdio::from(std::fs::File::create(&log_path).unwrap());
+    let child =
+        spawn_logging_until_ready(command, &format!("http://{telemetry}/healthz/ready"), &api(), log).await;
+    let hup =
+        || assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+
+    // Load for the whole test: discovery and keys, counted.
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let load = {
+        let (running, web) = (running.clone(), web.clone());
+        tokio::spawn(async move {
+            let client = api();
+            let (mut ok, mut failed) = (0u32, 0u32);
+            while running.load(std::sync::atomic::Ordering::Relaxed) {
+                for path in ["/dex/.well-known/openid-configuration", "/dex/keys"] {
+                    match client.get(format!("http://{web}{path}")).send().await {
+                        Ok(r) if r.status().is_success() => ok += 1,
+                        _ => failed += 1,
+                    }
+                }
+            }
+            (ok, failed)
+        })
+    };
+
+    // A login in flight: its password form is open before the reload.
+    let browser = browser();
+    let form = navigate(&browser, &url::Url::parse(&auth_page(&web, "first")).unwrap()).await.page();
+    let second = auth_page(&web, "second");
+    assert_eq!(browser.get(&second).send().await.unwrap().status(), reqwest::StatusCode::BAD_REQUEST);
+
+    let extra = "  - id: second\n    secret: second-secret\n    name: Second\n    redirectURIs: [\"http://127.0.0.1:1/cb\"]\n";
+    std::fs::write(&path, reload_config(&web, &telemetry, &port, extra, "SAMEORIGIN")).unwrap();
+    hup();
+    let mut reloaded = false;
+    for _ in 0..100 {
+        let response = api().get(&second).send().await.unwrap();
+        // Known: on to the password form (a redirect); unknown: the error page (400).
+        if response.status() != reqwest::StatusCode::BAD_REQUEST {
+            assert_eq!(response.headers()["x-frame-options"], "SAMEORIGIN");
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(reloaded, "the new static client and header are served after SIGHUP");
+    // The login started before the reload completes.
+    let done = match submit_password(&browser, &form, ADMIN_EMAIL, ADMIN_PASSWORD).await {
+        Hop::Page(approval) => approve(&browser, &approval).await.client(),
+        Hop::Client(url) => url,
+    };
+    assert!(query_param(&done, "code").is_some(), "{done}");
+
+    // A broken file is refused whole: the second client stays, nothing else changes.
+    std::fs::write(&path, reload_config(&web, &telemetry, &port, "", "DENY") + "unknownKey: 1\n").unwrap();
+    hup();
+    // A key that needs a restart (the issuer) is named, and the rest applies.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_ne!(api().get(&second).send().await.unwrap().status(), reqwest::StatusCode::BAD_REQUEST);
+    std::fs::write(&path, reload_config(&web, &telemetry, "1", "", "DENY") + "logger:\n  level: debug\n")
+        .unwrap();
+    hup();
+    let mut removed = false;
+    for _ in 0..100 {
+        if api().get(&second).send().await.unwrap().status() == reqwest::StatusCode::BAD_REQUEST {
+            removed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(removed, "the second client is gone after the next good reload");
+    // Tokens still carry the issuer the server started with.
+    let discovery: serde_json::Value = api()
+        .get(format!("http://{web}/dex/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], format!("http://127.0.0.1:{port}/dex"));
+
+    running.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = load.await.unwrap();
+    assert!(ok > 0);
+    assert_eq!(failed, 0, "no request failed across three reloads ({ok} succeeded)");
+    stop(child).await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("config reload refused") && log.contains("unknownKey"), "{log}");
+    assert!(log.contains("applies at the next restart") && log.contains("issuer"), "{log}");
+    assert_eq!(log.matches("configuration reloaded").count(), 2, "{log}");
+    // logger.level: debug applied live (the request traces are debug lines).
+    let after = log.split("configuration reloaded").last().unwrap_or_default();
+    assert!(after.contains("DEBUG"), "debug lines after the level changed: {after}");
+}
+
+/// `--watch-config`: a change of the file is picked up without a signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_config_reloads_when_the_file_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    let port = free_port();
+    let (web, telemetry) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{}", free_port()));
+    let port = port.to_string();
+    std::fs::write(&path, reload_config(&web, &telemetry, &port, "", "DENY")).unwrap();
+    let mut command = tessera();
+    command.arg("serve").arg(&path).arg("--watch-config");
+    let child = spawn_until_ready(command, &format!("http://{telemetry}/healthz/ready"), &api()).await;
+    let extra =
+        "  - id: second\n    secret: s\n    name: Second\n    redirectURIs: [\"http://127.0.0.1:1/cb\"]\n";
+    std::fs::write(&path, reload_config(&web, &telemetry, &port, extra, "DENY")).unwrap();
+    let mut seen = false;
+    // Bounded: the file is checked every 2 seconds.
+    for _ in 0..100 {
+        if api().get(auth_page(&web, "second")).send().await.unwrap().status()
+            != reqwest::StatusCode::BAD_REQUEST
+        {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the changed file was reloaded");
+    stop(child).await;
+}
+
+/// The HTTPS certificate and key are read again on SIGHUP: new connections get the new
+/// certificate, with no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_https_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let make = |cn: &str| {
+        let script = format!(
+            "set -e; cd {dir}; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+             -subj /CN={cn} -addext subjectAltName=IP:127.0.0.1 -keyout tls.key -out tls.crt",
+            dir = dir.path().display()
+        );
+        let made =
+            Command::new("sh").args(["-c", &script]).stderr(Stdio::null()).stdout(Stdio::null()).status();
+        assert!(made.unwrap().success(), "openssl made a certificate");
+    };
+    // The subject of the certificate the server presents to a new connection.
+    let served = |port: u16| {
+        let script = format!(
+            "openssl s_client -connect 127.0.0.1:{port} </dev/null 2>/dev/null | openssl x509 -noout -subject"
+        );
+        String::from_utf8_lossy(&Command::new("sh").args(["-c", &script]).output().unwrap().stdout)
+            .into_owned()
+    };
+    make("first-cert");
+    let (https, telemetry) = (free_port(), free_port());
+    let path = dir.path().join("config.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "issuer: https://127.0.0.1:{https}/dex\nstorage: {{type: memory}}\n\
+             web:\n  https: 127.0.0.1:{https}\n  tlsCert: {dir}/tls.crt\n  tlsKey: {dir}/tls.key\n\
+             telemetry: {{http: 127.0.0.1:{telemetry}}}\n",
+            dir = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut command = tessera();
+    command.arg("serve").arg(&path);
+    let child =
+        spawn_until_ready(command, &format!("http://127.0.0.1:{telemetry}/healthz/ready"), &api()).await;
+    assert!(served(https).contains("first-cert"), "{}", served(https));
+    make("second-cert");
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    let mut now = String::new();
+    for _ in 0..50 {
+        now = served(https);
+        if now.contains("second-cert") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(now.contains("second-cert"), "the new certificate after SIGHUP: {now}");
+    stop(child).await;
 }
