@@ -342,17 +342,18 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     server.stop().await;
 }
 
-/// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, made by rcgen.
-struct Pki {
-    ca_pem: String,
-    server_pem: String,
-    server_key: String,
-    client_pem: String,
-    client_key: String,
+/// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, made by rcgen
+/// (`admin_cli` uses it too).
+pub(crate) struct Pki {
+    pub(crate) ca_pem: String,
+    pub(crate) server_pem: String,
+    pub(crate) server_key: String,
+    pub(crate) client_pem: String,
+    pub(crate) client_key: String,
 }
 
 impl Pki {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
         let ca_key = KeyPair::generate().unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
