@@ -47,6 +47,19 @@ pub fn transport(target: &Target, error: &tonic::transport::Error) -> CliError {
 
 /// A failed call: the server's status, or a connection problem tonic reported as one.
 pub fn status(target: &Target, status: &tonic::Status) -> CliError {
+    // A status made here from a transport error (the server sent none), whatever its code.
+    if let Some(cause) = StdError::source(status) {
+        return connection_problem(target, status)
+            // A TLS refusal that came after the handshake shows only as a closed connection.
+            .or_else(|| target.probe())
+            .unwrap_or_else(|| {
+                let message = status.message();
+                unreachable(
+                    target,
+                    format!("the connection to {} failed: {message}: {}", target.addr, chain(cause)),
+                )
+            });
+    }
     let message = status.message();
     match status.code() {
         Code::NotFound => CliError::not_found(message),
@@ -60,29 +73,9 @@ pub fn status(target: &Target, status: &tonic::Status) -> CliError {
             Exit::Refused,
             format!("the server does not implement this call (an older server?): {message}"),
         ),
-        Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded => {
-            if let Some(problem) = connection_problem(target, status) {
-                return problem;
-            }
-            // A status made here from a transport error (the server sent none) may hide a
-            // TLS refusal that came after the handshake.
-            let local_cause = StdError::source(status);
-            if local_cause.is_some()
-                && let Some(problem) = target.probe()
-            {
-                return problem;
-            }
-            match (status.code(), local_cause) {
-                (Code::DeadlineExceeded | Code::Cancelled, None) => timed_out(target),
-                (_, Some(cause)) => unreachable(
-                    target,
-                    format!("the connection to {} failed: {}: {}", target.addr, message, chain(cause)),
-                ),
-                (Code::Unavailable, None) => {
-                    unreachable(target, format!("the server at {} is unavailable: {message}", target.addr))
-                }
-                _ => CliError::failure(format!("the call failed: {message}")),
-            }
+        Code::DeadlineExceeded | Code::Cancelled => timed_out(target),
+        Code::Unavailable => {
+            unreachable(target, format!("the server at {} is unavailable: {message}", target.addr))
         }
         _ => CliError::failure(format!("the server failed: {message}")),
     }

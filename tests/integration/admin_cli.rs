@@ -280,6 +280,19 @@ async fn an_unreachable_server_and_a_bad_command_line_have_their_own_codes() {
     let addr = format!("127.0.0.1:{port}");
     run(&["--addr", &addr, "version"], None, &[]).await.failed(3, "connection refused");
     run(&["version"], None, &[("TESSERA_ADMIN_ADDR", &addr)]).await.failed(3, &addr);
+    // A listener that never answers: exit 3 after --timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap().to_string();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let started = std::time::Instant::now();
+    run(&["--addr", &silent_addr, "--timeout", "1", "version"], None, &[]).await.failed(3, "no answer");
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "{:?}", started.elapsed());
+    held.abort();
     run(&["--addr", "http://127.0.0.1:1", "version"], None, &[]).await.failed(2, "HOST:PORT");
     run(&["clients", "frobnicate"], None, &[]).await.failed(2, "frobnicate");
     let help = run(&["--help"], None, &[]).await;
