@@ -8,10 +8,12 @@
 //!   and the connectors in `connector/`.
 //! - `app` is the only place that names concrete types and wires them together; `server`
 //!   runs it.
+//! - `grpc` serves Dex's admin API over `admin`; `admin_cli` is `tessera admin`, its client.
 //!
 //! Dependency direction: web → (flow, oauth2) → (connector, signer, storage) → (types, crypto, clock).
 
 pub mod admin;
+pub mod admin_cli;
 pub mod app;
 pub mod audit;
 pub mod clock;

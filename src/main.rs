@@ -1,4 +1,4 @@
-//! The `tessera` command: serve, check-config, hash-password, version.
+//! The `tessera` command: serve, check-config, hash-password, admin, version.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -33,6 +33,9 @@ enum Command {
     },
     /// Read a password from standard input and print an argon2id hash for staticPasswords[].hash.
     HashPassword,
+    /// Administer a running server through its gRPC API (grpc.addr): clients, passwords,
+    /// connectors, refresh tokens.
+    Admin(Box<tessera::admin_cli::AdminArgs>),
     /// Print the version.
     Version,
 }
@@ -82,6 +85,7 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
+        Command::Admin(args) => Ok(tessera::admin_cli::run(*args)),
         Command::Version => {
             println!("tessera {}", env!("CARGO_PKG_VERSION"));
             Ok(std::process::ExitCode::SUCCESS)

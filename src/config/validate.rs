@@ -191,7 +191,9 @@ impl Config {
             p.add(
                 "grpc.addr",
                 format!(
-                    "{addr:?} is not a loopback address and the API has no TLS: anyone who reaches it could                      change clients and passwords. Set tlsCert, tlsKey and tlsClientCA, listen on                      127.0.0.1, or set allowRemotePlaintext: true (e.g. behind a mesh sidecar that does mTLS)"
+                    "{addr:?} is not a loopback address and the API has no TLS: anyone who reaches it could \
+                     change clients and passwords. Set tlsCert, tlsKey and tlsClientCA, listen on \
+                     127.0.0.1, or set allowRemotePlaintext: true (e.g. behind a mesh sidecar that does mTLS)"
                 ),
             );
         }

@@ -302,9 +302,11 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
         write("server.pem", &pki.server_pem),
         write("server.key", &pki.server_key),
     );
+    let audit = dir.path().join("audit.jsonl");
     let server = TestServer::builder()
         .yaml(&format!(
-            "grpc:\n  addr: 127.0.0.1:0\n  tlsCert: {cert}\n  tlsKey: {key}\n  tlsClientCA: {ca}\n"
+            "grpc:\n  addr: 127.0.0.1:0\n  tlsCert: {cert}\n  tlsKey: {key}\n  tlsClientCA: {ca}\nlogger:\n  auditFile: {}\n",
+            audit.display()
         ))
         .start()
         .await;
@@ -322,6 +324,20 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     let channel = endpoint(Some((&pki.client_pem, &pki.client_key))).connect().await.unwrap();
     let mut client = api::dex_client::DexClient::new(channel);
     let version = client.get_version(api::VersionReq {}).await.unwrap().into_inner();
+    // A change is audited with the subject of the client certificate.
+    let create =
+        api::CreateClientReq { client: Some(api::Client { id: "by-mtls".into(), ..Default::default() }) };
+    client.create_client(create).await.unwrap();
+    let mut who = String::new();
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(&audit).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains("admin_change")) {
+            who = serde_json::from_str::<Value>(line).unwrap()["who"].as_str().unwrap().to_string();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(who, "CN=tessera-admin");
     assert_eq!(version.api, 3);
     // Without one, or with one from another CA: refused in the handshake.
     let no_cert = match endpoint(None).connect().await {
@@ -342,17 +358,18 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     server.stop().await;
 }
 
-/// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, made by rcgen.
-struct Pki {
-    ca_pem: String,
-    server_pem: String,
-    server_key: String,
-    client_pem: String,
-    client_key: String,
+/// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, made by rcgen
+/// (`admin_cli` uses it too).
+pub(crate) struct Pki {
+    pub(crate) ca_pem: String,
+    pub(crate) server_pem: String,
+    pub(crate) server_key: String,
+    pub(crate) client_pem: String,
+    pub(crate) client_key: String,
 }
 
 impl Pki {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
         let ca_key = KeyPair::generate().unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();

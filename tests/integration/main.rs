@@ -11,6 +11,7 @@
 
 mod common;
 
+mod admin_cli;
 mod api;
 mod audit;
 mod authorize;
