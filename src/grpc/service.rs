@@ -79,6 +79,19 @@ impl Caller {
 }
 
 impl DexApi {
+    /// Runs one change through the API and records its audit event, whatever the outcome.
+    async fn audited<T>(
+        &self,
+        caller: &Caller,
+        method: &str,
+        target: &str,
+        change: impl Future<Output = Result<Change<T>, AdminError>>,
+    ) -> Result<Change<T>, Status> {
+        let result = change.await;
+        self.audit(caller, method, target, &result);
+        result.map_err(status)
+    }
+
     /// One audit event for a change through the API, whatever its outcome.
     fn audit<T>(&self, caller: &Caller, method: &str, target: &str, result: &Result<Change<T>, AdminError>) {
         let outcome = match result {
@@ -102,10 +115,6 @@ fn status(error: AdminError) -> Status {
             Status::internal("storage failed; see the server log")
         }
     }
-}
-
-fn exists_and_missing<T>(change: &Change<T>) -> (bool, bool) {
-    (matches!(change, Change::AlreadyExists), matches!(change, Change::NotFound))
 }
 
 fn client_message(client: &Client, secret: &Secret) -> api::Client {
@@ -224,10 +233,10 @@ impl Dex for DexApi {
             backchannel_logout_uri: r.backchannel_logout_uri,
             refresh_token_lifetime: r.refresh_token_lifetime,
         };
-        let result = admin::clients::update(&self.ctx(), update).await;
-        self.audit(&caller, "UpdateClient", &target, &result);
-        let change = result.map_err(status)?;
-        Ok(Response::new(api::UpdateClientResp { not_found: exists_and_missing(&change).1 }))
+        let change = self
+            .audited(&caller, "UpdateClient", &target, admin::clients::update(&self.ctx(), update))
+            .await?;
+        Ok(Response::new(api::UpdateClientResp { not_found: change == Change::NotFound }))
     }
 
     async fn delete_client(
@@ -236,10 +245,9 @@ impl Dex for DexApi {
     ) -> Result<Response<api::DeleteClientResp>, Status> {
         let caller = Caller::of(&request);
         let id = request.into_inner().id;
-        let result = admin::clients::delete(&self.ctx(), &id).await;
-        self.audit(&caller, "DeleteClient", &id, &result);
-        let change = result.map_err(status)?;
-        Ok(Response::new(api::DeleteClientResp { not_found: exists_and_missing(&change).1 }))
+        let change =
+            self.audited(&caller, "DeleteClient", &id, admin::clients::delete(&self.ctx(), &id)).await?;
+        Ok(Response::new(api::DeleteClientResp { not_found: change == Change::NotFound }))
     }
 
     async fn list_clients(
@@ -265,10 +273,10 @@ impl Dex for DexApi {
             username: p.username,
             user_id: p.user_id,
         };
-        let result = admin::passwords::create(&self.ctx(), new).await;
-        self.audit(&caller, "CreatePassword", &target, &result);
-        let change = result.map_err(status)?;
-        Ok(Response::new(api::CreatePasswordResp { already_exists: exists_and_missing(&change).0 }))
+        let change = self
+            .audited(&caller, "CreatePassword", &target, admin::passwords::create(&self.ctx(), new))
+            .await?;
+        Ok(Response::new(api::CreatePasswordResp { already_exists: change == Change::AlreadyExists }))
     }
 
     async fn update_password(
@@ -277,10 +285,15 @@ impl Dex for DexApi {
     ) -> Result<Response<api::UpdatePasswordResp>, Status> {
         let caller = Caller::of(&request);
         let r = request.into_inner();
-        let result = admin::passwords::update(&self.ctx(), &r.email, &r.new_hash, &r.new_username).await;
-        self.audit(&caller, "UpdatePassword", &r.email.to_lowercase(), &result);
-        let change = result.map_err(status)?;
-        Ok(Response::new(api::UpdatePasswordResp { not_found: exists_and_missing(&change).1 }))
+        let change = self
+            .audited(
+                &caller,
+                "UpdatePassword",
+                &r.email.to_lowercase(),
+                admin::passwords::update(&self.ctx(), &r.email, &r.new_hash, &r.new_username),
+            )
+            .await?;
+        Ok(Response::new(api::UpdatePasswordResp { not_found: change == Change::NotFound }))
     }
 
     async fn delete_password(
@@ -289,10 +302,15 @@ impl Dex for DexApi {
     ) -> Result<Response<api::DeletePasswordResp>, Status> {
         let caller = Caller::of(&request);
         let email = request.into_inner().email;
-        let result = admin::passwords::delete(&self.ctx(), &email).await;
-        self.audit(&caller, "DeletePassword", &email.to_lowercase(), &result);
-        let change = result.map_err(status)?;
-        Ok(Response::new(api::DeletePasswordResp { not_found: exists_and_missing(&change).1 }))
+        let change = self
+            .audited(
+                &caller,
+                "DeletePassword",
+                &email.to_lowercase(),
+                admin::passwords::delete(&self.ctx(), &email),
+            )
+            .await?;
+        Ok(Response::new(api::DeletePasswordResp { not_found: change == Change::NotFound }))
     }
 
     async fn list_passwords(
@@ -343,11 +361,11 @@ impl Dex for DexApi {
             config: c.config,
             grant_types: c.grant_types,
         };
-        let result = admin::connectors::create(&self.ctx(), new).await;
-        self.audit(&caller, "CreateConnector", &target, &result);
-        let change = result.map_err(status)?;
+        let change = self
+            .audited(&caller, "CreateConnector", &target, admin::connectors::create(&self.ctx(), new))
+            .await?;
         self.reload_connectors().await;
-        Ok(Response::new(api::CreateConnectorResp { already_exists: exists_and_missing(&change).0 }))
+        Ok(Response::new(api::CreateConnectorResp { already_exists: change == Change::AlreadyExists }))
     }
 
     async fn update_connector(
@@ -364,11 +382,11 @@ impl Dex for DexApi {
             new_config: r.new_config,
             new_grant_types: r.new_grant_types.map(|g| g.grant_types),
         };
-        let result = admin::connectors::update(&self.ctx(), update).await;
-        self.audit(&caller, "UpdateConnector", &target, &result);
-        let change = result.map_err(status)?;
+        let change = self
+            .audited(&caller, "UpdateConnector", &target, admin::connectors::update(&self.ctx(), update))
+            .await?;
         self.reload_connectors().await;
-        Ok(Response::new(api::UpdateConnectorResp { not_found: exists_and_missing(&change).1 }))
+        Ok(Response::new(api::UpdateConnectorResp { not_found: change == Change::NotFound }))
     }
 
     async fn delete_connector(
@@ -377,11 +395,11 @@ impl Dex for DexApi {
     ) -> Result<Response<api::DeleteConnectorResp>, Status> {
         let caller = Caller::of(&request);
         let id = request.into_inner().id;
-        let result = admin::connectors::delete(&self.ctx(), &id).await;
-        self.audit(&caller, "DeleteConnector", &id, &result);
-        let change = result.map_err(status)?;
+        let change = self
+            .audited(&caller, "DeleteConnector", &id, admin::connectors::delete(&self.ctx(), &id))
+            .await?;
         self.reload_connectors().await;
-        Ok(Response::new(api::DeleteConnectorResp { not_found: exists_and_missing(&change).1 }))
+        Ok(Response::new(api::DeleteConnectorResp { not_found: change == Change::NotFound }))
     }
 
     async fn list_connectors(
@@ -461,9 +479,14 @@ impl Dex for DexApi {
     ) -> Result<Response<api::RevokeRefreshResp>, Status> {
         let caller = Caller::of(&request);
         let r = request.into_inner();
-        let result = admin::refresh::revoke(&self.ctx(), &r.user_id, &r.client_id).await;
-        self.audit(&caller, "RevokeRefresh", &format!("{} at {}", r.user_id, r.client_id), &result);
-        let change = result.map_err(status)?;
-        Ok(Response::new(api::RevokeRefreshResp { not_found: exists_and_missing(&change).1 }))
+        let change = self
+            .audited(
+                &caller,
+                "RevokeRefresh",
+                &format!("{} at {}", r.user_id, r.client_id),
+                admin::refresh::revoke(&self.ctx(), &r.user_id, &r.client_id),
+            )
+            .await?;
+        Ok(Response::new(api::RevokeRefreshResp { not_found: change == Change::NotFound }))
     }
 }
