@@ -551,6 +551,15 @@ impl App {
         Ok(())
     }
 
+    /// The ids of the connectors the config names, and `local`: the admin API may not change
+    /// them. Read from the configuration in force, so a live reload moves them too.
+    pub fn static_connector_ids(&self) -> Vec<crate::types::ConnectorId> {
+        let configured = self.opener.configured.load();
+        let mut ids: Vec<_> = configured.0.iter().map(|c| c.id.clone()).collect();
+        ids.push(connector::local::ID.into());
+        ids
+    }
+
     /// The algorithm tokens are signed with now, for discovery.
     pub fn signer_algorithm(&self) -> &'static str {
         crate::signer::Signer::algorithm(self.signer.as_ref())

@@ -29,7 +29,7 @@ pub struct AdminContext<'a> {
     pub passwords: &'a Passwords,
     pub hasher: &'a PasswordHasher,
     /// The ids of the connectors from the config (and `local`): read-only.
-    pub static_connectors: &'a [ConnectorId],
+    pub static_connectors: Vec<ConnectorId>,
     /// `DEX_API_CONNECTORS_CRUD`: whether connectors may be changed.
     pub connectors_crud: bool,
     pub audit: &'a crate::audit::Audit,

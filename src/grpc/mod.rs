@@ -15,17 +15,9 @@ pub mod api {
 
 use crate::app::AppState;
 use crate::config::Config;
-use crate::types::ConnectorId;
 use anyhow::Context;
 use std::future::Future;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
-
-/// The ids of the connectors that come from the config (and `local`): read-only.
-fn static_connectors(config: &Config) -> Vec<ConnectorId> {
-    let mut ids: Vec<ConnectorId> = config.connectors.iter().map(|c| c.id.clone()).collect();
-    ids.push(crate::connector::local::ID.into());
-    ids
-}
 
 /// TLS for the API: the server's certificate, and with `tlsClientCA` a required client
 /// certificate (mutual TLS), as Dex does.
@@ -53,7 +45,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
     let crud = config.grpc.connectors_crud;
-    let service = api::dex_server::DexServer::new(service::DexApi::new(app, static_connectors(config), crud));
+    let service = api::dex_server::DexServer::new(service::DexApi::new(app, crud));
     let mut builder = Server::builder();
     if let Some(tls) = tls(config).await? {
         builder = builder.tls_config(tls).context("grpc TLS configuration")?;

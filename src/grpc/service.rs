@@ -11,7 +11,7 @@ use crate::admin::{self, AdminContext, AdminError, Change};
 use crate::app::AppState;
 use crate::oauth2::discovery;
 use crate::storage::Client;
-use crate::types::{ConnectorId, Secret};
+use crate::types::Secret;
 use tonic::{Request, Response, Status};
 
 /// The version of Dex's API this server implements (Dex's `apiVersion`, from `GetVersion`):
@@ -21,14 +21,12 @@ pub const API_VERSION: i32 = 3;
 
 pub struct DexApi {
     app: AppState,
-    /// Connectors from the config file (and `local`): read-only through the API.
-    static_connectors: Vec<ConnectorId>,
     connectors_crud: bool,
 }
 
 impl DexApi {
-    pub fn new(app: AppState, static_connectors: Vec<ConnectorId>, connectors_crud: bool) -> Self {
-        Self { app, static_connectors, connectors_crud }
+    pub fn new(app: AppState, connectors_crud: bool) -> Self {
+        Self { app, connectors_crud }
     }
 
     fn ctx(&self) -> AdminContext<'_> {
@@ -37,7 +35,7 @@ impl DexApi {
             clients: &self.app.clients,
             passwords: &self.app.passwords,
             hasher: &self.app.hasher,
-            static_connectors: &self.static_connectors,
+            static_connectors: self.app.static_connector_ids(),
             connectors_crud: self.connectors_crud,
             audit: &self.app.audit,
             now: self.app.clock.now(),
