@@ -250,7 +250,7 @@ async fn open_storage(config: &StorageConfig) -> anyhow::Result<Arc<dyn Storage>
                 port: p.port,
                 database: p.database.clone(),
                 user: p.user.clone(),
-                password: (!p.password.is_empty()).then(|| p.password.expose().to_string()),
+                password: (!p.password.is_empty()).then(|| p.password.clone()),
                 ssl_mode: ssl_mode(p.ssl.mode).to_string(),
                 ca_file: p.ssl.ca_file.as_ref().map(|f| f.display().to_string()),
                 cert_file: p.ssl.cert_file.as_ref().map(|f| f.display().to_string()),
@@ -275,7 +275,7 @@ fn mysql_options(m: &crate::config::MysqlConfig) -> MysqlOptions {
         port: m.port,
         database: m.database.clone(),
         user: m.user.clone(),
-        password: (!m.password.is_empty()).then(|| m.password.expose().to_string()),
+        password: (!m.password.is_empty()).then(|| m.password.clone()),
         ssl_mode: match m.ssl.mode {
             Mode::Disabled => MysqlSslMode::Disabled,
             Mode::Preferred => MysqlSslMode::Preferred,

@@ -103,7 +103,7 @@ async fn postgres_connect_errors_do_not_leak_the_password() {
         port: 1, // nothing listens here
         database: "x".into(),
         user: "postgres".into(),
-        password: Some("hunter2-secret".into()),
+        password: Some(crate::types::Secret::new("hunter2-secret")),
         ssl_mode: "disable".into(),
         connect_timeout_secs: 2,
         ..PostgresOptions::default()

@@ -123,7 +123,7 @@ async fn mysql_connect_errors_do_not_leak_the_password() {
         port: 1, // nothing listens here
         database: "x".into(),
         user: "root".into(),
-        password: Some("hunter2-secret".into()),
+        password: Some(crate::types::Secret::new("hunter2-secret")),
         ssl_mode: MysqlSslMode::Disabled,
         connect_timeout_secs: 2,
         ..MysqlOptions::default()
@@ -139,7 +139,7 @@ async fn mysql_connect_errors_do_not_leak_the_password() {
     };
     let refused = MysqlOptions {
         user: "root".into(),
-        password: Some("hunter2-secret".into()),
+        password: Some(crate::types::Secret::new("hunter2-secret")),
         connect_timeout_secs: 5,
         ..database.options()
     };

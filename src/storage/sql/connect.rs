@@ -16,12 +16,12 @@ pub use mysql::{MysqlOptions, MysqlSslMode, SessionValue, check_session_variable
 
 use super::backend_error;
 use crate::storage::{Result, StorageError};
+use crate::types::Secret;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, SqlSafeStr};
 use std::borrow::Cow;
-use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -145,8 +145,8 @@ const POSTGRES_DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Dex's `storage.config` for `type: postgres`, field for field.
 ///
-/// `Debug` never prints the password.
-#[derive(Clone, Default)]
+/// `Debug` never prints the password (a [`Secret`]).
+#[derive(Debug, Clone, Default)]
 pub struct PostgresOptions {
     /// A host name, an IP address, `host:port` (as Dex accepts), or a Unix socket directory.
     pub host: String,
@@ -154,7 +154,7 @@ pub struct PostgresOptions {
     pub port: u16,
     pub database: String,
     pub user: String,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// `disable`, `require`, `verify-ca` or `verify-full`; empty means `verify-full`, the
     /// strictest, as in Dex.
     pub ssl_mode: String,
@@ -170,26 +170,6 @@ pub struct PostgresOptions {
     pub max_idle_conns: u32,
     /// Recycle connections after this many seconds; 0 means never, as in Dex.
     pub conn_max_lifetime_secs: u64,
-}
-
-impl fmt::Debug for PostgresOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresOptions")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("database", &self.database)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
-            .field("ssl_mode", &self.ssl_mode)
-            .field("ca_file", &self.ca_file)
-            .field("cert_file", &self.cert_file)
-            .field("key_file", &self.key_file)
-            .field("connect_timeout_secs", &self.connect_timeout_secs)
-            .field("max_open_conns", &self.max_open_conns)
-            .field("max_idle_conns", &self.max_idle_conns)
-            .field("conn_max_lifetime_secs", &self.conn_max_lifetime_secs)
-            .finish()
-    }
 }
 
 impl PostgresOptions {
@@ -227,7 +207,7 @@ impl PostgresOptions {
                 query.append_pair("user", &self.user);
             }
             if let Some(password) = &self.password {
-                query.append_pair("password", password);
+                query.append_pair("password", password.expose());
             }
             query.append_pair("sslmode", ssl_mode);
             let files =
@@ -261,7 +241,7 @@ impl PostgresOptions {
     /// Removes the password from a message that might quote the connection settings.
     fn redact(&self, message: String) -> String {
         match &self.password {
-            Some(password) if !password.is_empty() => message.replace(password, "[redacted]"),
+            Some(password) if !password.is_empty() => message.replace(password.expose(), "[redacted]"),
             _ => message,
         }
     }
@@ -424,7 +404,7 @@ mod tests {
             host: "db.example.com".into(),
             database: "dex db/ü?".into(),
             user: "us@er:x".into(),
-            password: Some("p@ss word&x=%2F#".into()),
+            password: Some(Secret::new("p@ss word&x=%2F#")),
             ..PostgresOptions::default()
         }
     }

@@ -14,6 +14,7 @@
 
 use super::{Dialect, backend_error, migrator};
 use crate::storage::{Result, StorageError};
+use crate::types::Secret;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool};
 use std::fmt;
@@ -97,8 +98,8 @@ pub fn check_session_variable(name: &str) -> std::result::Result<(), String> {
 
 /// Dex's `storage.config` for `type: mysql`, field for field, plus `params`.
 ///
-/// `Debug` never prints the password.
-#[derive(Clone, Default)]
+/// `Debug` never prints the password (a [`Secret`]).
+#[derive(Debug, Clone, Default)]
 pub struct MysqlOptions {
     /// A host name or IP address, `host:port`, or a Unix socket path (starting with `/`).
     pub host: String,
@@ -107,7 +108,7 @@ pub struct MysqlOptions {
     pub database: String,
     /// Empty means sqlx's default, `root`.
     pub user: String,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     pub ssl_mode: MysqlSslMode,
     pub ca_file: Option<String>,
     pub cert_file: Option<String>,
@@ -123,27 +124,6 @@ pub struct MysqlOptions {
     pub conn_max_lifetime_secs: u64,
     /// `SET SESSION name = value` on every new connection, in this order.
     pub params: Vec<(String, SessionValue)>,
-}
-
-impl fmt::Debug for MysqlOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MysqlOptions")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("database", &self.database)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
-            .field("ssl_mode", &self.ssl_mode)
-            .field("ca_file", &self.ca_file)
-            .field("cert_file", &self.cert_file)
-            .field("key_file", &self.key_file)
-            .field("connect_timeout_secs", &self.connect_timeout_secs)
-            .field("max_open_conns", &self.max_open_conns)
-            .field("max_idle_conns", &self.max_idle_conns)
-            .field("conn_max_lifetime_secs", &self.conn_max_lifetime_secs)
-            .field("params", &self.params)
-            .finish()
-    }
 }
 
 impl MysqlOptions {
@@ -174,7 +154,7 @@ impl MysqlOptions {
             url.set_username(&encode(&self.user)).map_err(|()| url_error("user"))?;
         }
         if let Some(password) = &self.password {
-            url.set_password(Some(&encode(password))).map_err(|()| url_error("password"))?;
+            url.set_password(Some(&encode(password.expose()))).map_err(|()| url_error("password"))?;
         }
         if !self.database.is_empty() {
             url.set_path(&encode(&self.database));
@@ -217,7 +197,7 @@ impl MysqlOptions {
     /// Removes the password from a message that might quote the connection settings, in
     /// the forms it may take there (as written, or percent-encoded in the URL).
     pub(in crate::storage::sql) fn redact(&self, message: String) -> String {
-        match self.password.as_deref() {
+        match self.password.as_ref().map(Secret::expose) {
             Some(password) if !password.is_empty() => {
                 message.replace(password, "[redacted]").replace(&encode(password), "[redacted]")
             }
@@ -318,7 +298,7 @@ mod tests {
             host: "db.example.com".into(),
             database: "dex db/ü?".into(),
             user: "us@er:x".into(),
-            password: Some("p@ss word&x=%2F#/".into()),
+            password: Some(Secret::new("p@ss word&x=%2F#/")),
             ..MysqlOptions::default()
         }
     }
