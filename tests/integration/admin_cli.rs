@@ -310,13 +310,9 @@ async fn mutual_tls_works_with_the_client_certificate_and_names_it_when_missing(
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     };
-    let (ca, cert, key) = (
-        write("ca.pem", &pki.ca_pem),
-        write("server.pem", &pki.server_pem),
-        write("server.key", &pki.server_key),
-    );
-    let (client_cert, client_key) =
-        (write("client.pem", &pki.client_pem), write("client.key", &pki.client_key));
+    let files = pki.write_to(dir.path());
+    let (ca, cert, key) = (files.ca, files.server_cert, files.server_key);
+    let (client_cert, client_key) = (files.client_cert, files.client_key);
     let server = TestServer::builder()
         .yaml(&format!(
             "grpc:\n  addr: 127.0.0.1:0\n  tlsCert: {cert}\n  tlsKey: {key}\n  tlsClientCA: {ca}\n"

@@ -292,16 +292,8 @@ async fn discovery_over_grpc_matches_the_discovery_document() {
 async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
-    };
-    let (ca, cert, key) = (
-        write("ca.pem", &pki.ca_pem),
-        write("server.pem", &pki.server_pem),
-        write("server.key", &pki.server_key),
-    );
+    let files = pki.write_to(dir.path());
+    let (ca, cert, key) = (files.ca, files.server_cert, files.server_key);
     let audit = dir.path().join("audit.jsonl");
     let server = TestServer::builder()
         .yaml(&format!(
@@ -368,7 +360,32 @@ pub(crate) struct Pki {
     pub(crate) client_key: String,
 }
 
+/// The paths of a [`Pki`]'s PEM files, written by [`Pki::write_to`].
+pub(crate) struct PkiFiles {
+    pub(crate) ca: String,
+    pub(crate) server_cert: String,
+    pub(crate) server_key: String,
+    pub(crate) client_cert: String,
+    pub(crate) client_key: String,
+}
+
 impl Pki {
+    /// Writes the CA, the server's and the client's PEM files into `dir`.
+    pub(crate) fn write_to(&self, dir: &Path) -> PkiFiles {
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        PkiFiles {
+            ca: write("ca.pem", &self.ca_pem),
+            server_cert: write("server.pem", &self.server_pem),
+            server_key: write("server.key", &self.server_key),
+            client_cert: write("client.pem", &self.client_pem),
+            client_key: write("client.key", &self.client_key),
+        }
+    }
+
     pub(crate) fn new() -> Self {
         use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
         let ca_key = KeyPair::generate().unwrap();
