@@ -474,6 +474,18 @@ fn reload_config(web: &str, telemetry: &str, issuer_port: &str, extra_clients: &
     )
 }
 
+/// A scratch directory with the first reload config: (dir, config path, web address,
+/// telemetry address, issuer port).
+fn reload_setup() -> (tempfile::TempDir, std::path::PathBuf, String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    let port = free_port();
+    let (web, telemetry) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{}", free_port()));
+    let port = port.to_string();
+    std::fs::write(&path, reload_config(&web, &telemetry, &port, "", "DENY")).unwrap();
+    (dir, path, web, telemetry, port)
+}
+
 fn auth_page(web: &str, client: &str) -> String {
     format!(
         "http://{web}/dex/auth?client_id={client}&redirect_uri=http://127.0.0.1:1/cb&response_type=code&scope=openid&state=s"
@@ -485,12 +497,7 @@ fn auth_page(web: &str, client: &str) -> String {
 /// running configuration stays; a key that needs a restart is named in the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sighup_reloads_the_config_without_dropping_a_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.yaml");
-    let port = free_port();
-    let (web, telemetry) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{}", free_port()));
-    let port = port.to_string();
-    std::fs::write(&path, reload_config(&web, &telemetry, &port, "", "DENY")).unwrap();
+    let (dir, path, web, telemetry, port) = reload_setup();
     let mut command = tessera();
     command.arg("serve").arg(&path);
     let log_path = dir.path().join("tessera.log");
@@ -593,12 +600,7 @@ async fn sighup_reloads_the_config_without_dropping_a_request() {
 /// `--watch-config`: a change of the file is picked up without a signal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_config_reloads_when_the_file_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.yaml");
-    let port = free_port();
-    let (web, telemetry) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{}", free_port()));
-    let port = port.to_string();
-    std::fs::write(&path, reload_config(&web, &telemetry, &port, "", "DENY")).unwrap();
+    let (_dir, path, web, telemetry, port) = reload_setup();
     let mut command = tessera();
     command.arg("serve").arg(&path).arg("--watch-config");
     let child = spawn_until_ready(command, &format!("http://{telemetry}/healthz/ready"), &api()).await;
