@@ -81,7 +81,8 @@ def verdicts(results):
     else:
         out.append(verdict("Password login ≥ 85% of the argon2id ceiling", None, "not run", "≥ 85%"))
 
-    for sid, label in (("sqlite_refresh_contention", "SQLite"), ("pg_refresh_contention", "PostgreSQL")):
+    for sid, label in (("sqlite_refresh_contention", "SQLite"), ("pg_refresh_contention", "PostgreSQL"),
+                       ("mysql_refresh_contention", "MariaDB")):
         ok, text = refresh_semantics(results, sid)
         out.append(verdict(f"Refresh under 8-way contention ({label}): 0 5xx, reuseInterval intact", ok, text,
                            "0 5xx; semantics intact"))
@@ -197,6 +198,7 @@ def markdown(results):
                          f"{fmt(r['p99_ms'], 2)} | {r['failed']} ({r['errors_5xx']}) | "
                          f"{fmt(r.get('rss_load_mb'), 1)} / {fmt(r.get('rss_max_mb'), 1)} | "
                          f"{fmt(r.get('server_cpu'), 2)} | {fmt(r.get('steal'), 2)} | {ratio_text} |")
+    lines += by_storage(results)
     st, idle, peak = results.get("startup"), results.get("idle_rss_mb"), results.get("peak_rss_mb")
     if st or idle:
         lines += ["", "## Start-up and memory", "", "| | Tessera | peer |", "| --- | ---: | ---: |"]
@@ -234,6 +236,29 @@ def markdown(results):
         for k, v in micro.items():
             lines.append(f"| {k} | {v['median_us']:,.2f} | {v['mean_us']:,.2f} |")
     return "\n".join(lines) + "\n"
+
+
+STORAGES = (("sqlite", "SQLite"), ("pg", "PostgreSQL"), ("mysql", "MariaDB"))
+STORAGE_ROWS = (("refresh", "refresh with rotation (req/s)"),
+                ("refresh_contention", "8 concurrent refreshes of one token (rounds/s)"),
+                ("login", "full browser login, argon2id (flows/s)"))
+
+
+def by_storage(results):
+    """The scenarios run on each storage, side by side: ops/s with p99 ms."""
+    rows = []
+    for key, title in STORAGE_ROWS:
+        cells = []
+        for prefix, _ in STORAGES:
+            r = side(results, f"{prefix}_{key}")
+            cells.append(f"{r['ops_per_s']:,.1f} (p99 {r['p99_ms']:.1f} ms)" if r else "–")
+        if any(c != "–" for c in cells):
+            rows.append(f"| {title} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return ["", "## By storage (one server on CPU 0, ops/s and p99)", "",
+            "| scenario | " + " | ".join(name for _, name in STORAGES) + " |",
+            "| --- |" + " ---: |" * len(STORAGES)] + rows
 
 
 # --- SVG -----------------------------------------------------------------------------------

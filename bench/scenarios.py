@@ -15,7 +15,11 @@ sqlite     Tessera alone on SQLite: authorization_code exchange with PKCE (codes
 isolation  client_credentials and JWKS p99 at low load, alone and during a login flood.
 rotation   issue + introspect under load while the signing key rotates (short
            keysRotationPeriod): no failure, every token stays introspectable.
-postgres   refresh with rotation and the 8-way contention on PostgreSQL.
+grpc       Dex's gRPC API on the SQLite server (plaintext, loopback): ListClients with 100 API
+           clients stored, CreateClient (id given, secret generated, hashed and returned once),
+           VerifyPassword of the argon2id user (one hash check per call).
+postgres   refresh with rotation, the 8-way contention and the full browser login on PostgreSQL.
+mariadb    the same three on MariaDB (storage type mysql).
 replicas   two Tessera replicas on one PostgreSQL database (both on CPU 0) against one:
            refresh chains alternating between replicas, and the 8-way contention split
            across them.
@@ -37,14 +41,15 @@ import time
 import servers as S
 from servers import log
 
-GROUPS = ["micro", "startup", "compare", "sqlite", "isolation", "rotation", "postgres", "replicas", "soak"]
+GROUPS = ["micro", "startup", "compare", "sqlite", "isolation", "grpc", "rotation", "postgres", "mariadb", "replicas",
+          "soak"]
 
 
 class Profile:
     def __init__(self, round_s, rounds, warmup_s, code_pool, soak_seconds, bench_args):
         self.round_s, self.rounds, self.warmup_s = round_s, rounds, warmup_s
         self.code_pool, self.soak_seconds, self.bench_args = code_pool, soak_seconds, bench_args
-        self.postgres, self.only = True, None
+        self.postgres, self.mariadb, self.only = True, True, None
 
     @staticmethod
     def quick():
@@ -224,6 +229,21 @@ def run_tessera_only(profile, server, out, prefix, title_suffix, which):
         out["scenarios"].append(scenario_entry(f"{prefix}_{sid}", title + title_suffix, unit, result))
 
 
+def run_grpc(profile, server, out):
+    """The gRPC API as an operator's tooling uses it; each worker holds its own connection."""
+    target = [server.base_url]
+    flags = ["--grpc-target", server.grpc_url]
+    plans = [
+        ("grpc_list_clients", "gRPC ListClients (100 API clients stored)", "grpc-list-clients", 16),
+        ("grpc_create_client", "gRPC CreateClient (secret generated and hashed)", "grpc-create-client", 16),
+        ("grpc_verify_password", "gRPC VerifyPassword (argon2id)", "grpc-verify-password", 4),
+    ]
+    for sid, title, scenario, concurrency in plans:
+        log(f"grpc: {title}")
+        result = interleaved(profile, {"tessera": ([server], target, flags)}, scenario, concurrency)
+        out["scenarios"].append(scenario_entry(sid, title, "req/s", result))
+
+
 def run_isolation(profile, server, out):
     """cc and JWKS p99 at a low load (2 workers), alone and while 8 workers flood logins."""
     duration = profile.round_s * 2
@@ -267,7 +287,7 @@ def run_postgres(profile, work, password_hash, out, replicas):
         a = S.tessera("tessera-pg-a", work, password_hash, S.postgres_storage(db.name)).start()
         b = None
         try:
-            run_tessera_only(profile, a, out, "pg", " (PostgreSQL)", ["refresh", "contention"])
+            run_tessera_only(profile, a, out, "pg", " (PostgreSQL)", ["refresh", "contention", "login"])
             if replicas:
                 b = S.tessera("tessera-pg-b", work, password_hash, S.postgres_storage(db.name)).start()
                 log("replicas: refresh, one replica vs two (alternating)")
@@ -287,6 +307,15 @@ def run_postgres(profile, work, password_hash, out, replicas):
             a.stop()
             if b:
                 b.stop()
+
+
+def run_mariadb(profile, work, password_hash, out):
+    with S.ScratchMariaDB() as db:
+        server = S.tessera("tessera-mysql", work, password_hash, S.mysql_storage(db.name)).start()
+        try:
+            run_tessera_only(profile, server, out, "mysql", " (MariaDB)", ["refresh", "contention", "login"])
+        finally:
+            server.stop()
 
 
 def count_rows(db_path, table):
@@ -330,7 +359,8 @@ def run_all(profile, work):
         run_micro(profile, out)
     if profile.wants("startup"):
         run_startup(work, password_hash, out)
-    main = S.tessera("tessera", work, password_hash, S.sqlite_storage(os.path.join(work, "tessera.db"))).start()
+    main = S.tessera("tessera", work, password_hash, S.sqlite_storage(os.path.join(work, "tessera.db")),
+                     grpc=profile.wants("grpc")).start()
     peer = S.peer(work).start() if profile.wants("compare") else None
     try:
         if peer:
@@ -339,6 +369,9 @@ def run_all(profile, work):
             run_tessera_only(profile, main, out, "sqlite", "", ["code", "refresh", "contention", "login", "device"])
         if profile.wants("isolation"):
             run_isolation(profile, main, out)
+        if profile.wants("grpc"):
+            # After the others: the clients it creates stay in this database.
+            run_grpc(profile, main, out)
         out["peak_rss_mb"] = {"tessera": round(main.peak_kb() / 1024, 1)}
         if peer:
             out["peak_rss_mb"]["peer"] = round(peer.peak_kb() / 1024, 1)
@@ -353,6 +386,11 @@ def run_all(profile, work):
             run_postgres(profile, work, password_hash, out, replicas=profile.wants("replicas"))
         else:
             log("PostgreSQL is not reachable on 127.0.0.1:5432: skipping its scenarios")
+    if profile.mariadb and profile.wants("mariadb"):
+        if S.mariadb_available():
+            run_mariadb(profile, work, password_hash, out)
+        else:
+            log("MariaDB is not reachable on 127.0.0.1:3306: skipping its scenarios")
     if profile.wants("soak") and profile.soak_seconds > 0:
         run_soak(profile, work, password_hash, out)
     return out

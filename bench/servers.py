@@ -1,5 +1,5 @@
 """Processes of the suite: Tessera and the peer (pinned to CPU 0), the load generator
-(pinned to CPU 1), their configs, PostgreSQL scratch databases, RSS sampling."""
+(pinned to CPU 1), their configs, PostgreSQL and MariaDB scratch databases, RSS sampling."""
 
 import json
 import os
@@ -60,11 +60,13 @@ def get_json(url):
 
 
 class Server:
-    """A server process pinned to CPU 0; `start` measures exec → first 200 on the JWKS."""
+    """A server process pinned to CPU 0; `start` measures exec → first 200 on the JWKS.
+    `grpc_url`: where its gRPC API listens, if it serves one."""
 
-    def __init__(self, name, argv, base_url, jwks_path, workdir, env=None):
+    def __init__(self, name, argv, base_url, jwks_path, workdir, env=None, grpc_url=None):
         self.name, self.argv, self.base_url, self.jwks_path = name, argv, base_url, jwks_path
         self.workdir, self.env, self.proc, self.startup_ms = workdir, env, None, None
+        self.grpc_url = grpc_url
         self.log_path = os.path.join(workdir, f"{name}.log")
 
     def start(self, timeout=60):
@@ -253,12 +255,15 @@ def hash_password(password):
     return done.stdout.strip()
 
 
-def tessera_config(port, storage, password_hash, algorithm="RS256", rotation="6h", auth_requests="24h"):
+def tessera_config(port, storage, password_hash, algorithm="RS256", rotation="6h", auth_requests="24h",
+                   grpc_port=None):
     """A config like config.example.yaml (metrics on, as there) plus what the scenarios need: client_credentials and
     the device grant on, the consent page shown (part of the login flow), a `reuseInterval`
     under which the 8 concurrent refreshes of one token are legitimate retries, an argon2id
-    user, and the mockCallback connector for code pools."""
+    user, the mockCallback connector for code pools and, with `grpc_port`, the gRPC API
+    (plaintext on loopback, as a local admin tool reaches it)."""
     issuer = f"http://127.0.0.1:{port}/dex"
+    grpc = f"grpc:\n  addr: 127.0.0.1:{grpc_port}\n" if grpc_port else ""
     return f"""issuer: {issuer}
 storage:
 {storage}
@@ -295,7 +300,7 @@ connectors:
   - type: mockCallback
     id: mock
     name: Mock
-"""
+{grpc}"""
 
 
 def sqlite_storage(path):
@@ -308,12 +313,20 @@ def postgres_storage(database):
             "    maxOpenConns: 10\n    maxIdleConns: 10")
 
 
-def tessera(name, workdir, password_hash, storage, **config):
+def mysql_storage(database):
+    return ("  type: mysql\n  config:\n    host: 127.0.0.1\n    port: 3306\n"
+            f"    database: {database}\n    user: root\n    ssl:\n      mode: \"false\"\n"
+            "    maxOpenConns: 10\n    maxIdleConns: 10")
+
+
+def tessera(name, workdir, password_hash, storage, grpc=False, **config):
     port = free_port()
+    grpc_port = free_port() if grpc else None
     path = os.path.join(workdir, f"{name}.yaml")
     with open(path, "w") as f:
-        f.write(tessera_config(port, storage, password_hash, **config))
-    return Server(name, [TESSERA, "serve", path], f"http://127.0.0.1:{port}/dex", "/keys", workdir)
+        f.write(tessera_config(port, storage, password_hash, grpc_port=grpc_port, **config))
+    return Server(name, [TESSERA, "serve", path], f"http://127.0.0.1:{port}/dex", "/keys", workdir,
+                  grpc_url=f"http://127.0.0.1:{grpc_port}" if grpc else None)
 
 
 def peer(workdir):
@@ -347,5 +360,34 @@ class ScratchDatabase:
     def __exit__(self, *exc):
         try:
             psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        except subprocess.CalledProcessError as e:
+            log(f"could not drop {self.name}: {e.stderr}")
+
+
+# --- MariaDB / MySQL -----------------------------------------------------------------------
+
+def mariadb(sql):
+    subprocess.run(["mariadb", "-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e", sql], check=True,
+                   capture_output=True)
+
+
+def mariadb_available():
+    return subprocess.run(["mariadb-admin", "-h", "127.0.0.1", "-P", "3306", "-u", "root", "ping"],
+                          capture_output=True).returncode == 0
+
+
+class ScratchMariaDB:
+    """A fresh MariaDB database (utf8mb4, as the README asks), dropped on exit."""
+
+    def __init__(self):
+        self.name = f"tessera_bench_{os.getpid()}_{int(time.time() * 1000) % 100000000}"
+
+    def __enter__(self):
+        mariadb(f"CREATE DATABASE {self.name} CHARACTER SET utf8mb4")
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            mariadb(f"DROP DATABASE IF EXISTS {self.name}")
         except subprocess.CalledProcessError as e:
             log(f"could not drop {self.name}: {e.stderr}")

@@ -8,6 +8,7 @@
 //! starts; see `scenario.rs`.
 
 mod browser;
+mod grpc;
 mod scenario;
 
 use clap::Parser;
@@ -69,6 +70,12 @@ pub struct Args {
     /// `scope` of client_credentials requests (none by default: one signature, no ID token).
     #[arg(long)]
     pub cc_scope: Option<String>,
+    /// The gRPC API's address (`http://127.0.0.1:PORT`), for the `grpc-*` scenarios.
+    #[arg(long)]
+    pub grpc_target: Option<String>,
+    /// Clients the `grpc-list-clients` setup creates (all workers together) before listing.
+    #[arg(long, default_value_t = 100)]
+    pub grpc_clients: u64,
     /// Refreshes sent at once on one token by `refresh-contention`.
     #[arg(long, default_value_t = 8)]
     pub fan_out: usize,
@@ -115,7 +122,7 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<Value, String> {
-    if let Some(bad) = args.targets.iter().find(|t| !is_loopback(t)) {
+    if let Some(bad) = args.targets.iter().chain(&args.grpc_target).find(|t| !is_loopback(t)) {
         return Err(format!("refusing a non-loopback target: {bad}"));
     }
     let args = Arc::new(args);

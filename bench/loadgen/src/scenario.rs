@@ -2,6 +2,7 @@
 
 use crate::Args;
 use crate::browser::{self, Browser, Landing};
+use crate::grpc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
@@ -35,6 +36,12 @@ pub enum Scenario {
     AuthAbandon,
     /// client_credentials, then introspect that token: it must be active (key rotation).
     IssueIntrospect,
+    /// gRPC CreateClient with a fresh id (the secret generated, hashed and returned once).
+    GrpcCreateClient,
+    /// gRPC ListClients, after --grpc-clients clients were created in setup.
+    GrpcListClients,
+    /// gRPC VerifyPassword of the password database user (one password hash check).
+    GrpcVerifyPassword,
 }
 
 impl Scenario {
@@ -62,6 +69,8 @@ pub struct Setup {
     /// Code-exchange: (code, code_verifier) pairs still to redeem.
     codes: Vec<(String, String)>,
     device_code: String,
+    /// The gRPC scenarios: this worker's connection to the API.
+    grpc: Option<grpc::Client>,
     checks: BTreeMap<String, i64>,
 }
 
@@ -84,6 +93,7 @@ impl Setup {
             history: Vec::new(),
             codes: Vec::new(),
             device_code: String::new(),
+            grpc: None,
             checks: BTreeMap::new(),
         };
         let target = &args.targets[worker % args.targets.len()];
@@ -116,6 +126,15 @@ impl Setup {
                     .await
                     .map_err(|e| e.to_string())?;
                 setup.device_code = field(&json_ok(response).await?, "device_code")?;
+            }
+            Scenario::GrpcListClients => {
+                let mut client = grpc::connect(args).await?;
+                let share = args.grpc_clients.div_ceil(args.concurrency as u64);
+                grpc::seed_clients(&mut client, &format!("bench-list-{worker}"), share).await?;
+                setup.grpc = Some(client);
+            }
+            Scenario::GrpcCreateClient | Scenario::GrpcVerifyPassword => {
+                setup.grpc = Some(grpc::connect(args).await?);
             }
             _ => {}
         }
@@ -182,6 +201,22 @@ impl Setup {
                     Err(e) => fail(e),
                 }
             }
+            Scenario::GrpcCreateClient => {
+                // Unique across runs on one database: worker, sequence and the clock.
+                let id = format!("bench-{}", self.next_verifier());
+                match self.grpc.as_mut() {
+                    Some(client) => grpc::create_client(client, id).await,
+                    None => fail("no grpc connection"),
+                }
+            }
+            Scenario::GrpcListClients => match self.grpc.as_mut() {
+                Some(client) => grpc::list_clients(client, args.grpc_clients).await,
+                None => fail("no grpc connection"),
+            },
+            Scenario::GrpcVerifyPassword => match self.grpc.as_mut() {
+                Some(client) => grpc::verify_password(client, args).await,
+                None => fail("no grpc connection"),
+            },
         }
     }
 
