@@ -300,6 +300,9 @@ connectors:
   - type: mockCallback
     id: mock
     name: Mock
+# The load generator is one address: the per-address /auth rate would throttle the load itself.
+throttle:
+  authRequestsPerSecond: 0
 {grpc}"""
 
 

@@ -36,6 +36,10 @@ pub struct App {
     pub sessions: crate::sso::Settings,
     /// Where audit events go.
     pub audit: crate::audit::Audit,
+    /// Brute-force protection.
+    pub throttle: crate::throttle::Throttle,
+    /// Wakes the back-channel logout delivery loop.
+    pub logout_deliveries: crate::logout::LogoutDeliveries,
     /// For outgoing calls (back-channel logout): short timeouts, no redirects.
     pub http: reqwest::Client,
     /// Access-token checks: remembered verifications and the revoked set.
@@ -84,6 +88,9 @@ pub type AppState = Arc<App>;
 /// How often each replica looks for connectors changed in storage: the longest a connector
 /// created, changed or deleted through the admin API of another replica takes to apply here.
 pub const CONNECTOR_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// How often every replica looks for back-channel logouts to deliver (its own logouts wake it
+/// at once).
+const LOGOUT_DELIVERY_POLL: Duration = Duration::from_secs(1);
 
 fn secs(d: Duration) -> i64 {
     d.as_secs() as i64
@@ -135,7 +142,12 @@ impl App {
             context,
         };
         let connectors = ArcSwap::from_pointee(opener.open(stored));
-        let access_tokens = AccessTokens::load(storage.as_ref(), clock.now())
+        let introspection = &config.oauth2.introspection;
+        let freshness = crate::oauth2::access_tokens::Freshness {
+            max_age: secs(introspection.revocations_max_age),
+            on_stale: introspection.when_revocations_stale,
+        };
+        let access_tokens = AccessTokens::load(storage.as_ref(), clock.now(), freshness)
             .await
             .context("loading the revoked access tokens")?;
         let discovery = serde_json::to_vec(&crate::oauth2::discovery::metadata(
@@ -158,6 +170,7 @@ impl App {
             .timeout(Duration::from_secs(5))
             .build()
             .context("building the HTTP client")?;
+        let throttle = crate::throttle::Throttle::new(config.throttle.clone(), audit.clone());
         Ok(Arc::new(App {
             settings,
             storage,
@@ -170,6 +183,8 @@ impl App {
             clock,
             sessions,
             audit,
+            throttle,
+            logout_deliveries: Default::default(),
             http,
             access_tokens,
             discovery,
@@ -206,6 +221,22 @@ impl App {
         });
         let app = self.clone();
         tokio::spawn(async move {
+            // Back-channel logouts of every replica's sessions, stored until delivered.
+            let deliverer = crate::logout::Deliverer {
+                storage: app.storage.clone(),
+                signer: app.signer.clone(),
+                http: app.http.clone(),
+                issuer: app.settings.issuer.clone(),
+            };
+            loop {
+                if let Err(e) = crate::logout::deliver_due(&deliverer, app.clock.now()).await {
+                    tracing::warn!(error = %e, "reading the back-channel logouts to deliver failed");
+                }
+                app.logout_deliveries.wait(LOGOUT_DELIVERY_POLL).await;
+            }
+        });
+        let app = self.clone();
+        tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(300));
             loop {
                 tick.tick().await;
@@ -213,6 +244,7 @@ impl App {
                     Ok(r) => tracing::debug!(?r, "garbage collection done"),
                     Err(e) => tracing::error!(error = %e, "garbage collection failed"),
                 }
+                app.throttle.forget_quiet_addresses();
             }
         });
         let app = self.clone();
@@ -566,8 +598,11 @@ impl App {
     }
 
     /// What the browser flow and logout need, with `now` read from the clock once.
-    pub fn flow_context(&self) -> crate::flow::FlowContext<'_> {
+    pub fn flow_context(&self, source: Option<std::net::IpAddr>) -> crate::flow::FlowContext<'_> {
         crate::flow::FlowContext {
+            source,
+            throttle: &self.throttle,
+            logout_deliveries: &self.logout_deliveries,
             settings: &self.settings,
             clients: &self.clients,
             connectors: self.registry(),
@@ -581,8 +616,10 @@ impl App {
     }
 
     /// What the token grants need, with `now` read from the clock once.
-    pub fn grant_context(&self) -> crate::oauth2::grants::GrantContext<'_> {
+    pub fn grant_context(&self, source: Option<std::net::IpAddr>) -> crate::oauth2::grants::GrantContext<'_> {
         crate::oauth2::grants::GrantContext {
+            source,
+            throttle: &self.throttle,
             settings: &self.settings,
             clients: &self.clients,
             storage: self.storage.as_ref(),

@@ -87,6 +87,13 @@ pub enum Event<'a> {
         connector: &'a str,
         session_clients: usize,
     },
+    /// Brute-force protection refused a request (`throttle`); `scope` names the limit.
+    /// `login` (a password attempt) or `client` (a client authentication) when known.
+    Throttled {
+        scope: &'a str,
+        login: &'a str,
+        client: &'a str,
+    },
     /// A call of the admin API that changes something. `who`: the client certificate's
     /// subject, or `plaintext` on a listener without TLS.
     AdminChange {
@@ -108,6 +115,7 @@ impl Event<'_> {
             Self::RefreshReuseDetected { .. } => "refresh_reuse_detected",
             Self::TokenRevoked { .. } => "token_revoked",
             Self::Logout { .. } => "logout",
+            Self::Throttled { .. } => "throttled",
             Self::AdminChange { .. } => "admin_change",
         }
     }

@@ -27,6 +27,7 @@ use crate::protocol::ResponseWord;
 use crate::signer::Signer;
 use crate::sso;
 use crate::storage::{AuthCode, AuthRequest, AuthSession, Client, Storage};
+use crate::throttle::PasswordAttempt;
 use crate::types::{ConnectorId, UnixTime};
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -43,6 +44,11 @@ pub struct FlowContext<'a> {
     /// For calls out of the flow (back-channel logout).
     pub http: &'a reqwest::Client,
     pub audit: &'a crate::audit::Audit,
+    pub throttle: &'a crate::throttle::Throttle,
+    /// Wakes the back-channel logout deliveries after a logout.
+    pub logout_deliveries: &'a crate::logout::LogoutDeliveries,
+    /// The address the request came from (see `web::client_address`).
+    pub source: Option<std::net::IpAddr>,
     pub now: UnixTime,
 }
 
@@ -82,6 +88,8 @@ pub struct LoggedIn {
 pub enum PasswordOutcome {
     LoggedIn(LoggedIn),
     WrongPassword,
+    /// Too many failures (`throttle`): the password was not checked; try again later.
+    Throttled(crate::throttle::Throttled),
 }
 
 fn page(kind: PageKind, message: &str) -> AuthorizeError {
@@ -143,6 +151,9 @@ pub async fn start(
     sid: Option<&str>,
 ) -> Result<Start, AuthorizeError> {
     let now = ctx.now;
+    if let Some(refused) = ctx.throttle.check_auth_request(ctx.source, now) {
+        return Err(AuthorizeError::Throttled(refused));
+    }
     let valid = authorize::validate(params, ctx.settings, ctx.clients, &ctx.connectors, now).await?;
     let connectors = connectors_for(&valid.client, &ctx.connectors, valid.grant_type);
     let allowed: Vec<ConnectorId> = connectors.iter().map(|c| c.id.clone()).collect();
@@ -303,18 +314,27 @@ pub async fn password_form(
     }
 }
 
-/// Step 3a: the password form was posted.
+/// Step 3a: the password form was posted. `known_browser`: this browser has logged in as
+/// `username` before (brute-force protection does not make it wait for failures elsewhere).
 pub async fn password_login(
     ctx: &FlowContext<'_>,
     connector_id: &ConnectorId,
     state: &str,
     username: &str,
     password: &str,
+    known_browser: bool,
 ) -> Result<PasswordOutcome, AuthorizeError> {
     let request = pending(ctx, state, connector_id).await?;
     let Some(Login::Password(connector)) = ctx.connectors.get(connector_id).map(|c| &c.login) else {
         return Err(page(PageKind::NotFound, "This connector does not log in with a password."));
     };
+    let attempt =
+        PasswordAttempt { connector: connector_id, login: username, source: ctx.source, known_browser };
+    if let Some(refused) =
+        ctx.throttle.check_password(ctx.storage, &attempt, ctx.now).await.map_err(internal)?
+    {
+        return Ok(PasswordOutcome::Throttled(refused));
+    }
     let identity = connector
         .login(Scopes::from_requested(&request.scopes), username, password)
         .await
@@ -324,6 +344,7 @@ pub async fn password_login(
     .increment(1);
     match identity {
         None => {
+            ctx.throttle.password_failed(ctx.storage, &attempt, ctx.now).await.map_err(internal)?;
             let event = Event::LoginFailed {
                 connector: connector_id.as_str(),
                 client: request.client_id.as_str(),
@@ -333,7 +354,10 @@ pub async fn password_login(
             ctx.audit.record(ctx.now, &event);
             Ok(PasswordOutcome::WrongPassword)
         }
-        Some(identity) => Ok(PasswordOutcome::LoggedIn(logged_in(ctx, request, identity).await?)),
+        Some(identity) => {
+            ctx.throttle.password_succeeded(ctx.storage, &attempt).await.map_err(internal)?;
+            Ok(PasswordOutcome::LoggedIn(logged_in(ctx, request, identity).await?))
+        }
     }
 }
 
@@ -563,6 +587,7 @@ async fn finish(
         nonce: &request.nonce,
         auth_time: request.auth_time,
         session_id: &request.session_id,
+        family: "",
         now,
         lifetime: ctx.settings.id_token_lifetime,
     };

@@ -30,6 +30,7 @@ pub mod server;
 pub mod signer;
 pub mod sso;
 pub mod storage;
+pub mod throttle;
 pub mod types;
 pub mod web;
 

@@ -7,15 +7,23 @@
 //! refresh tokens bound to it (`refreshTokenLifetime: session`), and tells every client that
 //! received tokens in it and has a `backchannelLogoutURI`, with a signed `logout_token`
 //! delivered in the background with retries — the user never waits for it.
+//!
+//! Deliveries are stored ([`LogoutDelivery`]) before the logout answers, so none is lost to a
+//! restart: every replica runs [`deliver_due`] each second (and at once when one of its own
+//! logouts adds some), claims due deliveries one by one (exactly one replica sends each
+//! attempt) and signs a fresh logout token for every attempt. A refused or failed attempt is
+//! retried after a pause that doubles from 1 s up to a minute, for [`DELIVERY_WINDOW`] after
+//! the logout; then it is given up, logged and collected.
 
 use crate::flow::FlowContext;
 use crate::oauth2::authorize::{AuthorizeError, PageKind, with_params};
 use crate::oauth2::{paths, subject};
 use crate::signer::{Signer, verify_fresh};
-use crate::storage::Client;
-use crate::types::ClientId;
+use crate::storage::{Client, LogoutDelivery, Storage};
+use crate::types::{ClientId, UnixTime};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The logout request's parameters (query or form).
@@ -190,6 +198,7 @@ pub async fn end_session(ctx: &FlowContext<'_>, sid: &str) -> Result<(), Authori
         session_clients: session.clients.len(),
     };
     ctx.audit.record(now, &event);
+    let mut queued = 0;
     for client_id in &session.clients {
         let Ok(Some(client)) = ctx.clients.get(client_id).await else {
             continue;
@@ -197,12 +206,22 @@ pub async fn end_session(ctx: &FlowContext<'_>, sid: &str) -> Result<(), Authori
         if client.backchannel_logout_uri.is_empty() {
             continue;
         }
-        match logout_token(ctx.signer, &ctx.settings.issuer, client_id, &sub, sid, now) {
-            Ok(token) => {
-                deliver(ctx.http.clone(), client.backchannel_logout_uri.clone(), client_id.clone(), token)
-            }
-            Err(e) => tracing::error!(error = %e, %client_id, "could not sign a logout token"),
-        }
+        let delivery = LogoutDelivery {
+            id: crate::crypto::random_id(),
+            client_id: client_id.clone(),
+            uri: client.backchannel_logout_uri.clone(),
+            sub: sub.clone(),
+            sid: sid.to_string(),
+            attempts: 0,
+            next_attempt: now,
+            claimed_until: 0,
+            expiry: now + DELIVERY_WINDOW,
+        };
+        ctx.storage.create_logout_delivery(&delivery).await.map_err(internal)?;
+        queued += 1;
+    }
+    if queued > 0 {
+        ctx.logout_deliveries.wake();
     }
     Ok(())
 }
@@ -230,26 +249,107 @@ pub fn logout_token(
     signer.sign_typed(&claims, crate::oauth2::tokens::LOGOUT_TOKEN_TYPE)
 }
 
-/// Back-off between delivery attempts; the last entry ends the retries.
-const RETRY_DELAYS: &[u64] = &[1, 2, 4, 8, 16];
+/// How long after the logout a delivery is retried before it is given up.
+pub const DELIVERY_WINDOW: UnixTime = 600;
+/// How long one attempt may hold its claim (the HTTP client gives up after 5 s).
+const CLAIM_SECONDS: UnixTime = 30;
+/// Deliveries one pass takes on.
+const BATCH: u32 = 100;
 
-/// POSTs the logout token (§2.5) until the client answers 2xx, with growing pauses.
-fn deliver(http: reqwest::Client, uri: String, client_id: ClientId, token: String) {
-    tokio::spawn(async move {
-        for (attempt, delay) in RETRY_DELAYS.iter().enumerate() {
-            let result = http.post(&uri).form(&[("logout_token", token.as_str())]).send().await;
-            match result {
-                Ok(response) if response.status().is_success() => {
-                    tracing::info!(%client_id, "back-channel logout delivered");
-                    return;
-                }
-                Ok(response) => {
-                    tracing::warn!(%client_id, status = %response.status(), attempt, "back-channel logout refused")
-                }
-                Err(e) => tracing::warn!(%client_id, error = %e, attempt, "back-channel logout failed"),
-            }
-            tokio::time::sleep(Duration::from_secs(*delay)).await;
+/// Wakes this replica's delivery loop when a logout here queued deliveries.
+#[derive(Default)]
+pub struct LogoutDeliveries {
+    wake: tokio::sync::Notify,
+}
+
+impl LogoutDeliveries {
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Waits for a wake-up or for `interval`, whichever comes first.
+    pub async fn wait(&self, interval: Duration) {
+        let _ = tokio::time::timeout(interval, self.wake.notified()).await;
+    }
+}
+
+/// What delivering needs; owned, so each attempt runs as a task of its own.
+#[derive(Clone)]
+pub struct Deliverer {
+    pub storage: Arc<dyn Storage>,
+    pub signer: Arc<dyn Signer>,
+    pub http: reqwest::Client,
+    pub issuer: String,
+}
+
+/// Claims the due deliveries and sends each in a task of its own (a slow client holds up no
+/// other); returns how many were claimed.
+pub async fn deliver_due(
+    deliverer: &Deliverer,
+    now: UnixTime,
+) -> Result<usize, crate::storage::StorageError> {
+    let due = deliverer.storage.list_due_logout_deliveries(now, BATCH).await?;
+    let mut claimed = 0;
+    for delivery in due {
+        if !deliverer.storage.claim_logout_delivery(&delivery.id, now, now + CLAIM_SECONDS).await? {
+            continue; // another replica has it
         }
-        tracing::error!(%client_id, "back-channel logout given up");
-    });
+        claimed += 1;
+        let deliverer = deliverer.clone();
+        tokio::spawn(async move { attempt(&deliverer, delivery, now).await });
+    }
+    Ok(claimed)
+}
+
+/// One attempt (§2.5): POST a freshly signed logout token; 2xx ends it, anything else waits
+/// for the next try or, past the window, gives up.
+async fn attempt(d: &Deliverer, delivery: LogoutDelivery, now: UnixTime) {
+    let client_id = &delivery.client_id;
+    let attempt = delivery.attempts + 1;
+    let outcome =
+        match logout_token(d.signer.as_ref(), &d.issuer, client_id, &delivery.sub, &delivery.sid, now) {
+            Ok(token) => {
+                match d.http.post(&delivery.uri).form(&[("logout_token", token.as_str())]).send().await {
+                    Ok(response) if response.status().is_success() => Ok(()),
+                    Ok(response) => Err(format!("answered {}", response.status())),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Err(e) => Err(format!("could not sign a logout token: {e}")),
+        };
+    let stored = match outcome {
+        Ok(()) => {
+            tracing::info!(%client_id, attempt, "back-channel logout delivered");
+            d.storage.delete_logout_delivery(&delivery.id).await
+        }
+        Err(why) => {
+            let next = now + retry_pause(attempt);
+            if next > delivery.expiry {
+                tracing::error!(%client_id, attempt, error = %why, "back-channel logout given up");
+                d.storage.delete_logout_delivery(&delivery.id).await
+            } else {
+                tracing::warn!(%client_id, attempt, error = %why, "back-channel logout failed; will retry");
+                d.storage.reschedule_logout_delivery(&delivery.id, next).await
+            }
+        }
+    };
+    // If this write fails the claim runs out and the delivery is simply tried again.
+    if let Err(e) = stored {
+        tracing::warn!(%client_id, error = %e, "recording a back-channel logout attempt failed");
+    }
+}
+
+/// Seconds before attempt `attempt + 1`: 1, 2, 4, … up to 60.
+fn retry_pause(attempt: u32) -> UnixTime {
+    (1i64 << attempt.saturating_sub(1).min(6)).min(60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn retry_pauses_double_up_to_a_minute() {
+        let pauses: Vec<i64> = (1..=9).map(super::retry_pause).collect();
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(super::retry_pause(u32::MAX), 60);
+    }
 }

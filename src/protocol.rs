@@ -279,3 +279,14 @@ mod tests {
         }
     }
 }
+
+/// What an access token gets while the revoked-token list is stale
+/// (`oauth2.introspection.whenRevocationsStale`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnStale {
+    /// `error`: `temporarily_unavailable` (`503`); the resource server knows to retry.
+    #[default]
+    Error,
+    /// `inactive`: `invalid_token`; introspection answers `active: false`.
+    Inactive,
+}

@@ -33,6 +33,10 @@ pub struct AdminContext<'a> {
     /// `DEX_API_CONNECTORS_CRUD`: whether connectors may be changed.
     pub connectors_crud: bool,
     pub audit: &'a crate::audit::Audit,
+    /// For revoking the access tokens of a revoked refresh-token family.
+    pub access_tokens: &'a crate::oauth2::access_tokens::AccessTokens,
+    /// How long an access token lives (`expiry.idTokens`).
+    pub access_token_lifetime: i64,
     pub now: UnixTime,
 }
 

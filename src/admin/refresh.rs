@@ -33,6 +33,9 @@ pub async fn revoke(ctx: &AdminContext<'_>, sub: &str, client_id: &str) -> Resul
     let mut revoked = 0;
     for token in tokens.iter().filter(|t| t.client_id == client_id) {
         if ctx.storage.delete_refresh_token(&token.id).await? {
+            // The access tokens the family issued stop working too (RFC 9700 §4.14.2).
+            let until = ctx.now + ctx.access_token_lifetime;
+            ctx.access_tokens.revoke_family(ctx.storage, &token.id, until, ctx.now).await?;
             revoked += 1;
         }
     }

@@ -19,9 +19,11 @@ use super::{
 
 mod entries;
 mod storage;
+mod throttle;
 
 use entries::{build_client, build_connector, build_password};
 use storage::build_storage;
+use throttle::{build_client_address, build_throttle};
 
 /// Problems and warnings gathered while building.
 #[derive(Debug, Default)]
@@ -133,6 +135,7 @@ pub fn build(file: raw::File, env: EnvLookup<'_>, report: &mut Report) -> Option
         .collect();
     let frontend = build_frontend(file.frontend, env);
     let sessions = build_sessions(file.sessions.unwrap_or_default(), report);
+    let throttle = build_throttle(file.throttle, report);
 
     Some(Config {
         issuer: issuer?,
@@ -150,6 +153,7 @@ pub fn build(file: raw::File, env: EnvLookup<'_>, report: &mut Report) -> Option
         connectors,
         frontend,
         sessions,
+        throttle,
     })
 }
 
@@ -240,7 +244,7 @@ fn tls_version(report: &mut Report, path: &str, value: &str) -> Option<TlsVersio
 }
 
 fn build_web(web: raw::Web, report: &mut Report) -> WebConfig {
-    report.unsupported("web.clientRemoteIP", web.client_remote_ip.as_ref());
+    let client_address = build_client_address(web.client_remote_ip, web.trusted_proxies, report);
     let header = |v: Option<String>| v.and_then(non_empty);
     WebConfig {
         http: non_empty(web.http),
@@ -256,6 +260,7 @@ fn build_web(web: raw::Web, report: &mut Report) -> WebConfig {
             web.allowed_headers
         },
         read_header_timeout: read_header_timeout(report, web.read_header_timeout.as_ref()),
+        client_address,
         headers: SecurityHeaders {
             content_security_policy: header(web.headers.content_security_policy),
             x_frame_options: header(web.headers.x_frame_options),
@@ -480,9 +485,33 @@ fn build_oauth2(oauth2: raw::OAuth2, env: EnvLookup<'_>, report: &mut Report) ->
         always_show_login_screen: oauth2.always_show_login_screen,
         password_connector: non_empty(oauth2.password_connector).map(crate::types::ConnectorId::from),
         pkce: PkceConfig { enforce: oauth2.pkce.enforce, code_challenge_methods_supported: methods },
-        introspection: IntrospectionConfig {
-            allow_unauthenticated: oauth2.introspection.allow_unauthenticated,
-        },
+        introspection: build_introspection(oauth2.introspection, report),
+    }
+}
+
+fn build_introspection(raw: raw::Introspection, report: &mut Report) -> IntrospectionConfig {
+    use crate::protocol::OnStale;
+    const PATH: &str = "oauth2.introspection.revocationsMaxAge";
+    let max_age = duration_or(report, PATH, raw.revocations_max_age.as_ref(), Duration::from_secs(30));
+    // The list is read every second; a bound under a few seconds would fail on one slow read.
+    if max_age < Duration::from_secs(3) {
+        report.problem(PATH, "must be at least 3s (the revoked tokens are read every second)");
+    }
+    let when_revocations_stale = match raw.when_revocations_stale.trim() {
+        "" | "error" => OnStale::Error,
+        "inactive" => OnStale::Inactive,
+        other => {
+            report.problem(
+                "oauth2.introspection.whenRevocationsStale",
+                format!("{other:?} is not a choice; use error or inactive"),
+            );
+            OnStale::Error
+        }
+    };
+    IntrospectionConfig {
+        allow_unauthenticated: raw.allow_unauthenticated,
+        revocations_max_age: max_age,
+        when_revocations_stale,
     }
 }
 

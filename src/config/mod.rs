@@ -6,8 +6,8 @@
 //!
 //! 1. **Parse** (`raw`): the YAML is deserialised into strict "file" structs
 //!    (`deny_unknown_fields` everywhere). A key Dex does not know is an error naming the key,
-//!    its path and its line. Keys Dex knows but Tessera does not implement (gRPC, MFA,
-//!    `web.clientRemoteIP`, ...) are accepted and reported as warnings. The parse stops at
+//!    its path and its line. Keys Dex knows but Tessera does not implement (MFA,
+//!    `telemetry.enableProfiling`, ...) are accepted and reported as warnings. The parse stops at
 //!    the first structural error, since nothing after it can be trusted.
 //! 2. **Build** (`build`): raw values become typed ones — durations, enums, URLs,
 //!    environment lookups (`idEnv`, `secretEnv`, `hashFromEnv`), `$VAR` expansion in
@@ -27,6 +27,7 @@ mod env;
 pub mod hash;
 mod keys;
 mod raw;
+mod throttle;
 mod validate;
 
 #[cfg(test)]
@@ -46,6 +47,7 @@ pub use connectors::{ConnectorSettings, DEX_CONNECTOR_TYPES};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use env::EnvLookup;
 pub use keys::from_value;
+pub use throttle::{ClientAddressConfig, ForwardedHeader, ThrottleConfig};
 
 /// The whole configuration, typed and with defaults applied.
 #[derive(Debug, Clone)]
@@ -67,6 +69,8 @@ pub struct Config {
     pub connectors: Vec<ConnectorConfig>,
     pub frontend: FrontendConfig,
     pub sessions: SessionsConfig,
+    /// Tessera's brute-force protection.
+    pub throttle: ThrottleConfig,
 }
 
 impl Config {
@@ -246,6 +250,8 @@ pub struct WebConfig {
     /// request's headers, counted from when the connection opens or its previous response
     /// ends, so it also closes idle keep-alive connections (see `server`).
     pub read_header_timeout: Duration,
+    /// `clientRemoteIP` / `trustedProxies`: whose address a request comes from.
+    pub client_address: ClientAddressConfig,
 }
 
 /// A TLS protocol version allowed in `tlsMinVersion`/`tlsMaxVersion`.
@@ -421,6 +427,13 @@ pub struct IntrospectionConfig {
     /// `allowUnauthenticated`: let anyone introspect without client authentication.
     /// Default false.
     pub allow_unauthenticated: bool,
+    /// `revocationsMaxAge` (default 30s): when the revoked-token list could not be read from
+    /// storage for longer, access tokens are no longer trusted as unrevoked (at introspection
+    /// and `/userinfo`).
+    pub revocations_max_age: Duration,
+    /// `whenRevocationsStale`: `error` (default; `503 temporarily_unavailable`) or
+    /// `inactive` (`active: false`, `invalid_token` at `/userinfo`).
+    pub when_revocations_stale: crate::protocol::OnStale,
 }
 
 /// `signer`: how tokens are signed. Only Dex's `local` signer exists (keys in storage,

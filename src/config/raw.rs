@@ -149,6 +149,9 @@ pub struct File {
     #[serde(default, deserialize_with = "nullable")]
     pub static_passwords: Vec<Password>,
     pub sessions: Option<Sessions>,
+    /// Tessera's brute-force protection.
+    #[serde(default, deserialize_with = "nullable")]
+    pub throttle: Throttle,
     /// Dex's multi-factor authentication: not built.
     pub mfa: Option<Value>,
 }
@@ -282,9 +285,49 @@ pub struct Web {
     pub allowed_headers: Vec<String>,
     /// Tessera's: see `WebConfig::read_header_timeout`.
     pub read_header_timeout: Option<DurationText>,
-    /// Real client IP from a proxy header: not built.
-    #[serde(rename = "clientRemoteIP")]
-    pub client_remote_ip: Option<Value>,
+    /// Dex's `clientRemoteIP`: the header that carries the client's address, and the proxies
+    /// trusted to set it.
+    #[serde(default, rename = "clientRemoteIP", deserialize_with = "nullable")]
+    pub client_remote_ip: ClientRemoteIp,
+    /// Tessera's shorthand for `clientRemoteIP.trustedProxies`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// `web.clientRemoteIP` (Dex 2.42).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClientRemoteIp {
+    #[serde(default, deserialize_with = "text")]
+    pub header: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// Tessera's `throttle`: brute-force protection.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Throttle {
+    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub login_failures: LoginFailures,
+    pub user_code_failures: Option<u32>,
+    pub client_auth_failures: Option<u32>,
+    pub auth_requests_per_second: Option<u32>,
+    pub auth_requests_burst: Option<u32>,
+    pub first_delay: Option<DurationText>,
+    pub max_delay: Option<DurationText>,
+    pub max_account_delay: Option<DurationText>,
+    pub forget_after: Option<DurationText>,
+}
+
+/// `throttle.loginFailures`: failed password logins allowed before delays start.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoginFailures {
+    pub per_account_and_address: Option<u32>,
+    pub per_address: Option<u32>,
+    pub per_account: Option<u32>,
 }
 
 /// `web.headers`: Dex's keys are the header names.
@@ -369,6 +412,9 @@ pub struct Pkce {
 pub struct Introspection {
     #[serde(default, deserialize_with = "nullable")]
     pub allow_unauthenticated: bool,
+    pub revocations_max_age: Option<DurationText>,
+    #[serde(default, deserialize_with = "text")]
+    pub when_revocations_stale: String,
 }
 
 /// `expiry` plus Tessera's `authCodes`.

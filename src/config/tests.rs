@@ -224,17 +224,13 @@ fn dex_dev_config_loads_with_only_warnings() {
     ];
     let loaded = load_with(DEX_DEV, &env).unwrap_or_else(|e| panic!("{e}"));
     let w = loaded.warnings.join("\n");
-    for key in [
-        "mfa:",
-        "web.clientRemoteIP:",
-        "telemetry.enableProfiling:",
-        "staticClients[0].mfaChain:",
-        "expiry.signingKeys:",
-    ] {
+    for key in ["mfa:", "telemetry.enableProfiling:", "staticClients[0].mfaChain:", "expiry.signingKeys:"] {
         assert!(w.contains(key), "missing warning for {key} in:\n{w}");
     }
-    assert_eq!(loaded.warnings.len(), 5, "{w}");
+    assert_eq!(loaded.warnings.len(), 4, "{w}");
     assert_eq!(loaded.config.grpc.addr.as_deref(), Some("127.0.0.1:5557"), "Dex's gRPC API is served");
+    let trusted = &loaded.config.web.client_address;
+    assert!(trusted.trusts("10.1.2.3".parse().unwrap()), "Dex's clientRemoteIP is applied");
     let c = loaded.config;
     assert_eq!(c.logger.level, LogLevel::Debug);
     assert_eq!(c.sessions.cookie_name, "dex_session");
@@ -596,4 +592,26 @@ fn serve_flags_are_applied_before_validation() {
     let bad = Overrides { telemetry_http: Some("0.0.0.0:5556".into()), ..overrides };
     let err = load_file_with(&path, &bad).unwrap_err();
     assert!(err.problems.iter().any(|p| p.path == "telemetry.http"), "{err}");
+}
+
+/// The example's commented `throttle` block, uncommented, gives the defaults; Dex's
+/// `clientRemoteIP` and Tessera's `trustedProxies` both feed the trusted ranges.
+#[test]
+fn the_example_throttle_block_is_the_default() {
+    let start = EXAMPLE.find("# throttle:").expect("the example documents throttle");
+    let block: String = EXAMPLE[start..]
+        .lines()
+        .take_while(|l| l.starts_with('#') && !l.trim_start_matches('#').trim().is_empty())
+        .map(|l| l.strip_prefix("# ").unwrap_or(l).split(" #").next().unwrap_or_default().to_string() + "\n")
+        .collect();
+    let yaml = format!(
+        "{MINIMAL}  clientRemoteIP:\n    header: Forwarded\n    trustedProxies: [10.0.0.0/8]\n  \
+         trustedProxies: [192.168.1.1]\n{block}"
+    );
+    let c = ok(&yaml).config;
+    assert_eq!(c.throttle, ThrottleConfig::default());
+    assert_eq!(c.web.client_address.header, ForwardedHeader::Forwarded);
+    assert!(c.web.client_address.trusts("10.9.8.7".parse().unwrap()));
+    assert!(c.web.client_address.trusts("192.168.1.1".parse().unwrap()));
+    assert!(!c.web.client_address.trusts("192.168.1.2".parse().unwrap()));
 }

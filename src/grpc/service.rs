@@ -38,6 +38,8 @@ impl DexApi {
             static_connectors: self.app.static_connector_ids(),
             connectors_crud: self.connectors_crud,
             audit: &self.app.audit,
+            access_tokens: &self.app.access_tokens,
+            access_token_lifetime: self.app.settings.id_token_lifetime,
             now: self.app.clock.now(),
         }
     }

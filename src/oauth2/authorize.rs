@@ -44,6 +44,8 @@ pub enum AuthorizeError {
     Page { kind: PageKind, message: String },
     /// Tell the client, at its (verified) redirect URI.
     Redirect(ErrorRedirect),
+    /// Brute-force protection refused the step: the user is told how long to wait.
+    Throttled(crate::throttle::Throttled),
 }
 
 /// What went wrong in the browser, as the user's page names it. The kind decides the title
@@ -80,6 +82,8 @@ pub enum PageKind {
     NotAvailable,
     /// Our fault: the cause is in the log under the request id.
     Internal,
+    /// Brute-force protection: too many requests or failures from here.
+    TooManyAttempts,
 }
 
 impl PageKind {
@@ -102,6 +106,7 @@ impl PageKind {
             Self::UnregisteredLogoutRedirect => "Unregistered logout redirect",
             Self::NotAvailable => "Not available",
             Self::Internal => "Something went wrong",
+            Self::TooManyAttempts => "Too many attempts",
         }
     }
 }

@@ -8,8 +8,13 @@
 //! (RFC 6749 §2.1). [`Caller`] keeps the two apart, so that an endpoint which hands out
 //! information (introspection, revocation) cannot mistake a named client for an
 //! authenticated one.
+//!
+//! Failed secrets count towards brute-force protection (`throttle`, per address): past the
+//! budget, an address may not present a client secret until it refills (`429`). Requests
+//! without a secret (public clients) are neither counted nor refused.
 
-use super::error::OAuthError;
+use super::error::{ErrorCode, OAuthError};
+use super::grants::GrantContext;
 use crate::crypto::constant_time_eq;
 use crate::overlay::Clients;
 use crate::storage::Client;
@@ -52,8 +57,22 @@ impl Caller {
     }
 }
 
-/// Looks the client up and checks its secret, if it has one.
-pub async fn identify(clients: &Clients, creds: &ClientCredentials) -> Result<Caller, OAuthError> {
+/// Looks the client up and checks its secret, if it has one; throttled per address.
+pub async fn identify(ctx: &GrantContext<'_>, creds: &ClientCredentials) -> Result<Caller, OAuthError> {
+    let guessing = creds.client_secret.is_some();
+    if guessing
+        && let Some(refused) = ctx.throttle.check_client_auth(ctx.source, creds.client_id.as_str(), ctx.now)
+    {
+        return Err(OAuthError::throttled(refused));
+    }
+    let caller = check(ctx.clients, creds).await;
+    if guessing && matches!(&caller, Err(e) if e.code == ErrorCode::InvalidClient) {
+        ctx.throttle.client_auth_failed(ctx.source);
+    }
+    caller
+}
+
+async fn check(clients: &Clients, creds: &ClientCredentials) -> Result<Caller, OAuthError> {
     let fail = || OAuthError::invalid_client("Invalid client credentials.", creds.basic);
     if creds.client_id.is_empty() {
         return Err(OAuthError::invalid_client("Client authentication is required.", creds.basic));
@@ -72,8 +91,8 @@ pub async fn identify(clients: &Clients, creds: &ClientCredentials) -> Result<Ca
 
 /// [`identify`], for the endpoints where a public client may act as itself (the grants, the
 /// device authorization): the client, authenticated or public.
-pub async fn authenticate(clients: &Clients, creds: &ClientCredentials) -> Result<Client, OAuthError> {
-    identify(clients, creds).await.map(Caller::into_client)
+pub async fn authenticate(ctx: &GrantContext<'_>, creds: &ClientCredentials) -> Result<Client, OAuthError> {
+    identify(ctx, creds).await.map(Caller::into_client)
 }
 
 fn secret_matches(client: &Client, presented: &Secret) -> bool {
@@ -98,30 +117,54 @@ mod tests {
     #[tokio::test]
     async fn a_public_client_is_identified_and_a_secret_authenticates() {
         let world = World::new(settings()).await;
-        let caller = identify(&world.clients, &creds("cli", None)).await.unwrap();
+        let caller = identify(&world.ctx(), &creds("cli", None)).await.unwrap();
         assert!(!caller.is_authenticated(), "a public id proves nothing");
         // A public client has no secret to check: one it sends is not counted either.
-        assert!(!identify(&world.clients, &creds("cli", Some("x"))).await.unwrap().is_authenticated());
-        assert!(
-            identify(&world.clients, &creds("app", Some("app-secret"))).await.unwrap().is_authenticated()
-        );
+        assert!(!identify(&world.ctx(), &creds("cli", Some("x"))).await.unwrap().is_authenticated());
+        assert!(identify(&world.ctx(), &creds("app", Some("app-secret"))).await.unwrap().is_authenticated());
         for bad in [creds("app", None), creds("app", Some("wrong")), creds("nobody", None), creds("", None)] {
-            let e = identify(&world.clients, &bad).await.unwrap_err();
+            let e = identify(&world.ctx(), &bad).await.unwrap_err();
             assert_eq!(e.code, crate::oauth2::ErrorCode::InvalidClient, "{bad:?}");
         }
     }
 
     /// Dex: a public client that has a secret must present it (Dex's token-exchange guide
     /// registers one), and is then authenticated.
+    /// Wrong secrets from one address spend its budget; then even the right secret waits
+    /// (`429`), and another address is unaffected; requests without a secret never count.
+    #[tokio::test]
+    async fn failed_secrets_are_throttled_per_address() {
+        let world = World::new(settings()).await;
+        let config = crate::config::ThrottleConfig { client_auth_failures: 2, ..Default::default() };
+        let throttle = crate::throttle::Throttle::new(config, crate::audit::Audit::log_only());
+        let from =
+            |addr: &str| GrantContext { throttle: &throttle, source: addr.parse().ok(), ..world.ctx() };
+        let attacker = from("192.0.2.1");
+        for _ in 0..3 {
+            identify(&attacker, &creds("nobody", None)).await.unwrap_err();
+        }
+        for _ in 0..3 {
+            let e = identify(&attacker, &creds("app", Some("wrong"))).await.unwrap_err();
+            assert_eq!(e.code, crate::oauth2::ErrorCode::InvalidClient, "within the budget");
+        }
+        let e = identify(&attacker, &creds("app", Some("app-secret"))).await.unwrap_err();
+        assert_eq!(e.code, crate::oauth2::ErrorCode::TemporarilyUnavailable);
+        assert!(e.retry_after.is_some_and(|s| s >= 1));
+        assert!(identify(&attacker, &creds("cli", None)).await.is_ok(), "a public client sends no secret");
+        let other = from("192.0.2.2");
+        assert!(identify(&other, &creds("app", Some("app-secret"))).await.unwrap().is_authenticated());
+    }
+
     #[tokio::test]
     async fn a_public_client_with_a_secret_must_present_it() {
         let world = World::new(settings()).await;
         let mut exchanger = client("exchanger", false);
         exchanger.public = true;
         let clients = Clients::new(vec![exchanger], world.storage.clone());
-        assert!(identify(&clients, &creds("exchanger", None)).await.is_err());
-        assert!(identify(&clients, &creds("exchanger", Some("wrong"))).await.is_err());
-        let caller = identify(&clients, &creds("exchanger", Some("exchanger-secret"))).await.unwrap();
+        let ctx = GrantContext { clients: &clients, ..world.ctx() };
+        assert!(identify(&ctx, &creds("exchanger", None)).await.is_err());
+        assert!(identify(&ctx, &creds("exchanger", Some("wrong"))).await.is_err());
+        let caller = identify(&ctx, &creds("exchanger", Some("exchanger-secret"))).await.unwrap();
         assert!(caller.is_authenticated());
         assert!(caller.client().public);
     }
@@ -136,9 +179,9 @@ mod tests {
         world.storage.create_client(&hashed).await.unwrap();
         let stored = serde_json::to_string(&world.storage.get_client(&"made".into()).await.unwrap()).unwrap();
         assert!(!stored.contains("api-made"), "the secret is not stored");
-        assert!(identify(&world.clients, &creds("made", Some("api-made"))).await.unwrap().is_authenticated());
+        assert!(identify(&world.ctx(), &creds("made", Some("api-made"))).await.unwrap().is_authenticated());
         for bad in [None, Some(""), Some("wrong"), Some("API-MADE")] {
-            assert!(identify(&world.clients, &creds("made", bad)).await.is_err(), "{bad:?}");
+            assert!(identify(&world.ctx(), &creds("made", bad)).await.is_err(), "{bad:?}");
         }
     }
 }

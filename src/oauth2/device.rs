@@ -12,6 +12,12 @@
 //!    in the device token (`complete`), or records that the user declined (`denied`).
 //! 4. All along the device polls `/token` (§3.4); [`poll`] decides each answer (§3.5) and
 //!    `grants::device_code` applies it.
+//!
+//! Guessing user codes (§5.1): a code is 8 letters of 20, so 20⁸ ≈ 2.6 × 10¹⁰ codes, live for
+//! `expiry.deviceRequests` (5 minutes by default). Wrong codes count per address in storage
+//! (`throttle.userCodeFailures`, 5 free, then delays doubling from `firstDelay`), so one
+//! address gets about 5 + log₂(300) ≈ 13 guesses in 5 minutes: with N codes pending at once,
+//! a chance of about 13 N / 2.6 × 10¹⁰ per address and 5 minutes.
 
 use super::authorize::{AuthorizeError, PageKind, check_cross_client_trust};
 use super::client_auth::{ClientCredentials, authenticate};
@@ -99,7 +105,7 @@ pub async fn authorize(
     creds: &ClientCredentials,
     request: &DeviceAuthorizationRequest,
 ) -> Result<DeviceAuthorizationResponse, OAuthError> {
-    let client = authenticate(ctx.clients, creds).await?;
+    let client = authenticate(ctx, creds).await?;
     // §3.1 makes `scope` optional; like Dex, no scope means `openid`.
     let requested = scopes::parse(request.scope.as_deref().unwrap_or_default());
     let requested = if requested.is_empty() { vec![scopes::OPENID.to_string()] } else { requested };
@@ -184,21 +190,21 @@ pub enum Verification {
     Login(String),
     /// Unknown, expired or already used: ask again.
     Invalid,
+    /// Too many wrong codes from this address (RFC 8628 §5.1): wait before trying again.
+    Throttled(crate::throttle::Throttled),
 }
 
 /// `/device/auth/verify_code`: finds the device flow of a user code and starts the login.
 pub async fn verify_user_code(ctx: &GrantContext<'_>, input: &str) -> Result<Verification, AuthorizeError> {
-    let Some(user_code) = normalize_user_code(input) else {
-        return Ok(Verification::Invalid);
-    };
-    let Some(request) = ctx.storage.get_device_request(&user_code).await.map_err(internal)? else {
-        return Ok(Verification::Invalid);
-    };
-    let token = ctx.storage.get_device_token(&request.device_code).await.map_err(internal)?;
-    let pending = token.is_some_and(|t| t.status == DeviceStatus::Pending);
-    if request.expiry <= ctx.now || !pending {
-        return Ok(Verification::Invalid);
+    if let Some(refused) =
+        ctx.throttle.check_user_code(ctx.storage, ctx.source, ctx.now).await.map_err(internal)?
+    {
+        return Ok(Verification::Throttled(refused));
     }
+    let Some(request) = live_device_request(ctx, input).await? else {
+        ctx.throttle.user_code_failed(ctx.storage, ctx.source, ctx.now).await.map_err(internal)?;
+        return Ok(Verification::Invalid);
+    };
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", request.client_id.as_str())
         .append_pair("redirect_uri", &ctx.settings.device_callback_uri())
@@ -207,6 +213,22 @@ pub async fn verify_user_code(ctx: &GrantContext<'_>, input: &str) -> Result<Ver
         .append_pair("state", &login_state(&request))
         .finish();
     Ok(Verification::Login(ctx.settings.endpoint(&format!("{}?{query}", super::paths::AUTH))))
+}
+
+/// The pending device flow a typed user code names, if it is live.
+async fn live_device_request(
+    ctx: &GrantContext<'_>,
+    input: &str,
+) -> Result<Option<DeviceRequest>, AuthorizeError> {
+    let Some(user_code) = normalize_user_code(input) else {
+        return Ok(None);
+    };
+    let Some(request) = ctx.storage.get_device_request(&user_code).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    let token = ctx.storage.get_device_token(&request.device_code).await.map_err(internal)?;
+    let pending = token.is_some_and(|t| t.status == DeviceStatus::Pending);
+    Ok((request.expiry > ctx.now && pending).then_some(request))
 }
 
 /// What the login sends to `/device/callback` (the authorization response, RFC 6749 §4.1.2).

@@ -76,11 +76,26 @@ pub struct OAuthError {
     pub description: String,
     /// RFC 6749 §5.2: a failed HTTP Basic authentication answers with `WWW-Authenticate`.
     pub basic_auth_challenge: bool,
+    /// Set when brute-force protection refused the request: answered `429` with
+    /// `Retry-After` (seconds).
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: description.into(), basic_auth_challenge: false }
+        Self { code, description: description.into(), basic_auth_challenge: false, retry_after: None }
+    }
+
+    /// Brute-force protection refused the request: `temporarily_unavailable`, answered `429`
+    /// with `Retry-After`.
+    pub fn throttled(refused: crate::throttle::Throttled) -> Self {
+        Self {
+            retry_after: Some(refused.retry_after),
+            ..Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                format!("Too many failed attempts; retry after {} seconds.", refused.retry_after),
+            )
+        }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -96,7 +111,7 @@ impl OAuthError {
     }
 
     pub fn invalid_client(description: impl Into<String>, basic: bool) -> Self {
-        Self { code: ErrorCode::InvalidClient, description: description.into(), basic_auth_challenge: basic }
+        Self { basic_auth_challenge: basic, ..Self::new(ErrorCode::InvalidClient, description) }
     }
 
     pub fn unauthorized_client(description: impl Into<String>) -> Self {

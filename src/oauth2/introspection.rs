@@ -84,11 +84,11 @@ impl Reader {
     async fn of(ctx: &GrantContext<'_>, creds: &ClientCredentials) -> Result<Self, OAuthError> {
         if ctx.settings.introspection_allow_unauthenticated {
             if !creds.client_id.is_empty() {
-                identify(ctx.clients, creds).await?;
+                identify(ctx, creds).await?;
             }
             return Ok(Self::Anyone);
         }
-        Ok(Self::Client(Box::new(identify(ctx.clients, creds).await?)))
+        Ok(Self::Client(Box::new(identify(ctx, creds).await?)))
     }
 
     /// Whether this reader may learn about a token of `kind` issued to `owner`.

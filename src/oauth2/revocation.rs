@@ -40,7 +40,7 @@ pub async fn revoke(
     creds: &ClientCredentials,
     request: &PresentedToken,
 ) -> Result<(), OAuthError> {
-    let client = authenticate(ctx.clients, creds).await?;
+    let client = authenticate(ctx, creds).await?;
     let token = request.token()?;
     if is_jwt(token) {
         revoke_access_token(ctx, &client.id, token).await
@@ -107,6 +107,7 @@ async fn revoke_refresh_token(
         return Ok(());
     }
     ctx.storage.delete_refresh_token(&record.id).await?;
+    super::grants::refresh_token::revoke_family_access(ctx, &record.id).await?;
     tracing::info!(%client_id, "refresh token family revoked");
     let event = crate::audit::Event::TokenRevoked {
         client: client_id.as_str(),

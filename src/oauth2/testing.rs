@@ -28,6 +28,7 @@ pub struct World {
     pub connectors: Arc<Registry>,
     pub access_tokens: AccessTokens,
     pub audit: crate::audit::Audit,
+    pub throttle: crate::throttle::Throttle,
     pub now: UnixTime,
 }
 
@@ -109,6 +110,7 @@ impl World {
             connectors,
             access_tokens: AccessTokens::default(),
             audit: crate::audit::Audit::log_only(),
+            throttle: crate::throttle::Throttle::new(Default::default(), crate::audit::Audit::log_only()),
             now: START,
         }
     }
@@ -122,6 +124,8 @@ impl World {
             connectors: self.connectors.clone(),
             access_tokens: &self.access_tokens,
             audit: &self.audit,
+            throttle: &self.throttle,
+            source: None,
             now: self.now,
         }
     }
@@ -161,6 +165,7 @@ impl World {
             nonce: "",
             auth_time: 0,
             session_id: "",
+            family: "",
             now: self.now,
             lifetime: self.settings.id_token_lifetime,
         };

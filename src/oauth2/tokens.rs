@@ -66,6 +66,9 @@ pub struct TokenContext<'a> {
     pub auth_time: UnixTime,
     /// The single sign-on session (`sid`, OIDC Back-Channel Logout §2.1); empty = none.
     pub session_id: &'a str,
+    /// The refresh-token family the access token comes from; empty = none. Its tag goes into
+    /// the access token so that revoking the family revokes it (see `access_tokens`).
+    pub family: &'a str,
     pub now: UnixTime,
     pub lifetime: i64,
 }
@@ -99,6 +102,12 @@ pub fn mint_access_token(signer: &dyn Signer, ctx: &TokenContext<'_>) -> Result<
     access.insert("scope".into(), json!(ctx.scopes.join(" ")));
     access.remove("azp");
     access.remove("nonce");
+    if !ctx.family.is_empty() {
+        access.insert(
+            super::access_tokens::FAMILY_CLAIM.into(),
+            json!(super::access_tokens::family_tag(ctx.family)),
+        );
+    }
     let token = signer.sign(&Value::Object(access))?;
     Ok(AccessToken { token, id, expires_at: ctx.now + ctx.lifetime, user_id: ctx.claims.user_id.clone() })
 }

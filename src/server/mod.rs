@@ -63,8 +63,11 @@ pub fn router(app: AppState, config: &Config) -> axum::Router {
 
 /// [`router`] with the security headers in `headers`, which a live reload replaces.
 fn router_with(app: AppState, config: &Config, headers: web::LiveHeaders) -> axum::Router {
-    let cors = web::Cors { origins: &config.web.allowed_origins, headers: &config.web.allowed_headers };
-    web::router(app, web::ui::Ui::new(config), headers, cors)
+    let options = web::RouterOptions {
+        cors: web::Cors { origins: &config.web.allowed_origins, headers: &config.web.allowed_headers },
+        client_address: &config.web.client_address,
+    };
+    web::router(app, web::ui::Ui::new(config), headers, options)
 }
 
 /// A server running in this process.

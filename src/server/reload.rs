@@ -41,6 +41,8 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
     check("web.allowedOrigins", old.web.allowed_origins != new.web.allowed_origins);
     check("web.allowedHeaders", old.web.allowed_headers != new.web.allowed_headers);
     check("web.readHeaderTimeout", old.web.read_header_timeout != new.web.read_header_timeout);
+    check("web.clientRemoteIP", old.web.client_address != new.web.client_address);
+    check("throttle", old.throttle != new.throttle);
     check("telemetry", old.telemetry != new.telemetry);
     check("grpc", old.grpc != new.grpc);
     check("expiry", old.expiry != new.expiry);

@@ -185,6 +185,37 @@ pub trait ReplayStore: Send + Sync {
     async fn claim_saml_assertion(&self, id: &str, expiry: UnixTime) -> Result<bool>;
 }
 
+/// Failed attempts (passwords, device user codes) counted per key, so every replica sees the
+/// same count: brute-force protection (`throttle`). Keys are opaque digests the caller makes.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Counts one more failure for `key` at `now`, remembered until `forget_at`, and returns
+    /// the count after it (concurrent failures may already be in it). A count whose
+    /// `forget_at` had passed starts again at 1. Atomic: `n` concurrent calls on one key add
+    /// exactly `n`.
+    async fn count_failure(&self, key: &str, now: UnixTime, forget_at: UnixTime) -> Result<Failures>;
+    /// The failures counted for `key` and not yet forgotten at `now`; `None` when there are none.
+    async fn get_failures(&self, key: &str, now: UnixTime) -> Result<Option<Failures>>;
+    /// Forgets `key`'s failures (after a success).
+    async fn delete_failures(&self, key: &str) -> Result<()>;
+}
+
+/// Back-channel logouts waiting to be delivered, shared by every replica.
+#[async_trait]
+pub trait LogoutDeliveryStore: Send + Sync {
+    async fn create_logout_delivery(&self, delivery: &LogoutDelivery) -> Result<()>;
+    /// Deliveries due at `now` (`next_attempt` passed, not claimed, not expired), oldest first,
+    /// at most `limit`.
+    async fn list_due_logout_deliveries(&self, now: UnixTime, limit: u32) -> Result<Vec<LogoutDelivery>>;
+    /// Claims a due delivery for one attempt until `until`, counting the attempt. Atomic: of
+    /// concurrent claims of one delivery exactly one returns `true` (one replica sends it).
+    async fn claim_logout_delivery(&self, id: &str, now: UnixTime, until: UnixTime) -> Result<bool>;
+    /// After a failed attempt: due again at `next_attempt`, unclaimed.
+    async fn reschedule_logout_delivery(&self, id: &str, next_attempt: UnixTime) -> Result<()>;
+    /// Delivered (or given up).
+    async fn delete_logout_delivery(&self, id: &str) -> Result<()>;
+}
+
 /// Everything Tessera keeps.
 #[async_trait]
 pub trait Storage:
@@ -198,10 +229,13 @@ pub trait Storage:
     + SessionStore
     + AuthSessionStore
     + ReplayStore
+    + ThrottleStore
+    + LogoutDeliveryStore
 {
     /// Deletes what expired before `now`: auth requests, codes, device requests and tokens,
-    /// refresh tokens past `expires_at`, browser and single sign-on sessions, and
-    /// revoked-token entries, and claimed SAML assertion ids.
+    /// refresh tokens past `expires_at`, browser and single sign-on sessions,
+    /// revoked-token entries, claimed SAML assertion ids, forgotten failure counts and
+    /// back-channel logouts given up.
     async fn garbage_collect(&self, now: UnixTime) -> Result<GcResult>;
     /// A cheap round trip, for `/healthz/ready`.
     async fn ping(&self) -> Result<()>;

@@ -380,6 +380,35 @@ impl AuthSession {
     }
 }
 
+/// A back-channel logout still to deliver (OIDC Back-Channel Logout §2.5): kept in storage
+/// so that it survives a restart and any replica can retry it. The logout token is signed
+/// afresh at each attempt from `sub` and `sid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutDelivery {
+    pub id: String,
+    pub client_id: ClientId,
+    /// The client's `backchannelLogoutURI` when the session ended.
+    pub uri: String,
+    pub sub: String,
+    pub sid: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Not before this time.
+    pub next_attempt: UnixTime,
+    /// A replica that claimed it is sending it until this time.
+    pub claimed_until: UnixTime,
+    /// Given up (and collected) after this time.
+    pub expiry: UnixTime,
+}
+
+/// Failures counted for one key ([`super::ThrottleStore`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    pub count: u64,
+    /// When the latest one was counted.
+    pub last: UnixTime,
+}
+
 /// How many expired records one garbage collection removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GcResult {
@@ -392,6 +421,8 @@ pub struct GcResult {
     pub revoked_tokens: u64,
     pub auth_sessions: u64,
     pub saml_assertions: u64,
+    pub failure_counts: u64,
+    pub logout_deliveries: u64,
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! flow): `POST /device/code` for the device, `/device` and `/device/auth/verify_code` where
 //! the user types the code, and `/device/callback` where the login ends. Polling is `/token`.
 
+use super::client_address::ClientAddr;
+use super::errors::{throttled_message, with_retry_after};
 use super::extract::ClientForm;
 use super::login::{PageResult, session_failed};
 use super::oauth2::json_no_store;
@@ -25,12 +27,13 @@ use tower_sessions::Session;
 /// `POST /device/code` (RFC 8628 §3.1, §3.2).
 pub async fn device_code_post(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     form: Result<ClientForm<DeviceAuthorizationRequest>, OAuthError>,
 ) -> Response {
     json_no_store(
         async {
             let ClientForm(creds, request) = form?;
-            device::authorize(&app.grant_context(), &creds, &request).await
+            device::authorize(&app.grant_context(source), &creds, &request).await
         }
         .await,
     )
@@ -93,27 +96,42 @@ impl CsrfProtected for VerifyForm {
 /// `POST /device/auth/verify_code`: on to the login, or the form again with an error.
 pub async fn verify_code_post(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     State(ui): State<Arc<Ui>>,
     session: Session,
     CsrfForm(form): CsrfForm<VerifyForm>,
 ) -> PageResult {
-    match device::verify_user_code(&app.grant_context(), &form.user_code).await? {
-        Verification::Login(url) => Ok(Redirect::to(&url).into_response()),
-        Verification::Invalid => {
-            let error = Some("This code is not valid or has expired. Check it on your device.".to_string());
-            let page = render_device_page(&app, &ui, &session, form.user_code, error).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
-        }
+    let (status, error, retry_after) =
+        match device::verify_user_code(&app.grant_context(source), &form.user_code).await? {
+            Verification::Login(url) => return Ok(Redirect::to(&url).into_response()),
+            Verification::Invalid => (
+                StatusCode::BAD_REQUEST,
+                "This code is not valid or has expired. Check it on your device.".to_string(),
+                None,
+            ),
+            Verification::Throttled(refused) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                throttled_message(refused.retry_after),
+                Some(refused.retry_after),
+            ),
+        };
+    let mut page =
+        render_device_page(&app, &ui, &session, form.user_code, Some(error)).await?.into_response();
+    *page.status_mut() = status;
+    if let Some(seconds) = retry_after {
+        with_retry_after(&mut page, seconds);
     }
+    Ok(page)
 }
 
 /// `GET /device/callback`: the login (or the refusal) arrives for a device.
 pub async fn device_callback_get(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     State(ui): State<Arc<Ui>>,
     PageQuery(callback): PageQuery<DeviceCallback>,
 ) -> PageResult {
-    Ok(match device::complete(&app.grant_context(), &callback).await? {
+    Ok(match device::complete(&app.grant_context(source), &callback).await? {
         Outcome::Approved { client } => {
             DeviceSuccessPage { branding: ui.branding.clone(), client_name: display_name(&client) }
                 .into_response()

@@ -15,12 +15,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 pub fn oauth_error_response(error: &OAuthError) -> Response {
-    let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = match error.retry_after {
+        Some(_) => StatusCode::TOO_MANY_REQUESTS,
+        None => StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST),
+    };
     let body = json!({ "error": error.code.as_str(), "error_description": error.description });
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if let Some(seconds) = error.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    }
     if error.basic_auth_challenge {
         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"tessera\""));
     } else if error.code == ErrorCode::InvalidToken {
@@ -41,6 +47,7 @@ pub fn page_status(kind: PageKind) -> StatusCode {
         PageKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         PageKind::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
         PageKind::NotAvailable => StatusCode::METHOD_NOT_ALLOWED,
+        PageKind::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -57,13 +64,36 @@ impl IntoResponse for AuthorizeError {
     fn into_response(self) -> Response {
         match self {
             AuthorizeError::Redirect(redirect) => Redirect::to(&redirect.url()).into_response(),
-            AuthorizeError::Page { kind, message } => {
-                let mut response = page_status(kind).into_response();
-                response.extensions_mut().insert(PendingPage { kind, message });
+            AuthorizeError::Page { kind, message } => pending_page(kind, message),
+            AuthorizeError::Throttled(refused) => {
+                let mut response =
+                    pending_page(PageKind::TooManyAttempts, throttled_message(refused.retry_after));
+                with_retry_after(&mut response, refused.retry_after);
                 response
             }
         }
     }
+}
+
+fn pending_page(kind: PageKind, message: String) -> Response {
+    let mut response = page_status(kind).into_response();
+    response.extensions_mut().insert(PendingPage { kind, message });
+    response
+}
+
+/// What a person is told when brute-force protection makes them wait.
+pub fn throttled_message(retry_after: u64) -> String {
+    let wait = match retry_after {
+        0..=1 => "a second".to_string(),
+        2..=119 => format!("{retry_after} seconds"),
+        _ => format!("{} minutes", retry_after.div_ceil(60)),
+    };
+    format!("Too many attempts from here. Please wait {wait} and try again.")
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3), in seconds.
+pub fn with_retry_after(response: &mut Response, seconds: u64) {
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
 }
 
 /// The request id of this request (set by the outermost layer), for pages and logs.

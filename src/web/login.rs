@@ -3,6 +3,8 @@
 //! `/approval`.
 //! Every form carries the session's CSRF token.
 
+use super::client_address::ClientAddr;
+use super::errors::{throttled_message, with_retry_after};
 use super::page_extract::{CsrfForm, CsrfProtected, PageFormBody, PageQuery, parse_query};
 use super::session::csrf_token;
 use super::templates::{
@@ -13,9 +15,11 @@ use crate::app::{App, AppState};
 use crate::connector::Login;
 use crate::flow::{self, Approval, Completion, PasswordOutcome, Start};
 use crate::oauth2::authorize::{AuthorizeError, AuthorizeParams, PageKind};
+use crate::throttle::Throttle;
 use crate::types::ConnectorId;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -45,9 +49,29 @@ pub(super) async fn remember_login(session: &Session, sid: &str) -> Result<(), A
     session.insert(SID_KEY, sid).await.map_err(|_| session_failed())
 }
 
+/// The accounts this browser has logged in as by password (digests: `Throttle::account_tag`),
+/// newest last: brute-force protection does not make it wait for failures made elsewhere.
+const KNOWN_ACCOUNTS_KEY: &str = "known_accounts";
+/// Accounts remembered per browser at most.
+const KNOWN_ACCOUNTS: usize = 8;
+
+async fn known_accounts(session: &Session) -> Vec<String> {
+    session.get::<Vec<String>>(KNOWN_ACCOUNTS_KEY).await.ok().flatten().unwrap_or_default()
+}
+
+async fn remember_account(session: &Session, tag: String) -> Result<(), AuthorizeError> {
+    let mut known = known_accounts(session).await;
+    known.retain(|t| *t != tag);
+    known.push(tag);
+    let excess = known.len().saturating_sub(KNOWN_ACCOUNTS);
+    known.drain(..excess);
+    session.insert(KNOWN_ACCOUNTS_KEY, known).await.map_err(|_| session_failed())
+}
+
 /// `/auth`, GET or POST (OIDC Core §3.1.2.1: the parameters are in the query or the form body).
 pub async fn auth_get(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     State(ui): State<Arc<Ui>>,
     session: Session,
     method: axum::http::Method,
@@ -56,7 +80,7 @@ pub async fn auth_get(
 ) -> PageResult {
     let raw = if method == axum::http::Method::POST { String::from_utf8(body.to_vec()).ok() } else { query };
     let params: AuthorizeParams = parse_query(raw.as_deref())?;
-    let ctx = app.flow_context();
+    let ctx = app.flow_context(source);
     Ok(match flow::start(&ctx, &params, browser_sid(&session).await.as_deref()).await? {
         Start::Redirect(url) => Redirect::to(&url).into_response(),
         Start::Done(completion) => complete(&ui, completion),
@@ -82,10 +106,11 @@ pub async fn auth_get(
 
 pub async fn connector_get(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     Path(connector): Path<ConnectorId>,
     PageQuery(params): PageQuery<AuthorizeParams>,
 ) -> PageResult {
-    let url = flow::begin(&app.flow_context(), &connector, &params).await?;
+    let url = flow::begin(&app.flow_context(source), &connector, &params).await?;
     Ok(Redirect::to(&url).into_response())
 }
 
@@ -104,7 +129,8 @@ async fn render_password_page(
     username: String,
     error: Option<String>,
 ) -> PageResult {
-    let ctx = app.flow_context();
+    // Rendering only: nothing here is limited by address.
+    let ctx = app.flow_context(None);
     let prompt = flow::password_form(&ctx, connector, state).await?;
     let csrf = csrf_token(session).await.map_err(|_| session_failed())?;
     Ok(PasswordPage {
@@ -153,35 +179,47 @@ impl CsrfProtected for PasswordForm {
 
 pub async fn password_post(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     State(ui): State<Arc<Ui>>,
     session: Session,
     Path(connector): Path<ConnectorId>,
     PageQuery(query): PageQuery<StateQuery>,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> PageResult {
-    let ctx = app.flow_context();
-    match flow::password_login(&ctx, &connector, &query.state, &form.login, form.password.expose()).await? {
+    let ctx = app.flow_context(source);
+    let tag = Throttle::account_tag(&connector, &form.login);
+    let known = known_accounts(&session).await.contains(&tag);
+    let outcome =
+        flow::password_login(&ctx, &connector, &query.state, &form.login, form.password.expose(), known);
+    let (status, error, retry_after) = match outcome.await? {
         PasswordOutcome::LoggedIn(login) => {
             remember_login(&session, &login.sid).await?;
-            Ok(Redirect::to(&login.next).into_response())
+            remember_account(&session, tag).await?;
+            return Ok(Redirect::to(&login.next).into_response());
         }
         PasswordOutcome::WrongPassword => {
-            let error = Some("Invalid username and password.".to_string());
-            let mut page =
-                render_password_page(&app, &ui, &session, &connector, &query.state, form.login, error)
-                    .await?;
-            *page.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
-            Ok(page)
+            (StatusCode::UNAUTHORIZED, "Invalid username and password.".to_string(), None)
         }
+        PasswordOutcome::Throttled(refused) => {
+            (StatusCode::TOO_MANY_REQUESTS, throttled_message(refused.retry_after), Some(refused.retry_after))
+        }
+    };
+    let mut page =
+        render_password_page(&app, &ui, &session, &connector, &query.state, form.login, Some(error)).await?;
+    *page.status_mut() = status;
+    if let Some(seconds) = retry_after {
+        with_retry_after(&mut page, seconds);
     }
+    Ok(page)
 }
 
 pub async fn callback_get(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     session: Session,
     PageQuery(params): PageQuery<HashMap<String, String>>,
 ) -> PageResult {
-    let login = flow::callback(&app.flow_context(), &params).await?;
+    let login = flow::callback(&app.flow_context(source), &params).await?;
     remember_login(&session, &login.sid).await?;
     Ok(Redirect::to(&login.next).into_response())
 }
@@ -191,6 +229,7 @@ pub async fn callback_get(
 /// router strips them from every other path.
 pub async fn connector_callback_get(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     session: Session,
     headers: HeaderMap,
     Path(connector): Path<ConnectorId>,
@@ -207,7 +246,7 @@ pub async fn connector_callback_get(
             .collect(),
         _ => HashMap::new(),
     };
-    let login = flow::connector_callback(&app.flow_context(), &connector, &params, &trusted).await?;
+    let login = flow::connector_callback(&app.flow_context(source), &connector, &params, &trusted).await?;
     remember_login(&session, &login.sid).await?;
     Ok(Redirect::to(&login.next).into_response())
 }
@@ -244,11 +283,12 @@ fn describe(scope: &str) -> String {
 
 pub async fn approval_get(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     State(ui): State<Arc<Ui>>,
     session: Session,
     PageQuery(query): PageQuery<ApprovalQuery>,
 ) -> PageResult {
-    let ctx = app.flow_context();
+    let ctx = app.flow_context(source);
     match flow::approval(&ctx, &query.req, &query.hmac).await? {
         Approval::Done(completion) => Ok(complete(&ui, completion)),
         Approval::Show { client, scopes, req, hmac } => Ok(ApprovalPage {
@@ -295,10 +335,11 @@ impl CsrfProtected for ApprovalForm {
 
 pub async fn approval_post(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     State(ui): State<Arc<Ui>>,
     CsrfForm(form): CsrfForm<ApprovalForm>,
 ) -> PageResult {
     let completion =
-        flow::decide(&app.flow_context(), &form.req, &form.hmac, form.approval == "approve").await?;
+        flow::decide(&app.flow_context(source), &form.req, &form.hmac, form.approval == "approve").await?;
     Ok(complete(&ui, completion))
 }

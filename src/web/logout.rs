@@ -1,6 +1,7 @@
 //! `/logout` (RP-Initiated Logout 1.0): GET or POST from the relying party, and the POST of
 //! our own confirmation page (recognised by its CSRF token).
 
+use super::client_address::ClientAddr;
 use super::login::{PageResult, SID_KEY, browser_sid, session_failed};
 use super::session::{csrf_token, csrf_valid};
 use super::templates::{LoggedOutPage, LogoutPage};
@@ -49,6 +50,7 @@ fn parse(raw: &[u8]) -> Result<LogoutForm, AuthorizeError> {
 
 pub async fn logout_handler(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     State(ui): State<Arc<Ui>>,
     session: Session,
     method: Method,
@@ -74,7 +76,7 @@ pub async fn logout_handler(
         state: form.state,
         client_id: form.client_id,
     };
-    let ctx = app.flow_context();
+    let ctx = app.flow_context(source);
     match logout::logout(&ctx, params, browser_sid(&session).await.as_deref(), confirmed).await? {
         Logout::Confirm(params) => confirmation_page(&app, &ui, &session, &params).await,
         Logout::Done { upstream, redirect } => {

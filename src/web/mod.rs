@@ -4,6 +4,7 @@
 //! Layers, outermost first: request id → trace → metrics → security headers → body limit;
 //! the login pages also get the session layer (cookies, CSRF).
 
+pub mod client_address;
 pub mod device;
 pub mod errors;
 pub mod extract;
@@ -46,6 +47,13 @@ pub struct Cors<'a> {
     pub headers: &'a [String],
 }
 
+/// Settings of the router that are not the app's.
+pub struct RouterOptions<'a> {
+    pub cors: Cors<'a>,
+    /// `web.clientRemoteIP` / `web.trustedProxies`.
+    pub client_address: &'a crate::config::ClientAddressConfig,
+}
+
 /// The router's state: the shared services, and the pages' look (which only `web/` knows).
 /// Handlers take either part (`State<AppState>`, `State<Arc<Ui>>`).
 #[derive(Clone)]
@@ -66,7 +74,13 @@ impl FromRef<WebState> for std::sync::Arc<ui::Ui> {
     }
 }
 
-pub fn router(app: AppState, ui: ui::Ui, security_headers: LiveHeaders, cors: Cors<'_>) -> Router {
+pub fn router(
+    app: AppState,
+    ui: ui::Ui,
+    security_headers: LiveHeaders,
+    options: RouterOptions<'_>,
+) -> Router {
+    let cors = &options.cors;
     let cors_origins = cors.origins;
     let state = WebState { app: app.clone(), ui: std::sync::Arc::new(ui) };
     let ui = state.ui.clone();
@@ -172,7 +186,10 @@ pub fn router(app: AppState, ui: ui::Ui, security_headers: LiveHeaders, cors: Co
         // otherwise the extractors' rejection would turn it into a 400 invalid_request.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(telemetry::track))
-        .layer(axum::middleware::from_fn(audit_source))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(options.client_address.clone()),
+            client_address::establish,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
@@ -183,16 +200,6 @@ pub fn router(app: AppState, ui: ui::Ui, security_headers: LiveHeaders, cors: Co
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, RequestIds::default()))
-}
-
-/// The audit events a request records carry the address it came from (the peer of the
-/// connection; a proxy in front is that peer).
-async fn audit_source(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let source = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip());
-    crate::audit::with_source(source, next.run(request)).await
 }
 
 /// Request ids for the logs and the error page: unique per process and unguessable enough not

@@ -1,6 +1,7 @@
 //! API endpoints: discovery, JWKS, token, userinfo, introspection, revocation. Thin:
 //! extract, call the domain, map.
 
+use super::client_address::ClientAddr;
 use super::extract::{ClientForm, bearer_token};
 use crate::app::AppState;
 use crate::oauth2::grants::{self, TokenForm};
@@ -48,12 +49,13 @@ pub(super) fn json_no_store<T: serde::Serialize>(result: Result<T, OAuthError>) 
 
 pub async fn token_post(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     form: Result<ClientForm<TokenForm>, OAuthError>,
 ) -> Response {
     json_no_store(
         async {
             let ClientForm(creds, request) = form?;
-            grants::token(&app.grant_context(), &creds, request).await
+            grants::token(&app.grant_context(source), &creds, request).await
         }
         .await,
     )
@@ -62,12 +64,13 @@ pub async fn token_post(
 /// RFC 7662 §2.
 pub async fn introspect_post(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     form: Result<ClientForm<PresentedToken>, OAuthError>,
 ) -> Response {
     json_no_store(
         async {
             let ClientForm(creds, request) = form?;
-            introspection::introspect(&app.grant_context(), &creds, &request).await
+            introspection::introspect(&app.grant_context(source), &creds, &request).await
         }
         .await,
     )
@@ -76,11 +79,12 @@ pub async fn introspect_post(
 /// RFC 7009 §2: success is an empty 200.
 pub async fn revoke_post(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     form: Result<ClientForm<PresentedToken>, OAuthError>,
 ) -> Response {
     let result = async {
         let ClientForm(creds, request) = form?;
-        revocation::revoke(&app.grant_context(), &creds, &request).await
+        revocation::revoke(&app.grant_context(source), &creds, &request).await
     }
     .await;
     match result {

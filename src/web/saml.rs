@@ -3,6 +3,7 @@
 //! metadata (`/saml/{connector}/metadata`). The protocol lives in `flow` and
 //! `connector::saml`; these only extract and render.
 
+use super::client_address::ClientAddr;
 use super::login::{PageResult, StateQuery, remember_login};
 use super::page_extract::{PageForm, PageFormBody, PageQuery};
 use super::templates::SamlPostPage;
@@ -35,10 +36,12 @@ impl PageFormBody for AcsForm {
 /// session cookie (SameSite=Lax): `RelayState` names the auth request that is the binding.
 pub async fn callback_post(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     session: Session,
     PageForm(form): PageForm<AcsForm>,
 ) -> PageResult {
-    let login = flow::saml_callback(&app.flow_context(), &form.relay_state, &form.saml_response).await?;
+    let login =
+        flow::saml_callback(&app.flow_context(source), &form.relay_state, &form.saml_response).await?;
     remember_login(&session, &login.sid).await?;
     // 303: the browser follows with a GET (no re-POST of the response).
     Ok(Redirect::to(&login.next).into_response())
@@ -47,12 +50,13 @@ pub async fn callback_post(
 /// `GET /auth/{connector}/saml?state=…`: the page that posts the `AuthnRequest`.
 pub async fn post_form_get(
     State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
     State(ui): State<Arc<Ui>>,
     Path(connector): Path<ConnectorId>,
     PageQuery(query): PageQuery<StateQuery>,
 ) -> PageResult {
     let (action, saml_request, relay_state) =
-        flow::saml_post_form(&app.flow_context(), &connector, &query.state).await?;
+        flow::saml_post_form(&app.flow_context(source), &connector, &query.state).await?;
     Ok(SamlPostPage { branding: ui.branding.clone(), action, saml_request, relay_state }.into_response())
 }
 

@@ -49,12 +49,7 @@ async fn security_actions_are_audited_without_secrets() {
         tokens["refresh_token"].as_str().unwrap().to_string(),
         tokens["id_token"].as_str().unwrap().to_string(),
     );
-    // A rotation, then the old token replayed after the reuse window: the family is revoked.
-    let rotated = server.refresh(&refresh).await;
-    assert_eq!(rotated.status, StatusCode::OK);
-    server.advance(60);
-    server.refresh(&refresh).await.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
-    // The access token revoked (RFC 7009), then the session ended.
+    // The access token revoked (RFC 7009).
     let revoked = api()
         .post(server.url("/token/revoke"))
         .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
@@ -63,6 +58,12 @@ async fn security_actions_are_audited_without_secrets() {
         .await
         .unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
+    // A rotation, then the old token replayed after the reuse window: the family is revoked.
+    let rotated = server.refresh(&refresh).await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    server.advance(60);
+    server.refresh(&refresh).await.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    // The session ended.
     let mut logout = Url::parse(&server.url("/logout")).unwrap();
     logout.query_pairs_mut().append_pair("id_token_hint", &id_token);
     navigate(&browser, &logout).await;

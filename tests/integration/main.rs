@@ -35,4 +35,5 @@ mod replicas;
 mod robustness;
 mod saml;
 mod sessions;
+mod throttle;
 mod token_errors;

@@ -226,3 +226,64 @@ async fn no_refresh_token_without_offline_access() {
     let tokens = server.login_tokens("openid email").await;
     assert!(tokens.get("refresh_token").is_none(), "{tokens}");
 }
+
+/// The access tokens a refresh-token family issued stop working when the family is revoked —
+/// by RFC 7009 revocation or by reuse detection (RFC 9700 §4.14.2) — at once on the replica
+/// that revoked it and on another within the propagation delay (about a second).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn access_tokens_of_a_revoked_family_stop_working_on_every_replica() {
+    let database = std::sync::Arc::new(ScratchDatabase::create().await);
+    let listener_a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/dex", listener_a.local_addr().unwrap());
+    let replica =
+        |listener| TestServer::builder().shared_postgres(database.clone()).listener(listener).issuer(&issuer);
+    let a = replica(listener_a).start().await;
+    let b = replica(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).start().await;
+    let dead_everywhere = |access: String| {
+        let (a, b) = (&a, &b);
+        async move {
+            a.userinfo(&access).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+            for _ in 0..40 {
+                if b.userinfo(&access).await.status == StatusCode::UNAUTHORIZED {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("the other replica still accepts the access token after 4 s");
+        }
+    };
+
+    // RFC 7009: the refresh token is revoked; its access token goes with it.
+    let tokens = a.login_tokens("openid email offline_access").await;
+    let (access, refresh) =
+        (tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap());
+    assert_eq!(b.userinfo(access).await.status, StatusCode::OK);
+    let revoked = api()
+        .post(a.url("/token/revoke"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[("token", refresh), ("token_type_hint", "refresh_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    dead_everywhere(access.to_string()).await;
+
+    // Reuse detection: a rotated-out token comes back; every access token of the family,
+    // the first and the rotated one, stops working.
+    let tokens = a.login_tokens("openid email offline_access").await;
+    let (first, refresh) =
+        (tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap());
+    let rotated = a.refresh(refresh).await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    let second = rotated.str("access_token").to_string();
+    assert_eq!(b.userinfo(&second).await.status, StatusCode::OK);
+    a.refresh(refresh).await.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    dead_everywhere(first.to_string()).await;
+    dead_everywhere(second).await;
+
+    // Tokens of other logins are untouched.
+    let other = a.login_tokens("openid email offline_access").await;
+    assert_eq!(b.userinfo(other["access_token"].as_str().unwrap()).await.status, StatusCode::OK);
+    a.stop().await;
+    b.stop().await;
+}

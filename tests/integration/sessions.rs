@@ -286,6 +286,16 @@ async fn logout_without_a_hint_asks_first() {
 /// A relying party's back-channel logout endpoint: answers 500 to the first `failures`
 /// deliveries, then 200, and reports every token it receives.
 async fn backchannel_receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<String>) {
+    let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    backchannel_receiver_until(failures, up).await
+}
+
+/// [`backchannel_receiver`] that also answers 500 while `up` is false; it reports every
+/// token with whether it answered 200.
+async fn backchannel_receiver_until(
+    failures: usize,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> (String, mpsc::UnboundedReceiver<String>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
@@ -296,10 +306,12 @@ async fn backchannel_receiver(failures: usize) -> (String, mpsc::UnboundedReceiv
             move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
                 let tx = tx.clone();
                 let seen = seen.clone();
+                let up = up.clone();
                 async move {
                     let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let _ = tx.send(form.get("logout_token").cloned().unwrap_or_default());
-                    if n < failures { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
+                    let up = up.load(std::sync::atomic::Ordering::SeqCst);
+                    if n < failures || !up { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
                 }
             },
         ),
@@ -352,10 +364,12 @@ async fn back_channel_logout_is_signed_and_retried() {
     let page = navigate(&browser, &logout).await.page();
     assert_eq!(page.status, StatusCode::OK, "the logged-out page, at once: {}", page.body);
 
-    // The first delivery is refused with a 500; the retry brings the same token again.
+    // The first delivery is refused with a 500; the retry brings a token for the same logout
+    // (signed afresh: its own jti, the same sub and sid).
     let first = next_token(&mut rx).await;
     let second = next_token(&mut rx).await;
-    assert_eq!(first, second);
+    let (a, b) = (jwt_claims(&first), jwt_claims(&second));
+    assert_eq!((&a["sub"], &a["sid"], &a["aud"]), (&b["sub"], &b["sid"], &b["aud"]));
 
     let header = jwt_header(&second);
     assert_eq!(header["typ"], "logout+jwt");
@@ -370,4 +384,57 @@ async fn back_channel_logout_is_signed_and_retried() {
     assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
     assert!(claims.get("nonce").is_none());
     assert!(claims["jti"].is_string() && claims["iat"].is_i64() && claims["exp"].is_i64());
+}
+
+/// A back-channel logout is stored before the logout answers: when the client's endpoint is
+/// down and the replica that ended the session stops, another replica on the same database
+/// delivers it once the endpoint is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn back_channel_logout_survives_a_restart_and_another_replica_delivers_it() {
+    let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (endpoint, mut rx) = backchannel_receiver_until(0, up.clone()).await;
+    let database = std::sync::Arc::new(ScratchDatabase::create().await);
+    let replica = |endpoint: String| {
+        TestServer::builder().shared_postgres(database.clone()).yaml_with(move |yaml| {
+            for client in yaml["staticClients"].as_sequence_mut().unwrap().iter_mut() {
+                if client["id"].as_str() == Some(CLIENT_ID) {
+                    client["backchannelLogoutURI"] = endpoint.clone().into();
+                }
+            }
+        })
+    };
+    let a = replica(endpoint.clone()).start().await;
+    let browser = browser();
+    let done =
+        login_with_password(&browser, &auth(&a, CLIENT_ID, REDIRECT_URI, &[]), ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await;
+    let tokens = redeem_for(&a, (CLIENT_ID, CLIENT_SECRET), REDIRECT_URI, &code_of(&done)).await;
+    let mut logout = Url::parse(&a.url("/logout")).unwrap();
+    logout.query_pairs_mut().append_pair("id_token_hint", tokens["id_token"].as_str().unwrap());
+    assert_eq!(navigate(&browser, &logout).await.page().status, StatusCode::OK);
+
+    // The endpoint is down: the first attempt fails, and the replica goes away.
+    next_token(&mut rx).await;
+    for _ in 0..50 {
+        // The failed attempt is recorded (the claim released) before the replica goes.
+        if database.scalar("SELECT MAX(claimed_until) FROM logout_deliveries").await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    a.stop().await;
+    assert_eq!(database.scalar("SELECT COUNT(*) FROM logout_deliveries").await, 1, "still owed");
+
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    let b = replica(endpoint).start().await;
+    let delivered = next_token(&mut rx).await;
+    assert_eq!(jwt_claims(&delivered)["sid"], jwt_claims(tokens["id_token"].as_str().unwrap())["sid"]);
+    for _ in 0..50 {
+        if database.scalar("SELECT COUNT(*) FROM logout_deliveries").await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(database.scalar("SELECT COUNT(*) FROM logout_deliveries").await, 0, "delivered, not owed");
+    b.stop().await;
 }

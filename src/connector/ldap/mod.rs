@@ -28,6 +28,8 @@ mod search;
 mod tests;
 
 pub use config::LdapConfig;
+/// `(attr=value)` with `value` escaped (RFC 4515 §3); public for the fuzz target.
+pub use search::equality as filter_equality;
 
 use super::{ConnectorError, Identity, PasswordLogin, Refresh, Scopes};
 use crate::storage::Claims;

@@ -1,5 +1,6 @@
 use super::*;
 use crate::oauth2::testing::{ISSUER, World, settings};
+use crate::oauth2::tokens::TokenContext;
 
 fn jti(world: &World, token: &str) -> String {
     let claims = crate::signer::Signer::verify(world.signer.as_ref(), token).unwrap();
@@ -58,8 +59,8 @@ async fn another_issuer_or_a_forged_token_is_refused_and_not_remembered() {
 async fn another_replica_sees_a_revocation_after_its_next_sync() {
     let world = World::new(settings()).await;
     let token = world.access_token("app", &["openid"]);
-    let here = AccessTokens::load(world.storage.as_ref(), world.now).await.unwrap();
-    let there = AccessTokens::load(world.storage.as_ref(), world.now).await.unwrap();
+    let here = AccessTokens::load(world.storage.as_ref(), world.now, Freshness::default()).await.unwrap();
+    let there = AccessTokens::load(world.storage.as_ref(), world.now, Freshness::default()).await.unwrap();
     assert!(valid(&there, &world, &token, world.now).await.is_ok());
 
     here.revoke(world.storage.as_ref(), &jti(&world, &token), world.now + 600, world.now + 1).await.unwrap();
@@ -68,7 +69,8 @@ async fn another_replica_sees_a_revocation_after_its_next_sync() {
     assert!(valid(&there, &world, &token, world.now + 2).await.is_err(), "after the other's sync");
 
     // A replica started later loads it too, and expired revocations are forgotten.
-    let later = AccessTokens::load(world.storage.as_ref(), world.now + 3).await.unwrap();
+    let later =
+        AccessTokens::load(world.storage.as_ref(), world.now + 3, Freshness::default()).await.unwrap();
     assert_eq!(later.revoked.read().unwrap().len(), 1);
     later.sync(world.storage.as_ref(), world.now + 601).await.unwrap();
     assert!(later.revoked.read().unwrap().is_empty());
@@ -78,8 +80,9 @@ async fn another_replica_sees_a_revocation_after_its_next_sync() {
 async fn a_revocation_stamped_by_a_slow_clock_is_not_missed() {
     let world = World::new(settings()).await;
     let token = world.access_token("app", &["openid"]);
-    let here = AccessTokens::load(world.storage.as_ref(), world.now).await.unwrap();
-    let there = AccessTokens::load(world.storage.as_ref(), world.now + 30).await.unwrap();
+    let here = AccessTokens::load(world.storage.as_ref(), world.now, Freshness::default()).await.unwrap();
+    let there =
+        AccessTokens::load(world.storage.as_ref(), world.now + 30, Freshness::default()).await.unwrap();
     // `here` runs 30 s behind `there`: its revocation is stamped before `there` last synced.
     here.revoke(world.storage.as_ref(), &jti(&world, &token), world.now + 600, world.now + 1).await.unwrap();
     there.sync(world.storage.as_ref(), world.now + 31).await.unwrap();
@@ -87,35 +90,95 @@ async fn a_revocation_stamped_by_a_slow_clock_is_not_missed() {
 }
 
 #[test]
-fn the_remembered_set_is_bounded() {
+fn the_remembered_set_is_bounded_and_drops_the_least_recently_used() {
     let tokens = AccessTokens::default();
     let live =
         Arc::new(serde_json::from_value::<Map<String, Value>>(serde_json::json!({"exp": 100})).unwrap());
-    for i in 0..(MAX_VERIFIED + 10) {
+    let key = |i: usize| {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&(i as u64).to_le_bytes());
-        tokens.remember(key, &live, 50);
-        assert!(tokens.verified.lock().unwrap().len() <= MAX_VERIFIED);
+        key
+    };
+    for i in 0..MAX_VERIFIED {
+        tokens.remember(key(i), &live);
     }
+    // The oldest is used again; the next one in line is now the least recently used.
+    assert!(tokens.verified.lock().unwrap().get(&key(0)).is_some());
+    tokens.remember(key(MAX_VERIFIED), &live);
+    let verified = tokens.verified.lock().unwrap();
+    assert_eq!(verified.len(), MAX_VERIFIED, "full, not cleared");
+    assert!(verified.contains(&key(0)), "a token in use stays");
+    assert!(!verified.contains(&key(1)), "the least recently used went");
+    assert!(verified.contains(&key(MAX_VERIFIED)));
 }
 
-/// An ID token, which travels the front channel, and a logout token are signed with the same
-/// keys; neither is taken as a bearer access token (RFC 8725 §3.11).
+/// The access tokens of a refresh-token family carry its tag (not its id); revoking the
+/// family revokes them, here at once and on another replica at its next sync.
 #[tokio::test]
-async fn id_and_logout_tokens_are_not_access_tokens() {
+async fn revoking_a_family_revokes_its_access_tokens() {
     let world = World::new(settings()).await;
-    let minted = world.tokens("app", &["openid", "email", "profile", "groups"]);
-    let logout =
-        crate::logout::logout_token(world.signer.as_ref(), ISSUER, &"app".into(), "sub", "sid", world.now)
-            .unwrap();
-    let tokens = AccessTokens::default();
-    for (token, kind) in [(&minted.id_token, TokenKind::Id), (&logout, TokenKind::Logout)] {
-        assert_eq!(TokenKind::of_unverified(token).unwrap().0, kind);
-        let err = valid(&tokens, &world, token, world.now).await.unwrap_err();
-        assert_eq!(err.code, ErrorCode::InvalidToken);
-        assert!(err.description.contains("not an access token"), "{err:?}");
+    let refresh = world.refresh_token("app", &["openid", "offline_access"]).await;
+    let family = refresh.split_once('.').unwrap().0.to_string();
+    let ctx = TokenContext {
+        issuer: ISSUER,
+        client_id: &"app".into(),
+        scopes: &["openid".to_string()],
+        claims: &crate::oauth2::testing::user(),
+        connector_id: &"mock".into(),
+        nonce: "",
+        auth_time: 0,
+        session_id: "",
+        family: &family,
+        now: world.now,
+        lifetime: 600,
+    };
+    let token = crate::oauth2::tokens::mint_access_token(world.signer.as_ref(), &ctx).unwrap().token;
+    let other = world.access_token("app", &["openid"]);
+    let here = AccessTokens::load(world.storage.as_ref(), world.now, Freshness::default()).await.unwrap();
+    let there = AccessTokens::load(world.storage.as_ref(), world.now, Freshness::default()).await.unwrap();
+    let claims = valid(&here, &world, &token, world.now).await.unwrap();
+    assert_eq!(claims[FAMILY_CLAIM], family_tag(&family));
+    assert!(!token.contains(&family) && !serde_json::to_string(&*claims).unwrap().contains(&family));
+
+    here.revoke_family(world.storage.as_ref(), &family, world.now + 600, world.now).await.unwrap();
+    assert!(valid(&here, &world, &token, world.now).await.is_err(), "at once here");
+    assert!(valid(&there, &world, &token, world.now).await.is_ok(), "not yet synced");
+    there.sync(world.storage.as_ref(), world.now + 1).await.unwrap();
+    let err = valid(&there, &world, &token, world.now + 1).await.unwrap_err();
+    assert!(err.description.contains("revoked"), "{err:?}");
+    assert!(valid(&there, &world, &other, world.now + 1).await.is_ok(), "other tokens are untouched");
+}
+
+/// When the revoked set cannot be read for longer than allowed, tokens are not trusted:
+/// an error or `invalid_token`, per the setting; a successful read restores them.
+#[tokio::test]
+async fn a_stale_revoked_set_fails_closed() {
+    let world = World::new(settings()).await;
+    let token = world.access_token("app", &["openid"]);
+    let last_read_ago = |tokens: &AccessTokens, seconds: u64| {
+        *tokens.synced.write().unwrap() = std::time::Instant::now() - std::time::Duration::from_secs(seconds);
+    };
+    for (on_stale, code) in
+        [(OnStale::Error, ErrorCode::TemporarilyUnavailable), (OnStale::Inactive, ErrorCode::InvalidToken)]
+    {
+        let freshness = Freshness { max_age: 5, on_stale };
+        let tokens = AccessTokens::load(world.storage.as_ref(), world.now, freshness).await.unwrap();
+        last_read_ago(&tokens, 4);
+        assert!(valid(&tokens, &world, &token, world.now).await.is_ok(), "within the bound");
+        last_read_ago(&tokens, 6);
+        let err = valid(&tokens, &world, &token, world.now).await.unwrap_err();
+        assert_eq!(err.code, code, "{on_stale:?}");
+        tokens.sync(world.storage.as_ref(), world.now + 6).await.unwrap();
+        assert!(valid(&tokens, &world, &token, world.now + 6).await.is_ok(), "after a successful read");
     }
-    assert!(tokens.verified.lock().unwrap().is_empty(), "nothing refused is remembered");
-    assert_eq!(TokenKind::of_unverified(&minted.access_token).unwrap().0, TokenKind::Access);
-    assert!(valid(&tokens, &world, &minted.access_token, world.now).await.is_ok());
+    // A read that fails does not make the set fresh; a jump of the wall clock does not make
+    // it stale.
+    let freshness = Freshness { max_age: 5, ..Default::default() };
+    let tokens = AccessTokens::load(world.storage.as_ref(), world.now, freshness).await.unwrap();
+    assert!(valid(&tokens, &world, &token, world.now + 300).await.is_ok(), "the wall clock moved, not time");
+    let closed = crate::storage::sql::SqlStorage::open_memory().await.unwrap();
+    closed.close().await;
+    last_read_ago(&tokens, 6);
+    assert!(tokens.sync(&closed, world.now + 10).await.is_err());
+    assert!(valid(&tokens, &world, &token, world.now + 10).await.is_err());
 }

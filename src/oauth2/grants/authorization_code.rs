@@ -2,7 +2,7 @@
 //! was issued to, with the same `redirect_uri` and the PKCE verifier (RFC 7636 §4.6). A
 //! replayed code is refused and the tokens first issued from it are revoked (§4.1.2).
 
-use super::refresh_token::{create_family, should_issue};
+use super::refresh_token::{create_family, revoke_family_access, should_issue};
 use super::{CodeRequest, GrantContext};
 use crate::oauth2::error::OAuthError;
 use crate::oauth2::pkce;
@@ -49,6 +49,14 @@ pub async fn redeem(
     }
     pkce::check(code.pkce.as_ref(), code_verifier)?;
 
+    // The family first: the access token names it, so that revoking it revokes the token.
+    let connector = ctx.connectors.get(&code.connector_id).map(|c| c.as_ref());
+    let refresh = if should_issue(ctx.settings, connector, &code.scopes) {
+        Some(create_family(ctx, client, (&code).into()).await?)
+    } else {
+        None
+    };
+    let family = refresh.as_ref().map_or("", |(id, _)| id.as_str());
     let token_ctx = TokenContext {
         issuer: &ctx.settings.issuer,
         client_id: &client.id,
@@ -58,17 +66,11 @@ pub async fn redeem(
         nonce: &code.nonce,
         auth_time: code.auth_time,
         session_id: &code.session_id,
+        family,
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };
     let minted = mint(ctx.signer, &token_ctx, None)?;
-
-    let connector = ctx.connectors.get(&code.connector_id).map(|c| c.as_ref());
-    let refresh = if should_issue(ctx.settings, connector, &code.scopes) {
-        Some(create_family(ctx, client, (&code).into()).await?)
-    } else {
-        None
-    };
 
     let issued = IssuedTokens {
         access_token_id: minted.access_token_id.clone(),
@@ -86,6 +88,7 @@ async fn revoke_issued(ctx: &GrantContext<'_>, code: &AuthCode) -> Result<(), OA
             .await?;
         if let Some(refresh_id) = &issued.refresh_token_id {
             ctx.storage.delete_refresh_token(refresh_id).await?;
+            revoke_family_access(ctx, refresh_id).await?;
         }
     }
     Ok(())

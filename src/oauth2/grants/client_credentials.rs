@@ -40,6 +40,7 @@ pub async fn issue_tokens(
         auth_time: 0,
 
         session_id: "",
+        family: "",
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };

@@ -36,6 +36,9 @@ pub struct GrantContext<'a> {
     pub connectors: Arc<Registry>,
     pub access_tokens: &'a AccessTokens,
     pub audit: &'a crate::audit::Audit,
+    pub throttle: &'a crate::throttle::Throttle,
+    /// The address the request came from (see `web::client_address`).
+    pub source: Option<std::net::IpAddr>,
     pub now: UnixTime,
 }
 
@@ -46,7 +49,7 @@ pub async fn token(
     form: TokenForm,
 ) -> Result<TokenResponse, OAuthError> {
     let grant = form.grant(ctx.settings)?;
-    let client = authenticate(ctx.clients, creds).await?;
+    let client = authenticate(ctx, creds).await?;
     let result = match TokenRequest::parse(grant, form, ctx.settings) {
         Ok(request) => issue_for(ctx, &client, request).await,
         Err(e) => Err(e),

@@ -6,7 +6,8 @@
 //! A wrong username and a wrong password give the same `invalid_grant` (RFC 6749 §5.2; Dex
 //! answers `access_denied`), and the password connectors take the same time for both, so the
 //! answer does not tell which users exist. `offline_access` adds a refresh token when the
-//! connector can refresh (the same rule as the authorization code grant).
+//! connector can refresh (the same rule as the authorization code grant). Failures count
+//! towards brute-force protection (`throttle`) like the login form's.
 
 use super::refresh_token::{Origin, create_family, should_issue};
 use super::{GrantContext, PasswordRequest, issue, resolve_connector};
@@ -17,6 +18,7 @@ use crate::oauth2::scopes;
 use crate::oauth2::tokens::{TokenContext, TokenResponse};
 use crate::protocol::GrantType;
 use crate::storage::Client;
+use crate::throttle::PasswordAttempt;
 
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
 pub async fn login(
@@ -33,18 +35,33 @@ pub async fn login(
     let Login::Password(password_login) = &connector.login else {
         return Err(OAuthError::invalid_request("The password connector does not check passwords."));
     };
+    // Brute-force protection, as for the login form; an API client is never a known browser.
+    let attempt = PasswordAttempt {
+        connector: connector_id,
+        login: &request.username,
+        source: ctx.source,
+        known_browser: false,
+    };
+    if let Some(refused) = ctx.throttle.check_password(ctx.storage, &attempt, ctx.now).await? {
+        return Err(OAuthError::throttled(refused));
+    }
     let identity = match password_login
         .login(Scopes::from_requested(&granted), &request.username, request.password.expose())
         .await
     {
         Ok(Some(identity)) => identity,
-        Ok(None) => return Err(OAuthError::invalid_grant("Invalid username or password.")),
+        Ok(None) => {
+            ctx.throttle.password_failed(ctx.storage, &attempt, ctx.now).await?;
+            return Err(OAuthError::invalid_grant("Invalid username or password."));
+        }
         Err(ConnectorError::Refused(reason)) => {
             tracing::info!(%reason, connector = %connector_id, "connector refused the password grant");
+            ctx.throttle.password_failed(ctx.storage, &attempt, ctx.now).await?;
             return Err(OAuthError::invalid_grant("Invalid username or password."));
         }
         Err(e) => return Err(OAuthError::server_error(e)),
     };
+    ctx.throttle.password_succeeded(ctx.storage, &attempt).await?;
 
     let nonce = request.nonce.as_str();
     let refresh_token = if should_issue(ctx.settings, Some(&connector), &granted) {
@@ -57,10 +74,11 @@ pub async fn login(
             auth_time: ctx.now,
             session_id: "",
         };
-        Some(create_family(ctx, client, origin).await?.1)
+        Some(create_family(ctx, client, origin).await?)
     } else {
         None
     };
+    let family = refresh_token.as_ref().map_or("", |(id, _)| id.as_str());
     let token_ctx = TokenContext {
         issuer: &ctx.settings.issuer,
         client_id: &client.id,
@@ -71,8 +89,10 @@ pub async fn login(
         auth_time: ctx.now,
 
         session_id: "",
+        family,
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };
+    let refresh_token = refresh_token.as_ref().map(|(_, token)| token.clone());
     issue(ctx, &token_ctx, refresh_token)
 }

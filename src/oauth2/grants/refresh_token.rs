@@ -90,6 +90,14 @@ pub async fn create_family(
     Ok((id.clone(), format_token(&id, &secret)))
 }
 
+/// Revokes the access tokens a family issued (RFC 9700 §4.14.2): each carries the family's
+/// tag, revoked here until the last of them has expired. Called wherever a family ends early.
+pub async fn revoke_family_access(ctx: &GrantContext<'_>, family_id: &str) -> Result<(), OAuthError> {
+    let until = ctx.now + ctx.settings.id_token_lifetime;
+    ctx.access_tokens.revoke_family(ctx.storage, family_id, until, ctx.now).await?;
+    Ok(())
+}
+
 fn format_token(id: &str, secret: &[u8]) -> String {
     format!("{id}.{}", base64url(secret))
 }
@@ -156,6 +164,7 @@ pub async fn refresh(
         nonce: &token.nonce,
         auth_time: token.auth_time,
         session_id: &token.session_id,
+        family: &token.id,
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };
@@ -273,6 +282,7 @@ async fn reuse_within_interval(
     }
     tracing::warn!(client_id = %token.client_id, "refresh token reuse detected; revoking the token family");
     ctx.storage.delete_refresh_token(&token.id).await?;
+    revoke_family_access(ctx, &token.id).await?;
     let event = crate::audit::Event::RefreshReuseDetected {
         client: token.client_id.as_str(),
         user: &token.claims.user_id,

@@ -74,6 +74,7 @@ pub async fn exchange(
         auth_time: 0,
 
         session_id: "",
+        family: "",
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };

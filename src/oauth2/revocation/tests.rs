@@ -25,7 +25,7 @@ async fn refresh_token(world: &World) -> String {
 
 async fn access_is_valid(world: &World, token: &str) -> bool {
     // A fresh checker reads the revocation from storage, as another replica would.
-    let elsewhere = AccessTokens::load(world.storage.as_ref(), world.now).await.unwrap();
+    let elsewhere = AccessTokens::load(world.storage.as_ref(), world.now, Default::default()).await.unwrap();
     let here = world.access_tokens.verify(world.signer.as_ref(), ISSUER, token, world.now).await.is_ok();
     let there = elsewhere.verify(world.signer.as_ref(), ISSUER, token, world.now).await.is_ok();
     assert_eq!(here, there, "this replica and another agree");

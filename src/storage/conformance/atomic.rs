@@ -210,3 +210,34 @@ pub(super) async fn claim_saml_assertion_concurrently(s: Store) {
     .await;
     assert_eq!(claims.iter().filter(|c| **c).count(), 1, "exactly one replica accepts the assertion");
 }
+
+pub(super) async fn count_failures_concurrently(s: Store) {
+    race(16, |_| {
+        let s = s.clone();
+        async move { s.count_failure("acct", NOW, NOW + 60).await.unwrap() }
+    })
+    .await;
+    let counted = s.get_failures("acct", NOW).await.unwrap().map(|f| f.count);
+    assert_eq!(counted, Some(16), "every replica's failure is counted once");
+}
+
+pub(super) async fn claim_logout_delivery_concurrently(s: Store) {
+    let delivery = LogoutDelivery {
+        id: "d".into(),
+        client_id: "app".into(),
+        uri: "https://app.example/bc".into(),
+        sub: "sub".into(),
+        sid: "sid".into(),
+        attempts: 0,
+        next_attempt: NOW,
+        claimed_until: 0,
+        expiry: NOW + 600,
+    };
+    s.create_logout_delivery(&delivery).await.unwrap();
+    let claims = race(16, |_| {
+        let s = s.clone();
+        async move { s.claim_logout_delivery("d", NOW, NOW + 30).await.unwrap() }
+    })
+    .await;
+    assert_eq!(claims.iter().filter(|c| **c).count(), 1, "exactly one replica sends it");
+}

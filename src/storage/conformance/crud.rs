@@ -228,6 +228,8 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         s.revoke_access_token(id, expiry, NOW).await.unwrap();
         s.create_auth_session(&auth_session(id, expiry)).await.unwrap();
         assert!(s.claim_saml_assertion(id, expiry).await.unwrap());
+        s.count_failure(id, NOW - 100, expiry).await.unwrap();
+        s.create_logout_delivery(&logout_delivery(id, NOW + 600, expiry)).await.unwrap();
     }
     s.create_refresh_token(&refresh_token("forever", "alice", None)).await.unwrap();
     // Things that never expire are untouched.
@@ -245,6 +247,8 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         revoked_tokens: 1,
         auth_sessions: 1,
         saml_assertions: 1,
+        failure_counts: 1,
+        logout_deliveries: 1,
     };
     assert_eq!(removed, one_each);
     assert_eq!(s.garbage_collect(NOW).await.unwrap(), GcResult::default(), "nothing left to collect");
@@ -293,4 +297,65 @@ pub(super) async fn auth_sessions_crud(s: Store) {
     assert!(s.delete_auth_session("sid-1").await.unwrap());
     assert!(!s.delete_auth_session("sid-1").await.unwrap());
     assert_eq!(s.get_auth_session("sid-1").await.unwrap(), None);
+}
+
+pub(super) async fn failure_counts(s: Store) {
+    let forget = NOW + 60;
+    assert_eq!(s.get_failures("acct", NOW).await.unwrap(), None);
+    for n in 1..=3 {
+        let counted = s.count_failure("acct", NOW + n, forget).await.unwrap();
+        assert_eq!(counted, Failures { count: n as u64, last: NOW + n });
+    }
+    assert_eq!(s.get_failures("acct", NOW + 5).await.unwrap(), Some(Failures { count: 3, last: NOW + 3 }));
+    assert_eq!(s.get_failures("other", NOW).await.unwrap(), None, "keys are independent");
+    assert_eq!(s.get_failures("acct", forget + 1).await.unwrap(), None, "forgotten after forget_at");
+    // A failure after the count was forgotten (its row not yet collected) starts again.
+    let again = s.count_failure("acct", forget + 1, forget + 61).await.unwrap();
+    assert_eq!(again, Failures { count: 1, last: forget + 1 });
+    s.delete_failures("acct").await.unwrap();
+    s.delete_failures("acct").await.unwrap();
+    assert_eq!(s.get_failures("acct", NOW).await.unwrap(), None);
+}
+
+fn logout_delivery(id: &str, next_attempt: UnixTime, expiry: UnixTime) -> LogoutDelivery {
+    LogoutDelivery {
+        id: id.into(),
+        client_id: "app".into(),
+        uri: "https://app.example/backchannel".into(),
+        sub: "sub".into(),
+        sid: "sid".into(),
+        attempts: 0,
+        next_attempt,
+        claimed_until: 0,
+        expiry,
+    }
+}
+
+pub(super) async fn logout_deliveries(s: Store) {
+    s.create_logout_delivery(&logout_delivery("later", NOW + 10, NOW + 600)).await.unwrap();
+    s.create_logout_delivery(&logout_delivery("due", NOW - 5, NOW + 600)).await.unwrap();
+    s.create_logout_delivery(&logout_delivery("dead", NOW - 5, NOW - 1)).await.unwrap();
+    let due = s.list_due_logout_deliveries(NOW, 10).await.unwrap();
+    assert_eq!(due, [logout_delivery("due", NOW - 5, NOW + 600)], "due and not expired");
+
+    assert!(s.claim_logout_delivery("due", NOW, NOW + 30).await.unwrap());
+    assert!(!s.claim_logout_delivery("due", NOW, NOW + 30).await.unwrap(), "claimed");
+    assert!(!s.claim_logout_delivery("later", NOW, NOW + 30).await.unwrap(), "not due");
+    assert!(s.list_due_logout_deliveries(NOW, 10).await.unwrap().is_empty(), "a claimed one is not due");
+    // The claim runs out (a replica died mid-attempt): due again, its attempt counted.
+    let again = s.list_due_logout_deliveries(NOW + 31, 10).await.unwrap();
+    assert_eq!(
+        again.iter().map(|d| (d.id.as_str(), d.attempts)).collect::<Vec<_>>(),
+        [("due", 1), ("later", 0)]
+    );
+
+    s.reschedule_logout_delivery("due", NOW + 100).await.unwrap();
+    let later: Vec<_> = s.list_due_logout_deliveries(NOW + 31, 10).await.unwrap();
+    assert_eq!(later.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["later"]);
+    assert!(s.claim_logout_delivery("due", NOW + 100, NOW + 130).await.unwrap(), "due after rescheduling");
+    assert_eq!(s.list_due_logout_deliveries(NOW + 31, 1).await.unwrap().len(), 1, "the limit holds");
+    s.delete_logout_delivery("due").await.unwrap();
+    s.delete_logout_delivery("due").await.unwrap();
+    let left = s.list_due_logout_deliveries(NOW + 1000, 10).await.unwrap();
+    assert!(left.iter().all(|d| d.id != "due"));
 }

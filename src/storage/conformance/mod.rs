@@ -73,6 +73,10 @@ conformance_suite!(
     data_key_created_concurrently,
     claim_saml_assertion_once,
     claim_saml_assertion_concurrently,
+    failure_counts,
+    count_failures_concurrently,
+    logout_deliveries,
+    claim_logout_delivery_concurrently,
 );
 
 // Backend-specific behaviour

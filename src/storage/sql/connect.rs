@@ -49,78 +49,38 @@ impl Dialect {
     }
 }
 
-/// Embedded migrations, in order: `(version, description, sql)`. Every schema change adds one
-/// file to *each* directory and one line to *each* list.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0001_init.sql"))),
-    (
-        2,
-        "auth sessions",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0002_auth_sessions.sql")),
-    ),
-    (
-        3,
-        "data keys",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0003_data_keys.sql")),
-    ),
-    (
-        4,
-        "saml replay",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0004_saml_replay.sql")),
-    ),
-    (
-        5,
-        "revoked at",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0005_revoked_at.sql")),
-    ),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0001_init.sql"))),
-    (
-        2,
-        "auth sessions",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0002_auth_sessions.sql")),
-    ),
-    (
-        3,
-        "data keys",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0003_data_keys.sql")),
-    ),
-    (
-        4,
-        "saml replay",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0004_saml_replay.sql")),
-    ),
-    (
-        5,
-        "revoked at",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/0005_revoked_at.sql")),
-    ),
-];
+/// Embedded migrations, in order: `(version, description, file)`, the file read from each
+/// dialect's directory. Every schema change adds one file to *each* directory and one line
+/// here.
+macro_rules! embedded_migrations {
+    ($(($version:literal, $description:literal, $file:literal)),* $(,)?) => {
+        const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[$((
+            $version,
+            $description,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/", $file)),
+        )),*];
+        const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[$((
+            $version,
+            $description,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/", $file)),
+        )),*];
+        const MYSQL_MIGRATIONS: &[(i64, &str, &str)] = &[$((
+            $version,
+            $description,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/", $file)),
+        )),*];
+    };
+}
 
-const MYSQL_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/0001_init.sql"))),
-    (
-        2,
-        "auth sessions",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/0002_auth_sessions.sql")),
-    ),
-    (
-        3,
-        "data keys",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/0003_data_keys.sql")),
-    ),
-    (
-        4,
-        "saml replay",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/0004_saml_replay.sql")),
-    ),
-    (
-        5,
-        "revoked at",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/mysql/0005_revoked_at.sql")),
-    ),
-];
+embedded_migrations! {
+    (1, "init", "0001_init.sql"),
+    (2, "auth sessions", "0002_auth_sessions.sql"),
+    (3, "data keys", "0003_data_keys.sql"),
+    (4, "saml replay", "0004_saml_replay.sql"),
+    (5, "revoked at", "0005_revoked_at.sql"),
+    (6, "failed attempts", "0006_failed_attempts.sql"),
+    (7, "logout deliveries", "0007_logout_deliveries.sql"),
+}
 
 /// SQLite's own timeout for waiting on another writer (SQLITE_BUSY).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -36,12 +36,14 @@ mod catalog;
 mod connect;
 mod document;
 mod keys;
+mod logout_deliveries;
 mod replay;
 #[doc(hidden)]
 pub mod scratch;
 mod sessions;
 mod sso;
 mod statement;
+mod throttle;
 mod tokens;
 
 pub use connect::{MysqlOptions, MysqlSslMode, PostgresOptions, SessionValue, check_session_variable};
@@ -148,6 +150,12 @@ impl Storage for SqlStorage {
                 .await?,
             saml_assertions: self
                 .delete_expired(sql!("DELETE FROM saml_replay WHERE expiry < $1"), now)
+                .await?,
+            failure_counts: self
+                .delete_expired(sql!("DELETE FROM failed_attempts WHERE forget_at < $1"), now)
+                .await?,
+            logout_deliveries: self
+                .delete_expired(sql!("DELETE FROM logout_deliveries WHERE expiry < $1"), now)
                 .await?,
         })
     }

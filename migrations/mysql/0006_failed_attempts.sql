@@ -1,0 +1,13 @@
+-- Failed attempts (passwords, device user codes), counted per key so every replica sees the
+-- same count: brute-force protection. `id` is a digest the server makes of what is counted
+-- (account and address), never the account or address itself. A count is forgotten once
+-- `forget_at` has passed: the next failure starts again at 1, and garbage collection deletes
+-- the row.
+
+CREATE TABLE failed_attempts (
+    id           VARCHAR(128) NOT NULL PRIMARY KEY,
+    failures     BIGINT       NOT NULL,
+    last_failure BIGINT       NOT NULL,
+    forget_at    BIGINT       NOT NULL,
+    INDEX failed_attempts_forget_at (forget_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin ROW_FORMAT=DYNAMIC;
