@@ -110,6 +110,10 @@ fn status(error: AdminError) -> Status {
     match error {
         AdminError::Invalid(message) => Status::invalid_argument(message),
         AdminError::ReadOnly(message) | AdminError::Disabled(message) => Status::failed_precondition(message),
+        AdminError::Storage(crate::storage::StorageError::Unavailable(cause)) => {
+            tracing::warn!(%cause, "admin API: storage unavailable");
+            Status::unavailable("storage unavailable; retry shortly")
+        }
         AdminError::Storage(e) => {
             tracing::error!(error = %e, "admin API: storage failed");
             Status::internal("storage failed; see the server log")

@@ -46,6 +46,8 @@ pub enum AuthorizeError {
     Redirect(ErrorRedirect),
     /// Brute-force protection refused the step: the user is told how long to wait.
     Throttled(crate::throttle::Throttled),
+    /// The database is unavailable: `503`, try again shortly.
+    Unavailable,
 }
 
 /// What went wrong in the browser, as the user's page names it. The kind decides the title
@@ -84,6 +86,8 @@ pub enum PageKind {
     Internal,
     /// Brute-force protection: too many requests or failures from here.
     TooManyAttempts,
+    /// The database cannot be reached right now.
+    Unavailable,
 }
 
 impl PageKind {
@@ -107,6 +111,7 @@ impl PageKind {
             Self::NotAvailable => "Not available",
             Self::Internal => "Something went wrong",
             Self::TooManyAttempts => "Too many attempts",
+            Self::Unavailable => "Temporarily unavailable",
         }
     }
 }
@@ -116,8 +121,14 @@ impl AuthorizeError {
         Self::Page { kind, message: message.into() }
     }
 
-    /// Our own failure: the cause goes to the log, the user sees `message`.
-    pub fn internal(what: &str, cause: impl std::fmt::Display, message: &str) -> Self {
+    /// Our own failure: the cause goes to the log, the user sees `message`. A database that
+    /// is unavailable is no bug of ours: the user is asked to retry shortly (`503`).
+    pub fn internal(what: &str, cause: impl std::fmt::Display + 'static, message: &str) -> Self {
+        let any: &dyn std::any::Any = &cause;
+        if let Some(crate::storage::StorageError::Unavailable(why)) = any.downcast_ref() {
+            tracing::warn!(cause = %why, "{what}: storage unavailable");
+            return Self::Unavailable;
+        }
         tracing::error!(%cause, "{what}");
         Self::page(PageKind::Internal, message)
     }

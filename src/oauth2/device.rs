@@ -254,7 +254,7 @@ fn page(kind: PageKind, message: &str) -> AuthorizeError {
     AuthorizeError::page(kind, message)
 }
 
-fn internal(cause: impl Display) -> AuthorizeError {
+fn internal(cause: impl Display + 'static) -> AuthorizeError {
     AuthorizeError::internal(
         "device flow failed",
         cause,

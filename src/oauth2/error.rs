@@ -76,14 +76,21 @@ pub struct OAuthError {
     pub description: String,
     /// RFC 6749 §5.2: a failed HTTP Basic authentication answers with `WWW-Authenticate`.
     pub basic_auth_challenge: bool,
-    /// Set when brute-force protection refused the request: answered `429` with
-    /// `Retry-After` (seconds).
+    /// `Retry-After` (seconds), when trying again later can succeed.
     pub retry_after: Option<u64>,
+    /// Brute-force protection refused the request: `429` instead of the code's status.
+    pub too_many_requests: bool,
 }
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: description.into(), basic_auth_challenge: false, retry_after: None }
+        Self {
+            code,
+            description: description.into(),
+            basic_auth_challenge: false,
+            retry_after: None,
+            too_many_requests: false,
+        }
     }
 
     /// Brute-force protection refused the request: `temporarily_unavailable`, answered `429`
@@ -91,6 +98,7 @@ impl OAuthError {
     pub fn throttled(refused: crate::throttle::Throttled) -> Self {
         Self {
             retry_after: Some(refused.retry_after),
+            too_many_requests: true,
             ..Self::new(
                 ErrorCode::TemporarilyUnavailable,
                 format!("Too many failed attempts; retry after {} seconds.", refused.retry_after),
@@ -132,9 +140,24 @@ impl fmt::Display for OAuthError {
     }
 }
 
+/// How long a client is asked to wait while the database is unavailable.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
 impl From<crate::storage::StorageError> for OAuthError {
     fn from(e: crate::storage::StorageError) -> Self {
-        Self::server_error(e)
+        match e {
+            crate::storage::StorageError::Unavailable(cause) => {
+                tracing::warn!(%cause, "storage unavailable; answering 503");
+                Self {
+                    retry_after: Some(UNAVAILABLE_RETRY_AFTER),
+                    ..Self::new(
+                        ErrorCode::TemporarilyUnavailable,
+                        "The service is temporarily unavailable; retry shortly.",
+                    )
+                }
+            }
+            e => Self::server_error(e),
+        }
     }
 }
 

@@ -30,6 +30,10 @@ pub enum StorageError {
     AlreadyExists,
     #[error("storage backend: {0}")]
     Backend(String),
+    /// The database cannot be reached or cannot take the request right now (down,
+    /// restarting, out of connections or disk): answered `503` with `Retry-After`, not `500`.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
 }

@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 pub fn oauth_error_response(error: &OAuthError) -> Response {
-    let status = match error.retry_after {
-        Some(_) => StatusCode::TOO_MANY_REQUESTS,
-        None => StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST),
+    let status = if error.too_many_requests {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST)
     };
     let body = json!({ "error": error.code.as_str(), "error_description": error.description });
     let mut response = (status, axum::Json(body)).into_response();
@@ -48,6 +49,7 @@ pub fn page_status(kind: PageKind) -> StatusCode {
         PageKind::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
         PageKind::NotAvailable => StatusCode::METHOD_NOT_ALLOWED,
         PageKind::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+        PageKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -65,6 +67,12 @@ impl IntoResponse for AuthorizeError {
         match self {
             AuthorizeError::Redirect(redirect) => Redirect::to(&redirect.url()).into_response(),
             AuthorizeError::Page { kind, message } => pending_page(kind, message),
+            AuthorizeError::Unavailable => {
+                let message = "The login service cannot reach its database right now. Please try again in a few seconds.";
+                let mut response = pending_page(PageKind::Unavailable, message.to_string());
+                with_retry_after(&mut response, crate::oauth2::error::UNAVAILABLE_RETRY_AFTER);
+                response
+            }
             AuthorizeError::Throttled(refused) => {
                 let mut response =
                     pending_page(PageKind::TooManyAttempts, throttled_message(refused.retry_after));

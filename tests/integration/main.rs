@@ -22,6 +22,7 @@ mod codes;
 mod connectors;
 mod device;
 mod dex_config;
+mod faults;
 mod google;
 mod grpc_api;
 mod keys;

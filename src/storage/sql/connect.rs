@@ -194,7 +194,9 @@ impl PostgresOptions {
             (self.conn_max_lifetime_secs > 0).then(|| Duration::from_secs(self.conn_max_lifetime_secs));
         AnyPoolOptions::new()
             .max_connections(max_conns)
-            .acquire_timeout(connect_timeout)
+            // A request waits this long at most for a connection: while the database is down
+            // it is answered 503 then, instead of hanging for the whole connect timeout.
+            .acquire_timeout(connect_timeout.min(crate::storage::sql::ACQUIRE_TIMEOUT))
             .max_lifetime(lifetime)
     }
 

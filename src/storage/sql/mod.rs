@@ -166,11 +166,44 @@ impl Storage for SqlStorage {
     }
 }
 
-/// Any other backend failure. sqlx's messages name the failing operation, never the
-/// connection URL (PostgreSQL and MySQL connect errors are additionally redacted in
-/// [`connect`]).
-fn backend_error(error: impl std::fmt::Display) -> StorageError {
-    StorageError::Backend(error.to_string())
+/// The longest a request waits for a pooled connection (connecting included): while the
+/// database is down, requests fail with `503` after this long rather than hang.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Any other backend failure, told apart as [`StorageError::Unavailable`] when the database
+/// cannot be reached or take the request right now, so callers answer `503` instead of `500`.
+/// sqlx's messages name the failing operation, never the connection URL (PostgreSQL and MySQL
+/// connect errors are additionally redacted in [`connect`]).
+fn backend_error<E: std::fmt::Display + 'static>(error: E) -> StorageError {
+    let sqlx_error = (&error as &dyn std::any::Any).downcast_ref::<sqlx::Error>();
+    if sqlx_error.is_some_and(is_unavailable) {
+        StorageError::Unavailable(error.to_string())
+    } else {
+        StorageError::Backend(error.to_string())
+    }
+}
+
+/// No connection to be had (the pool timed out: the database is down or every connection is
+/// busy), the connection broke, or the database says it cannot serve now.
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    use sqlx::Error as E;
+    match error {
+        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => true,
+        E::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// SQLSTATE classes 08 (connection exception), 53 (insufficient resources: disk full, out of
+/// memory, too many connections) and 57P (shutting down, starting up), as PostgreSQL and MySQL
+/// report them; SQLite's result codes BUSY (5), IOERR (10, and its extended codes), FULL (13)
+/// and CANTOPEN (14).
+fn unavailable_code(code: &str) -> bool {
+    // A SQLSTATE has five characters; SQLite's codes are numbers of at most four digits.
+    if code.len() == 5 {
+        return code.starts_with("08") || code.starts_with("53") || code.starts_with("57P");
+    }
+    code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 10 | 13 | 14))
 }
 
 /// `true` when a statement changed at least one row. (MySQL connections report rows
@@ -204,6 +237,19 @@ mod tests {
         let sql = AssertSqlSafe(format!("PRAGMA {name}"));
         let row = sqlx::query(sql).fetch_one(&storage.pool).await.unwrap();
         row.try_get::<String, _>(0).or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string())).unwrap()
+    }
+
+    #[test]
+    fn unavailable_databases_are_told_apart_from_failing_statements() {
+        for code in ["08006", "08001", "53100", "53300", "57P01", "57P03", "5", "13", "778", "14"] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        for code in ["23505", "42P01", "42501", "2067", "1", "HY000", "40001"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+        assert!(matches!(backend_error(sqlx::Error::PoolTimedOut), StorageError::Unavailable(_)));
+        assert!(matches!(backend_error(sqlx::Error::RowNotFound), StorageError::Backend(_)));
+        assert!(matches!(backend_error("a message".to_string()), StorageError::Backend(_)));
     }
 
     #[tokio::test]

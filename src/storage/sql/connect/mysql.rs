@@ -186,7 +186,9 @@ impl MysqlOptions {
         let params = Arc::new(self.params.clone());
         AnyPoolOptions::new()
             .max_connections(max_conns)
-            .acquire_timeout(connect_timeout)
+            // A request waits this long at most for a connection: while the database is down
+            // it is answered 503 then, instead of hanging for the whole connect timeout.
+            .acquire_timeout(connect_timeout.min(crate::storage::sql::ACQUIRE_TIMEOUT))
             .max_lifetime(lifetime)
             .after_connect(move |connection, _| {
                 let params = params.clone();
