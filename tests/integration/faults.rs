@@ -413,3 +413,107 @@ async fn sigkill_under_load_loses_nothing_on_postgres() {
     ))
     .await;
 }
+
+// --- Disk full under SQLite ------------------------------------------------------------------
+
+/// A small tmpfs of the test's own (root only), unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "mounting a tmpfs needs root (the fault tests run as root on CI)");
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file until the file system is full.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.flush();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_under_sqlite_is_503_without_corruption_and_service_resumes() {
+    let disk = SmallDisk::mount("2m");
+    let file = disk.path().join("tessera.db");
+    let storage = format!("type: sqlite3\nconfig:\n  file: {}\n", file.display());
+    let server = TestServer::builder()
+        .yaml_with(move |yaml| yaml["storage"] = serde_norway::from_str(&storage).unwrap())
+        .start()
+        .await;
+    let before = server.login_tokens("openid email offline_access").await;
+    let device_code = || async {
+        api()
+            .post(server.url("/device/code"))
+            .form(&[("client_id", KUBECTL_ID), ("scope", "openid")])
+            .send()
+            .await
+            .unwrap()
+    };
+
+    // Full: writes fail with 503 and Retry-After, never a 500, a hang or a crash.
+    let filler = disk.fill();
+    let mut statuses = std::collections::BTreeMap::new();
+    for _ in 0..3000 {
+        let r = device_code().await;
+        let status = r.status();
+        *statuses.entry(status.as_u16()).or_insert(0) += 1;
+        assert!(
+            status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status}: {:?}",
+            r.text().await
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(r.headers().contains_key("retry-after"));
+            break;
+        }
+    }
+    assert!(statuses.contains_key(&503), "the disk never filled up: {statuses:?}");
+    // Reads that need no write still work.
+    assert_eq!(server.userinfo(before["access_token"].as_str().unwrap()).await.status, StatusCode::OK);
+
+    // Space again: service resumes, nothing restarted, nothing lost.
+    std::fs::remove_file(filler).unwrap();
+    let back = Instant::now();
+    while device_code().await.status() != StatusCode::OK {
+        assert!(back.elapsed() < Duration::from_secs(5), "writes did not resume within 5 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let resumed = back.elapsed();
+    assert_eq!(server.refresh(before["refresh_token"].as_str().unwrap()).await.status, StatusCode::OK);
+    server.login_tokens("openid").await;
+    server.stop().await;
+
+    // And the database file is sound.
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display())).await.unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(check, "ok");
+    conn.close().await.unwrap();
+    eprintln!(
+        "faults: disk full: {statuses:?} before the first 503; writes resumed {resumed:?} after space returned; integrity_check ok"
+    );
+}
