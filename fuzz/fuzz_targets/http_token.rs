@@ -1,0 +1,19 @@
+//! `/token`: the form body and the `Authorization: Basic` header (RFC 6749 §2.3.1), for every
+//! grant. Never a 5xx, never a panic; a token response always carries `no-store`.
+#![no_main]
+
+use axum::body::Body;
+use libfuzzer_sys::fuzz_target;
+use tessera_fuzz::{parts, serve};
+
+fuzz_target!(|data: &[u8]| {
+    let [authorization, body] = <[String; 2]>::try_from(parts(data, 2)).unwrap_or_default();
+    let mut request = axum::http::Request::post("/dex/token").header("content-type", "application/x-www-form-urlencoded");
+    if !authorization.is_empty() {
+        request = request.header("authorization", authorization.as_str());
+    }
+    if let Ok(request) = request.body(Body::from(body)) {
+        let response = serve(request);
+        assert_eq!(response.headers().get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+    }
+});
