@@ -22,6 +22,10 @@ oauth2:
   grantTypes: [authorization_code, refresh_token, password, client_credentials,
     "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"]
   passwordConnector: local
+  # No background tasks run here, so the revoked-token list is never re-read: without this,
+  # after 30 s every token check would fail closed (503), as it should in a real outage.
+  introspection:
+    revocationsMaxAge: 8760h
 throttle:
   enabled: false
 staticClients:
