@@ -220,7 +220,6 @@ struct Received {
 /// One client: logs in (mockCallback, no consent page), redeems the code, then refreshes its
 /// token chain, again and again, until the server dies under it.
 async fn client_load(base: String, in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Received {
-    use std::sync::atomic::Ordering::SeqCst;
     let mut got = Received::default();
     let http = api();
     loop {
@@ -237,37 +236,39 @@ async fn client_load(base: String, in_flight: std::sync::Arc<std::sync::atomic::
         let Some(code) = follow_to_code(&browser, first, &url).await else { return got };
         let form =
             [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT_URI)];
-        in_flight.fetch_add(1, SeqCst);
-        let answer = http
-            .post(format!("{base}/token"))
-            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-            .form(&form)
-            .send()
-            .await;
-        in_flight.fetch_sub(1, SeqCst);
-        let Some(tokens) = json_ok(answer).await else {
+        if !token_request(&http, &base, &form, &in_flight, &mut got).await {
             got.unanswered.push(code);
             return got;
-        };
+        }
         got.redeemed.push(code);
-        got.access = tokens["access_token"].as_str().map(str::to_string);
-        got.refresh = tokens["refresh_token"].as_str().map(str::to_string);
         for _ in 0..5 {
             let refresh = got.refresh.clone().unwrap_or_default();
             let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
-            in_flight.fetch_add(1, SeqCst);
-            let answer = http
-                .post(format!("{base}/token"))
-                .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-                .form(&form)
-                .send()
-                .await;
-            in_flight.fetch_sub(1, SeqCst);
-            let Some(tokens) = json_ok(answer).await else { return got };
-            got.access = tokens["access_token"].as_str().map(str::to_string);
-            got.refresh = tokens["refresh_token"].as_str().map(str::to_string);
+            if !token_request(&http, &base, &form, &in_flight, &mut got).await {
+                return got;
+            }
         }
     }
+}
+
+/// One `/token` request, counted in flight while it runs; an answer's tokens become the
+/// client's latest. `false` when no answer came (the server died under it).
+async fn token_request(
+    http: &reqwest::Client,
+    base: &str,
+    form: &[(&str, &str)],
+    in_flight: &std::sync::atomic::AtomicUsize,
+    got: &mut Received,
+) -> bool {
+    use std::sync::atomic::Ordering::SeqCst;
+    in_flight.fetch_add(1, SeqCst);
+    let answer =
+        http.post(format!("{base}/token")).basic_auth(CLIENT_ID, Some(CLIENT_SECRET)).form(form).send().await;
+    in_flight.fetch_sub(1, SeqCst);
+    let Some(tokens) = json_ok(answer).await else { return false };
+    got.access = tokens["access_token"].as_str().map(str::to_string);
+    got.refresh = tokens["refresh_token"].as_str().map(str::to_string);
+    true
 }
 
 async fn json_ok(answer: reqwest::Result<reqwest::Response>) -> Option<serde_json::Value> {
