@@ -1,17 +1,26 @@
 //! What the fuzz targets share: one Tessera app, built once per process (in-memory storage,
-//! the password database, a static client), driven through its real router with
-//! `tower::ServiceExt::oneshot`, and the one property every HTTP target checks: whatever the
-//! input, the answer is never a 5xx (a client's mistake is a 4xx, never a server error) and
-//! the handler never panics (libFuzzer reports a panic as a crash).
+//! the password database, a static client).
+//!
+//! The `http_*` targets drive it through its real router with `tower::ServiceExt::oneshot`
+//! and check the one property every HTTP answer must have: whatever the input, never a 5xx (a
+//! client's mistake is a 4xx, never a server error) and never a panic (libFuzzer reports a
+//! panic as a crash). The router's layers (sessions, telemetry, pages) cost most of each run,
+//! so the targets that must reach ten million runs (`auth_request`, `token_request`,
+//! `bearer_tokens`) call the same code one layer down: the extractors and the protocol
+//! functions the handlers call, with [`app`] and [`block_on`].
 
 use axum::body::Body;
 use axum::http::{Request, Response};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
 
 pub const CLIENT_ID: &str = "example-app";
 pub const CLIENT_SECRET: &str = "ZXhhbXBsZS1hcHAtc2VjcmV0";
+pub const ISSUER: &str = "http://127.0.0.1:5556/dex";
+/// The client's only registered redirect URI.
+pub const REDIRECT_URI: &str = "http://127.0.0.1:5555/callback";
 
+/// The harness's config; `{upstream}` is the issuer of the in-process upstream provider.
 const CONFIG: &str = r#"
 issuer: http://127.0.0.1:5556/dex
 storage:
@@ -28,6 +37,12 @@ oauth2:
     revocationsMaxAge: 8760h
 throttle:
   enabled: false
+# ES256: a successful client_credentials grant signs a token; an RSA signature would cost
+# more than everything else in the run. Verification is what the fuzzer reaches, either way.
+signer:
+  type: local
+  config:
+    algorithm: ES256
 staticClients:
   - id: example-app
     secret: ZXhhbXBsZS1hcHAtc2VjcmV0
@@ -37,6 +52,16 @@ staticClients:
     name: CLI
     public: true
 enablePasswordDB: true
+# Token exchange verifies its subject token with this connector's provider: `upstream()`.
+connectors:
+  - type: oidc
+    id: upstream
+    name: Upstream
+    config:
+      issuer: {upstream}
+      clientID: tessera
+      clientSecret: upstream-secret
+      redirectURI: http://127.0.0.1:5556/dex/callback
 staticPasswords:
   - email: admin@example.com
     hash: "$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFPm1leZck7Mc8T4W"
@@ -46,6 +71,7 @@ staticPasswords:
 
 struct Harness {
     runtime: tokio::runtime::Runtime,
+    app: Arc<tessera::app::App>,
     router: axum::Router,
 }
 
@@ -54,13 +80,42 @@ fn harness() -> &'static Harness {
     HARNESS.get_or_init(|| {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let config = tessera::config::load_str(CONFIG).expect("fuzz config").config;
-        let router = runtime.block_on(async {
+        let upstream = runtime.block_on(upstream());
+        let config = tessera::config::load_str(&CONFIG.replace("{upstream}", &upstream)).expect("fuzz config").config;
+        let (app, router) = runtime.block_on(async {
             let app = tessera::app::App::build(&config).await.expect("app");
-            tessera::server::router(app, &config)
+            (app.clone(), tessera::server::router(app, &config))
         });
-        Harness { runtime, router }
+        Harness { runtime, app, router }
     })
+}
+
+/// A stand-in upstream OpenID provider on a loopback port, serving only what the `oidc`
+/// connector reads before it verifies a token: discovery and a JWKS with one P-256 key (the
+/// example key of RFC 7517 §A.1, whose private half nobody here holds). It runs on the
+/// harness's runtime, so it answers while a target is blocked on it. Returns its issuer.
+async fn upstream() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let issuer = format!("http://{}", listener.local_addr().expect("address"));
+    let discovery = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/keys"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+    });
+    let jwks = serde_json::json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": "1",
+        "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+        "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM",
+    }]});
+    let router = axum::Router::new()
+        .route("/.well-known/openid-configuration", axum::routing::get(move || async move { axum::Json(discovery) }))
+        .route("/keys", axum::routing::get(move || async move { axum::Json(jwks) }));
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("upstream") });
+    issuer
 }
 
 /// Serves one request and checks the property; returns the response for target-specific
@@ -71,6 +126,31 @@ pub fn serve(request: Request<Body>) -> Response<Body> {
     let response = h.runtime.block_on(h.router.clone().oneshot(request)).expect("infallible");
     assert!(!response.status().is_server_error(), "{what} answered {}", response.status());
     response
+}
+
+/// The app the router serves, for targets that call its functions directly.
+pub fn app() -> &'static tessera::app::App {
+    &harness().app
+}
+
+/// Runs `future` on the harness's runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    harness().runtime.block_on(future)
+}
+
+/// The client's credentials as an `Authorization: Basic` header would carry them.
+pub fn client_credentials() -> tessera::oauth2::client_auth::ClientCredentials {
+    tessera::oauth2::client_auth::ClientCredentials {
+        client_id: tessera::types::ClientId::from(CLIENT_ID),
+        client_secret: Some(tessera::types::Secret::new(CLIENT_SECRET.to_string())),
+        basic: true,
+    }
+}
+
+/// An OAuth error answering a client's mistake: a 4xx, and not brute-force protection (off
+/// here).
+pub fn assert_client_error(error: &tessera::oauth2::OAuthError) {
+    assert!(error.code.status() < 500 && !error.too_many_requests, "{error:?}");
 }
 
 /// Splits fuzz input into `n` parts at 0xFF bytes (missing parts are empty), lossily as UTF-8.
