@@ -2,17 +2,12 @@
 //! grant. Never a 5xx, never a panic; a token response always carries `no-store`.
 #![no_main]
 
-use axum::body::Body;
 use libfuzzer_sys::fuzz_target;
-use tessera_fuzz::{parts, serve};
+use tessera_fuzz::{parts, serve, token_request};
 
 fuzz_target!(|data: &[u8]| {
     let [authorization, body] = <[String; 2]>::try_from(parts(data, 2)).unwrap_or_default();
-    let mut request = axum::http::Request::post("/dex/token").header("content-type", "application/x-www-form-urlencoded");
-    if !authorization.is_empty() {
-        request = request.header("authorization", authorization.as_str());
-    }
-    if let Ok(request) = request.body(Body::from(body)) {
+    if let Some(request) = token_request(&authorization, body) {
         let response = serve(request);
         assert_eq!(response.headers().get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]));
     }

@@ -15,15 +15,11 @@ use tessera::oauth2::client_auth::authenticate;
 use tessera::oauth2::grants::{self, TokenForm, TokenRequest};
 use tessera::protocol::GrantType;
 use tessera::web::extract::ClientForm;
-use tessera_fuzz::{app, assert_client_error, block_on, parts};
+use tessera_fuzz::{app, assert_client_error, block_on, parts, token_request};
 
 fuzz_target!(|data: &[u8]| {
     let [authorization, body] = <[String; 2]>::try_from(parts(data, 2)).unwrap_or_default();
-    let mut request = axum::http::Request::post("/dex/token").header("content-type", "application/x-www-form-urlencoded");
-    if !authorization.is_empty() {
-        request = request.header("authorization", authorization.as_str());
-    }
-    let Ok(request) = request.body(axum::body::Body::from(body)) else {
+    let Some(request) = token_request(&authorization, body) else {
         return; // not a header value HTTP can carry
     };
     let app = app();

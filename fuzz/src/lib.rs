@@ -166,6 +166,16 @@ pub fn encode(value: &str) -> String {
     value.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
+/// A `/token` request with this `Authorization` header (none when empty) and form body;
+/// `None` when the header is not a value HTTP can carry.
+pub fn token_request(authorization: &str, body: String) -> Option<Request<Body>> {
+    let mut request = Request::post("/dex/token").header("content-type", "application/x-www-form-urlencoded");
+    if !authorization.is_empty() {
+        request = request.header("authorization", authorization);
+    }
+    request.body(Body::from(body)).ok()
+}
+
 pub fn form(uri: &str, body: String) -> Request<Body> {
     Request::post(uri)
         .header("content-type", "application/x-www-form-urlencoded")
