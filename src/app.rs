@@ -376,6 +376,11 @@ fn settings(config: &Config) -> Settings {
             absolute_lifetime: refresh.absolute_lifetime.map(secs).filter(|s| *s > 0),
             disable_rotation: refresh.disable_rotation,
         },
+        par: crate::oauth2::ParSettings {
+            enabled: config.oauth2.par.enabled,
+            require_for_all: config.oauth2.par.require_for_all,
+            lifetime: secs(config.oauth2.par.request_uri_lifetime),
+        },
     }
 }
 
@@ -394,6 +399,7 @@ fn static_client(c: &crate::config::StaticClient) -> Client {
         logo_url: c.logo_url.clone().unwrap_or_default(),
         allowed_connectors: c.allowed_connectors.clone(),
         client_credentials_groups: c.client_credentials_groups.clone(),
+        require_pushed_authorization_requests: c.require_pushed_authorization_requests,
     }
 }
 

@@ -19,6 +19,7 @@ use crate::oauth2::authorize::{
     self, AuthorizeError, AuthorizeParams, ErrorRedirect, PageKind, connectors_for, uses_fragment,
     with_params,
 };
+use crate::oauth2::par;
 use crate::oauth2::redirect::OOB_URI;
 use crate::oauth2::tokens::{TokenContext, mint, mint_id_token};
 use crate::oauth2::{OAuthError, paths};
@@ -135,6 +136,9 @@ fn params_query(p: &AuthorizeParams) -> String {
         ("response_mode", &p.response_mode),
         ("login_hint", &p.login_hint),
     ];
+    // A pushed request travels by its request_uri alone (RFC 9126 §4).
+    let pushed = [("client_id", &p.client_id), ("request_uri", &p.request_uri)];
+    let fields: &[(&str, &Option<String>)] = if p.request_uri.is_some() { &pushed } else { &fields };
     let mut s = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in fields {
         if let Some(v) = value {
@@ -154,6 +158,8 @@ pub async fn start(
     if let Some(refused) = ctx.throttle.check_auth_request(ctx.source, now) {
         return Err(AuthorizeError::Throttled(refused));
     }
+    let resolved = par::resolve(ctx, params, par::Use::Read).await?;
+    let params: &AuthorizeParams = &resolved;
     let valid = authorize::validate(params, ctx.settings, ctx.clients, &ctx.connectors, now).await?;
     let connectors = connectors_for(&valid.client, &ctx.connectors, valid.grant_type);
     let allowed: Vec<ConnectorId> = connectors.iter().map(|c| c.id.clone()).collect();
@@ -162,6 +168,8 @@ pub async fn start(
     wanted.connector_id = valid.connector_id.clone().unwrap_or_default();
     let prompt_none = valid.request.prompt.split(' ').any(|p| p == "none");
     if let Some(session) = session.filter(|s| sso::reusable(s, &wanted, &allowed, now)) {
+        // The login is created right here: a pushed request is used up.
+        par::resolve(ctx, params, par::Use::Take).await?;
         return resume(ctx, valid, session, prompt_none).await;
     }
     if prompt_none {
@@ -230,7 +238,8 @@ pub async fn begin(
     params: &AuthorizeParams,
 ) -> Result<String, AuthorizeError> {
     let now = ctx.now;
-    let valid = authorize::validate(params, ctx.settings, ctx.clients, &ctx.connectors, now).await?;
+    let resolved = par::resolve(ctx, params, par::Use::Take).await?;
+    let valid = authorize::validate(&resolved, ctx.settings, ctx.clients, &ctx.connectors, now).await?;
     let allowed = connectors_for(&valid.client, &ctx.connectors, valid.grant_type);
     let Some(connector) = allowed.into_iter().find(|c| c.id == *connector_id) else {
         return Err(authorize::unknown_connector());
@@ -525,12 +534,13 @@ pub async fn decide(
         return finish(ctx, req, Some(&request.scopes)).await;
     }
     ctx.storage.delete_auth_request(req).await.map_err(internal)?;
-    Err(AuthorizeError::Redirect(ErrorRedirect {
+    Err(AuthorizeError::Redirect(Box::new(ErrorRedirect {
         redirect_uri: request.redirect_uri.clone(),
         state: request.state.clone(),
         fragment: uses_fragment(&request.response_types),
         error: OAuthError::new(crate::oauth2::ErrorCode::AccessDenied, "The user declined the request."),
-    }))
+        issuer: ctx.settings.issuer.clone(),
+    })))
 }
 
 /// Consumes the auth request (exactly once, even under double submission) and builds the
@@ -604,6 +614,8 @@ async fn finish(
             .push(("id_token", mint_id_token(ctx.signer, &token_ctx, code_id.as_deref()).map_err(internal)?));
     }
     params.push(("state", request.state.clone()));
+    // RFC 9207 §2: the client checks it against the issuer it sent the user to.
+    params.push(("iss", ctx.settings.issuer.clone()));
     let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     Ok(Completion::Redirect(with_params(&request.redirect_uri, &pairs, uses_fragment(types))))
 }
@@ -693,5 +705,23 @@ pub async fn saml_callback(
         Ok(identity) => logged_in(ctx, request, identity).await,
         Err(crate::connector::ConnectorError::Refused(reason)) => Err(page(PageKind::LoginRefused, &reason)),
         Err(e) => Err(internal(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pushed_request_travels_by_its_request_uri_alone() {
+        let plain = AuthorizeParams {
+            client_id: Some("app".into()),
+            redirect_uri: Some("https://app/cb".into()),
+            state: Some("s".into()),
+            ..Default::default()
+        };
+        assert_eq!(params_query(&plain), "client_id=app&redirect_uri=https%3A%2F%2Fapp%2Fcb&state=s");
+        let pushed = AuthorizeParams { request_uri: Some("urn:x".into()), pushed: true, ..plain };
+        assert_eq!(params_query(&pushed), "client_id=app&request_uri=urn%3Ax");
     }
 }

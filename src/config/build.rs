@@ -13,7 +13,7 @@ use super::env::{self, EnvLookup};
 use super::raw::{self, DurationText};
 use super::{
     Config, ExpiryConfig, FrontendConfig, GrantType, GrpcConfig, IntrospectionConfig, LogFormat, LogLevel,
-    LoggerConfig, OAuth2Config, PkceConfig, PkceMethod, Problem, RefreshTokenPolicy, ResponseType,
+    LoggerConfig, OAuth2Config, ParConfig, PkceConfig, PkceMethod, Problem, RefreshTokenPolicy, ResponseType,
     SecurityHeaders, SessionsConfig, SignerConfig, SigningAlgorithm, TelemetryConfig, TlsVersion, WebConfig,
 };
 
@@ -486,6 +486,26 @@ fn build_oauth2(oauth2: raw::OAuth2, env: EnvLookup<'_>, report: &mut Report) ->
         password_connector: non_empty(oauth2.password_connector).map(crate::types::ConnectorId::from),
         pkce: PkceConfig { enforce: oauth2.pkce.enforce, code_challenge_methods_supported: methods },
         introspection: build_introspection(oauth2.introspection, report),
+        par: build_par(oauth2.par, report),
+    }
+}
+
+fn build_par(raw: raw::Par, report: &mut Report) -> ParConfig {
+    const PATH: &str = "oauth2.par.requestURILifetime";
+    let defaults = ParConfig::default();
+    let lifetime =
+        duration_or(report, PATH, raw.request_uri_lifetime.as_ref(), defaults.request_uri_lifetime);
+    // RFC 9126 §2.2: long enough to reach `/auth`, short enough that a leaked URI is useless.
+    if lifetime < Duration::from_secs(1) || lifetime > Duration::from_secs(600) {
+        report.problem(PATH, "must be between 1s and 10m");
+    }
+    if raw.require_for_all && raw.enabled == Some(false) {
+        report.problem("oauth2.par.requireForAll", "needs PAR enabled (oauth2.par.enabled)");
+    }
+    ParConfig {
+        enabled: raw.enabled.unwrap_or(defaults.enabled),
+        require_for_all: raw.require_for_all,
+        request_uri_lifetime: lifetime,
     }
 }
 

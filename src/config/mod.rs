@@ -400,6 +400,26 @@ pub struct OAuth2Config {
     pub password_connector: Option<ConnectorId>,
     pub pkce: PkceConfig,
     pub introspection: IntrospectionConfig,
+    pub par: ParConfig,
+}
+
+/// `oauth2.par`: pushed authorization requests (RFC 9126). Tessera's own block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParConfig {
+    /// `enabled` (default true): the `/par` endpoint exists and `/auth` takes `request_uri`.
+    pub enabled: bool,
+    /// `requireForAll` (default false): `/auth` takes only pushed requests, from every client
+    /// (per client: `requirePushedAuthorizationRequests`).
+    pub require_for_all: bool,
+    /// `requestURILifetime` (default 60s, at most 10m): how long a `request_uri` may wait
+    /// for its one use.
+    pub request_uri_lifetime: Duration,
+}
+
+impl Default for ParConfig {
+    fn default() -> Self {
+        Self { enabled: true, require_for_all: false, request_uri_lifetime: Duration::from_secs(60) }
+    }
 }
 
 impl OAuth2Config {
@@ -493,6 +513,8 @@ pub struct StaticClient {
     pub allowed_connectors: Vec<ConnectorId>,
     /// `clientCredentialsClaims.groups`: groups put into client_credentials tokens.
     pub client_credentials_groups: Vec<String>,
+    /// `requirePushedAuthorizationRequests` (RFC 9126 §5): `/auth` takes only pushed requests.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// One `staticPasswords[]` entry.

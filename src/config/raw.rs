@@ -396,6 +396,19 @@ pub struct OAuth2 {
     pub pkce: Pkce,
     #[serde(default, deserialize_with = "nullable")]
     pub introspection: Introspection,
+    #[serde(default, deserialize_with = "nullable")]
+    pub par: Par,
+}
+
+/// `oauth2.par` (RFC 9126). Tessera's own block.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Par {
+    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub require_for_all: bool,
+    #[serde(rename = "requestURILifetime")]
+    pub request_uri_lifetime: Option<DurationText>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -540,6 +553,8 @@ pub struct Client {
     pub allowed_connectors: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub client_credentials_claims: Option<ClientCredentialsClaims>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub require_pushed_authorization_requests: bool,
     /// MFA chain: not built.
     pub mfa_chain: Option<Value>,
     /// SSO sharing between clients: not built.

@@ -34,6 +34,11 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     pub response_mode: Option<String>,
     pub login_hint: Option<String>,
+    /// RFC 9126 §4: the parameters were pushed to `/par`; this names them.
+    pub request_uri: Option<String>,
+    /// The parameters came from a pushed request (set by `par`, never read from a request).
+    #[serde(skip)]
+    pub pushed: bool,
 }
 
 /// An error of the browser flow: a page for the user, or a redirect to the client.
@@ -43,7 +48,8 @@ pub enum AuthorizeError {
     /// the user, do not redirect. `message` says what happened and what to do.
     Page { kind: PageKind, message: String },
     /// Tell the client, at its (verified) redirect URI.
-    Redirect(ErrorRedirect),
+    /// Boxed: the other variants are small, and every `Result` carrying this would pay for it.
+    Redirect(Box<ErrorRedirect>),
     /// Brute-force protection refused the step: the user is told how long to wait.
     Throttled(crate::throttle::Throttled),
     /// The database is unavailable: `503`, try again shortly.
@@ -140,6 +146,9 @@ pub struct ErrorRedirect {
     pub state: String,
     pub fragment: bool,
     pub error: OAuthError,
+    /// Our issuer, sent as `iss` (RFC 9207 §2) so that a client talking to several providers
+    /// can tell which one answered (the mix-up attack, RFC 9700 §4.4).
+    pub issuer: String,
 }
 
 impl ErrorRedirect {
@@ -148,6 +157,7 @@ impl ErrorRedirect {
             ("error", self.error.code.as_str()),
             ("error_description", self.error.description.as_str()),
             ("state", self.state.as_str()),
+            ("iss", self.issuer.as_str()),
         ];
         with_params(&self.redirect_uri, &params, self.fragment)
     }
@@ -180,6 +190,8 @@ pub struct Validated {
     /// The grant this login serves, for connectors' `grantTypes`: the device code grant when
     /// it ends at the device callback (as Dex), else the authorization code grant.
     pub grant_type: GrantType,
+    /// Our issuer, for the `iss` of an error sent back (RFC 9207).
+    pub issuer: String,
 }
 
 impl Validated {
@@ -188,12 +200,13 @@ impl Validated {
     }
 
     pub fn error(&self, error: OAuthError) -> AuthorizeError {
-        AuthorizeError::Redirect(ErrorRedirect {
+        AuthorizeError::Redirect(Box::new(ErrorRedirect {
             redirect_uri: self.request.redirect_uri.clone(),
             state: self.request.state.clone(),
             fragment: self.fragment(),
             error,
-        })
+            issuer: self.issuer.clone(),
+        }))
     }
 }
 
@@ -240,6 +253,14 @@ pub async fn validate(
         .ok_or_else(|| {
             page(PageKind::UnknownApplication, format!("No application is registered as {client_id:?}."))
         })?;
+    // RFC 9126 §5. A page, not a redirect: the redirect_uri came unauthenticated.
+    if !params.pushed && super::par::required(&client, settings) {
+        return Err(page(
+            PageKind::InvalidRequest,
+            "This application must send its login requests through pushed authorization (RFC 9126); \
+             please tell its administrator.",
+        ));
+    }
 
     let redirect_uri = match params.redirect_uri.as_deref().filter(|r| !r.is_empty()) {
         Some(uri) => uri.to_string(),
@@ -278,12 +299,13 @@ pub async fn validate(
         ..Default::default()
     };
     let fail = |request: &AuthRequest, error: OAuthError| {
-        AuthorizeError::Redirect(ErrorRedirect {
+        AuthorizeError::Redirect(Box::new(ErrorRedirect {
             redirect_uri: request.redirect_uri.clone(),
             state: request.state.clone(),
             fragment: uses_fragment(&request.response_types),
             error,
-        })
+            issuer: settings.issuer.clone(),
+        }))
     };
 
     check_response_types(&requested_types, settings).map_err(|e| fail(&request, e))?;
@@ -326,7 +348,7 @@ pub async fn validate(
             Some(ConnectorId::from(id))
         }
     };
-    Ok(Validated { client, request, connector_id, grant_type })
+    Ok(Validated { client, request, connector_id, grant_type, issuer: settings.issuer.clone() })
 }
 
 /// `connector_id` (Dex's parameter on `/auth`) or the `/auth/{connector}` path names no

@@ -31,6 +31,13 @@ pub struct ProviderMetadata {
     pub backchannel_logout_supported: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_session_supported: Option<bool>,
+    /// RFC 9207 §3: every authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9126 §5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetadata {
@@ -87,5 +94,8 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
         ],
         backchannel_logout_supported: Some(true),
         backchannel_logout_session_supported: Some(true),
+        authorization_response_iss_parameter_supported: true,
+        pushed_authorization_request_endpoint: settings.par.enabled.then(|| settings.endpoint(paths::PAR)),
+        require_pushed_authorization_requests: settings.par.enabled.then_some(settings.par.require_for_all),
     }
 }

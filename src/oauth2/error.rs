@@ -30,6 +30,8 @@ pub enum ErrorCode {
     InvalidTarget,
     /// RFC 7009 §2.2.1: this kind of token cannot be revoked.
     UnsupportedTokenType,
+    /// OIDC Core §3.1.2.6: a `request` object was sent; none is supported.
+    RequestNotSupported,
 }
 
 impl ErrorCode {
@@ -54,6 +56,7 @@ impl ErrorCode {
             Self::ExpiredToken => "expired_token",
             Self::InvalidTarget => "invalid_target",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::RequestNotSupported => "request_not_supported",
         }
     }
 

@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod error;
 pub mod grants;
 pub mod introspection;
+pub mod par;
 pub mod paths;
 pub mod pkce;
 pub mod redirect;
@@ -60,6 +61,17 @@ pub struct Settings {
     /// How long a device code and its user code stay valid (`expiry.deviceRequests`).
     pub device_request_lifetime: i64,
     pub refresh: RefreshSettings,
+    pub par: ParSettings,
+}
+
+/// Pushed authorization requests (RFC 9126): `oauth2.par`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParSettings {
+    pub enabled: bool,
+    /// `/auth` takes only pushed requests, from every client.
+    pub require_for_all: bool,
+    /// Seconds a `request_uri` stays usable.
+    pub lifetime: i64,
 }
 
 impl Settings {

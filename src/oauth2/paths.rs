@@ -8,6 +8,8 @@ pub const KEYS: &str = "/keys";
 pub const USERINFO: &str = "/userinfo";
 pub const INTROSPECTION: &str = "/token/introspect";
 pub const REVOCATION: &str = "/token/revoke";
+/// RFC 9126: pushed authorization requests.
+pub const PAR: &str = "/par";
 /// Where redirect connectors send the user back (and SAML posts its response).
 pub const CALLBACK: &str = "/callback";
 pub const APPROVAL: &str = "/approval";

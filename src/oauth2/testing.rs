@@ -53,6 +53,7 @@ pub fn settings() -> Settings {
             absolute_lifetime: None,
             disable_rotation: false,
         },
+        par: super::ParSettings { enabled: true, require_for_all: false, lifetime: 60 },
     }
 }
 

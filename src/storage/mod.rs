@@ -60,6 +60,11 @@ pub trait AuthFlowStore: Send + Sync {
     async fn update_auth_request(&self, request: &AuthRequest) -> Result<bool>;
     /// Fetch and delete in one step: of two concurrent callers exactly one gets `Some`.
     async fn take_auth_request(&self, id: &str) -> Result<Option<AuthRequest>>;
+    /// Stores a pushed authorization request (RFC 9126) until it is taken or expires.
+    async fn create_pushed_request(&self, request: &PushedRequest) -> Result<()>;
+    async fn get_pushed_request(&self, id: &str) -> Result<Option<PushedRequest>>;
+    /// Reads and deletes it in one step: of two callers, exactly one gets it (single use).
+    async fn take_pushed_request(&self, id: &str) -> Result<Option<PushedRequest>>;
     async fn delete_auth_request(&self, id: &str) -> Result<bool>;
 
     async fn create_auth_code(&self, code: &AuthCode) -> Result<()>;

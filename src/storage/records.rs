@@ -100,6 +100,9 @@ pub struct Client {
     /// Groups put into client_credentials tokens (Dex's `clientCredentialsClaims.groups`).
     #[serde(default)]
     pub client_credentials_groups: Vec<String>,
+    /// `/auth` takes only pushed requests (RFC 9126 §5) from this client.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Client {
@@ -107,6 +110,18 @@ impl Client {
     pub fn has_secret(&self) -> bool {
         !self.secret.is_empty() || self.secret_hash.is_some()
     }
+}
+
+/// A pushed authorization request (RFC 9126): the parameters a client posted to `/par`,
+/// checked and with the client authenticated, waiting for `/auth` to use them once.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PushedRequest {
+    /// The random part of the `request_uri`.
+    pub id: String,
+    pub client_id: ClientId,
+    /// The authorization request's parameters as posted (names and values).
+    pub params: std::collections::BTreeMap<String, String>,
+    pub expiry: UnixTime,
 }
 
 /// A login in progress: created at `/auth`, filled in when the connector returns an identity,
@@ -423,6 +438,7 @@ pub struct GcResult {
     pub saml_assertions: u64,
     pub failure_counts: u64,
     pub logout_deliveries: u64,
+    pub pushed_requests: u64,
 }
 
 #[cfg(test)]

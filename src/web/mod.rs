@@ -128,6 +128,9 @@ pub fn router(
     if device_flow {
         api = api.route(paths::DEVICE_CODE, post(device::device_code_post));
     }
+    if app.settings.par.enabled {
+        api = api.route(paths::PAR, post(oauth2::par_post));
+    }
     let mut api = api.layer(axum::middleware::map_response(errors::api_method_not_allowed));
     if !cors_origins.is_empty() {
         let origins: Vec<HeaderValue> =

@@ -1,12 +1,14 @@
-//! API endpoints: discovery, JWKS, token, userinfo, introspection, revocation. Thin:
+//! API endpoints: discovery, JWKS, token, userinfo, introspection, revocation, pushed
+//! authorization requests. Thin:
 //! extract, call the domain, map.
 
 use super::client_address::ClientAddr;
-use super::extract::{ClientForm, bearer_token};
+use super::extract::{ClientForm, OAuthForm, bearer_token, client_credentials};
 use crate::app::AppState;
 use crate::oauth2::grants::{self, TokenForm};
 use crate::oauth2::introspection::{self, PresentedToken};
-use crate::oauth2::{ErrorCode, OAuthError, revocation, userinfo};
+use crate::oauth2::{ErrorCode, OAuthError, par, revocation, userinfo};
+use crate::types::Secret;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -91,6 +93,30 @@ pub async fn revoke_post(
         Ok(()) => no_store(axum::http::StatusCode::OK.into_response()),
         Err(e) => e.into_response(),
     }
+}
+
+/// RFC 9126 §2: the client pushes its authorization request and gets a `request_uri`
+/// (`201 Created`), authenticated as at `/token`.
+pub async fn par_post(
+    State(app): State<AppState>,
+    ClientAddr(source): ClientAddr,
+    headers: HeaderMap,
+    form: Result<OAuthForm<Vec<(String, String)>>, OAuthError>,
+) -> Response {
+    let result = async {
+        let OAuthForm(pairs) = form?;
+        let params = par::parameters(pairs)?;
+        let secret = params.get("client_secret").map(|s| Secret::new(s.clone()));
+        let creds =
+            client_credentials(&headers, params.get("client_id").map(String::as_str), secret.as_ref())?;
+        par::push(&app.grant_context(source), &creds, params).await
+    }
+    .await;
+    let mut response = json_no_store(result);
+    if response.status().is_success() {
+        *response.status_mut() = axum::http::StatusCode::CREATED;
+    }
+    response
 }
 
 /// OIDC Core §5.3.1: GET or POST, token in the `Authorization` header or (POST) the

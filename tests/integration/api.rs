@@ -78,6 +78,7 @@ async fn discovery_lists_the_endpoints_and_exactly_the_enabled_grants() {
         .unwrap();
     assert_eq!(d["introspection_endpoint"], format!("{}/token/introspect", server.issuer));
     assert_eq!(d["revocation_endpoint"], format!("{}/token/revoke", server.issuer));
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true, "RFC 9207");
     // Dex's defaults: no password grant without passwordConnector, no client_credentials.
     assert_eq!(
         d["grant_types_supported"],

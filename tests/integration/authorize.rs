@@ -44,6 +44,7 @@ async fn assert_client_error(server: &TestServer, overrides: &[(&str, &str)], er
         |name: &str| if fragment { fragment_param(&location, name) } else { query_param(&location, name) };
     assert_eq!(get("error").as_deref(), Some(error), "{location}");
     assert_eq!(get("state").as_deref(), Some("xyz"), "{location}");
+    assert_eq!(get("iss").as_deref(), Some(server.issuer.as_str()), "RFC 9207: {location}");
     assert!(get("code").is_none());
 }
 
@@ -159,6 +160,8 @@ async fn skip_approval_screen_goes_straight_to_the_client() {
     let form = navigate(&browser, &server.auth_url(&params(&[]))).await.page();
     let done = submit_password(&browser, &form, ADMIN_EMAIL, ADMIN_PASSWORD).await.client();
     assert_eq!(query_param(&done, "state").as_deref(), Some("xyz"));
+    // RFC 9207: the response names who sent it.
+    assert_eq!(query_param(&done, "iss").as_deref(), Some(server.issuer.as_str()));
     assert_eq!(server.redeem(&query_param(&done, "code").unwrap()).await.status, StatusCode::OK);
 
     // prompt=consent still asks (the browser's session spares the password form).
@@ -182,6 +185,7 @@ async fn declining_consent_is_access_denied() {
     assert!(done.as_str().starts_with(REDIRECT_URI));
     assert_eq!(query_param(&done, "error").as_deref(), Some("access_denied"));
     assert_eq!(query_param(&done, "state").as_deref(), Some("xyz"));
+    assert_eq!(query_param(&done, "iss").as_deref(), Some(server.issuer.as_str()));
     assert!(query_param(&done, "code").is_none());
     // The request is gone: approving afterwards does not work.
     let again = submit(&browser, &approval.form(), &[("approval", "approve")]).await.page();
@@ -260,6 +264,7 @@ async fn implicit_flow_returns_tokens_in_the_fragment() {
     let done = login_with_password(&browser(), &url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert!(done.query().is_none(), "nothing in the query: {done}");
     assert_eq!(fragment_param(&done, "state").as_deref(), Some("xyz"));
+    assert_eq!(fragment_param(&done, "iss").as_deref(), Some(server.issuer.as_str()), "RFC 9207");
     assert_eq!(
         fragment_param(&done, "token_type").as_deref().map(str::to_lowercase).as_deref(),
         Some("bearer")

@@ -31,6 +31,7 @@ mod ldap;
 mod login_ui;
 mod oidc;
 mod operations;
+mod par;
 mod refresh;
 mod replicas;
 mod robustness;

@@ -91,6 +91,7 @@ pub(super) fn build_client(
         logo_url: non_empty(c.logo_url),
         allowed_connectors: c.allowed_connectors.into_iter().map(ConnectorId::from).collect(),
         client_credentials_groups: c.client_credentials_claims.map(|c| c.groups).unwrap_or_default(),
+        require_pushed_authorization_requests: c.require_pushed_authorization_requests,
     }
 }
 

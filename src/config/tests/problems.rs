@@ -225,3 +225,16 @@ fn the_connector_methods_follow_dexs_environment_switch() {
     let on = load_with(&yaml, &[("DEX_API_CONNECTORS_CRUD", "true")]).unwrap();
     assert!(on.config.grpc.connectors_crud);
 }
+
+#[test]
+fn pushed_request_settings_are_bounded() {
+    for lifetime in ["0s", "11m"] {
+        let p = problems(&format!("{MINIMAL}oauth2: {{par: {{requestURILifetime: {lifetime}}}}}\n"));
+        assert!(has(&p, "oauth2.par.requestURILifetime", "between 1s and 10m"), "{lifetime}: {p:?}");
+    }
+    let p = problems(&format!("{MINIMAL}oauth2: {{par: {{enabled: false, requireForAll: true}}}}\n"));
+    assert!(has(&p, "oauth2.par.requireForAll", "needs PAR enabled"), "{p:?}");
+    let config = ok(&format!("{MINIMAL}oauth2: {{par: {{requestURILifetime: 90s}}}}\n")).config;
+    assert_eq!(config.oauth2.par.request_uri_lifetime, std::time::Duration::from_secs(90));
+    assert!(config.oauth2.par.enabled, "on by default");
+}

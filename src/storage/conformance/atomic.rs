@@ -25,6 +25,26 @@ pub(super) async fn take_auth_request_once(s: Store) {
     assert_eq!(s.get_auth_request("req").await.unwrap(), None);
 }
 
+pub(super) async fn take_pushed_request_once(s: Store) {
+    let pushed = pushed_request("par", NOW + 60);
+    s.create_pushed_request(&pushed).await.unwrap();
+    assert_already_exists(s.create_pushed_request(&pushed).await);
+    assert_eq!(s.get_pushed_request("par").await.unwrap(), Some(pushed.clone()), "reading keeps it");
+    assert_eq!(s.take_pushed_request("par").await.unwrap(), Some(pushed));
+    assert_eq!(s.take_pushed_request("par").await.unwrap(), None);
+    assert_eq!(s.get_pushed_request("par").await.unwrap(), None);
+}
+
+pub(super) async fn take_pushed_request_concurrently(s: Store) {
+    s.create_pushed_request(&pushed_request("par", NOW + 60)).await.unwrap();
+    let taken = race(16, |_| {
+        let s = s.clone();
+        async move { s.take_pushed_request("par").await.unwrap() }
+    })
+    .await;
+    assert_eq!(taken.iter().flatten().count(), 1, "exactly one caller takes the pushed request");
+}
+
 pub(super) async fn take_auth_request_concurrently(s: Store) {
     s.create_auth_request(&auth_request("req", NOW + 60)).await.unwrap();
     let taken = race(16, |_| {

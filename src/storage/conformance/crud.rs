@@ -230,6 +230,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         assert!(s.claim_saml_assertion(id, expiry).await.unwrap());
         s.count_failure(id, NOW - 100, expiry).await.unwrap();
         s.create_logout_delivery(&logout_delivery(id, NOW + 600, expiry)).await.unwrap();
+        s.create_pushed_request(&pushed_request(id, expiry)).await.unwrap();
     }
     s.create_refresh_token(&refresh_token("forever", "alice", None)).await.unwrap();
     // Things that never expire are untouched.
@@ -249,6 +250,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         saml_assertions: 1,
         failure_counts: 1,
         logout_deliveries: 1,
+        pushed_requests: 1,
     };
     assert_eq!(removed, one_each);
     assert_eq!(s.garbage_collect(NOW).await.unwrap(), GcResult::default(), "nothing left to collect");
@@ -269,6 +271,8 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
     assert!(s.is_access_token_revoked("live").await.unwrap());
     assert!(s.get_auth_session("dead").await.unwrap().is_none());
     assert!(s.get_auth_session("live").await.unwrap().is_some());
+    assert!(s.get_pushed_request("dead").await.unwrap().is_none());
+    assert!(s.get_pushed_request("live").await.unwrap().is_some());
     assert!(s.get_client(&"app".into()).await.unwrap().is_some());
     assert_eq!(s.get_keys().await.unwrap().version, 1);
 }

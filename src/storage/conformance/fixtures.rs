@@ -34,6 +34,17 @@ pub(super) fn client(id: &str) -> Client {
     }
 }
 
+pub(super) fn pushed_request(id: &str, expiry: UnixTime) -> PushedRequest {
+    let params =
+        [("response_type", "code"), ("redirect_uri", "https://app.example.com/cb"), ("state", "é ✓")];
+    PushedRequest {
+        id: id.into(),
+        client_id: "app".into(),
+        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        expiry,
+    }
+}
+
 pub(super) fn auth_request(id: &str, expiry: UnixTime) -> AuthRequest {
     AuthRequest {
         id: id.into(),

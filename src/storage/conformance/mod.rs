@@ -54,6 +54,8 @@ conformance_suite!(
     auth_requests_crud,
     take_auth_request_once,
     take_auth_request_concurrently,
+    take_pushed_request_once,
+    take_pushed_request_concurrently,
     auth_codes_crud,
     redeem_auth_code_once,
     redeem_auth_code_concurrently,

@@ -5,14 +5,15 @@
 //! always written by the same statement.
 
 use super::document::{
-    AUTH_REQUESTS, DEVICE_REQUESTS, DEVICE_TOKENS, column, data, from_json, insert_error, to_json,
+    AUTH_REQUESTS, DEVICE_REQUESTS, DEVICE_TOKENS, PUSHED_REQUESTS, column, data, from_json, insert_error,
+    to_json,
 };
 use super::statement::{Sql, sql};
 use super::{SqlStorage, backend_error, changed};
 use crate::protocol::DeviceStatus;
 use crate::storage::{
-    AuthCode, AuthFlowStore, AuthRequest, DeviceRequest, DeviceStore, DeviceToken, IssuedTokens, Redemption,
-    Result,
+    AuthCode, AuthFlowStore, AuthRequest, DeviceRequest, DeviceStore, DeviceToken, IssuedTokens,
+    PushedRequest, Redemption, Result,
 };
 use crate::types::UnixTime;
 use async_trait::async_trait;
@@ -65,6 +66,25 @@ impl AuthFlowStore for SqlStorage {
 
     async fn delete_auth_request(&self, id: &str) -> Result<bool> {
         AUTH_REQUESTS.delete(self, id).await
+    }
+
+    async fn create_pushed_request(&self, request: &PushedRequest) -> Result<()> {
+        sqlx::query(self.sql(sql!("INSERT INTO pushed_requests (id, expiry, data) VALUES ($1, $2, $3)")))
+            .bind(&request.id)
+            .bind(request.expiry)
+            .bind(to_json(request)?)
+            .execute(&self.pool)
+            .await
+            .map_err(insert_error)?;
+        Ok(())
+    }
+
+    async fn get_pushed_request(&self, id: &str) -> Result<Option<PushedRequest>> {
+        PUSHED_REQUESTS.get(self, id).await
+    }
+
+    async fn take_pushed_request(&self, id: &str) -> Result<Option<PushedRequest>> {
+        PUSHED_REQUESTS.take(self, id).await
     }
 
     async fn create_auth_code(&self, code: &AuthCode) -> Result<()> {

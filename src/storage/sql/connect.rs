@@ -80,6 +80,7 @@ embedded_migrations! {
     (5, "revoked at", "0005_revoked_at.sql"),
     (6, "failed attempts", "0006_failed_attempts.sql"),
     (7, "logout deliveries", "0007_logout_deliveries.sql"),
+    (8, "pushed requests", "0008_pushed_requests.sql"),
 }
 
 /// SQLite's own timeout for waiting on another writer (SQLITE_BUSY).

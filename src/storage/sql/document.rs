@@ -45,6 +45,7 @@ pub(super) const CLIENTS: DocTable = doc_table!("clients", "id");
 pub(super) const CONNECTORS: DocTable = doc_table!("connectors", "id");
 pub(super) const PASSWORDS: DocTable = doc_table!("passwords", "email");
 pub(super) const AUTH_REQUESTS: DocTable = doc_table!("auth_requests", "id");
+pub(super) const PUSHED_REQUESTS: DocTable = doc_table!("pushed_requests", "id");
 pub(super) const DEVICE_REQUESTS: DocTable = doc_table!("device_requests", "user_code");
 pub(super) const DEVICE_TOKENS: DocTable = doc_table!("device_tokens", "device_code");
 

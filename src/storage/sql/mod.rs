@@ -157,6 +157,9 @@ impl Storage for SqlStorage {
             logout_deliveries: self
                 .delete_expired(sql!("DELETE FROM logout_deliveries WHERE expiry < $1"), now)
                 .await?,
+            pushed_requests: self
+                .delete_expired(sql!("DELETE FROM pushed_requests WHERE expiry < $1"), now)
+                .await?,
         })
     }
 
