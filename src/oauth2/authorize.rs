@@ -253,14 +253,6 @@ pub async fn validate(
         .ok_or_else(|| {
             page(PageKind::UnknownApplication, format!("No application is registered as {client_id:?}."))
         })?;
-    // RFC 9126 §5. A page, not a redirect: the redirect_uri came unauthenticated.
-    if !params.pushed && super::par::required(&client, settings) {
-        return Err(page(
-            PageKind::InvalidRequest,
-            "This application must send its login requests through pushed authorization (RFC 9126); \
-             please tell its administrator.",
-        ));
-    }
 
     let redirect_uri = match params.redirect_uri.as_deref().filter(|r| !r.is_empty()) {
         Some(uri) => uri.to_string(),
@@ -283,6 +275,15 @@ pub async fn validate(
     }
 
     let device = redirect_uri == settings.device_callback_uri();
+    // RFC 9126 §5. A page, not a redirect: the redirect_uri came unauthenticated. The device
+    // flow's own login is exempt: it ends at our device callback, never at the client.
+    if !params.pushed && !device && super::par::required(&client, settings) {
+        return Err(page(
+            PageKind::InvalidRequest,
+            "This application must send its login requests through pushed authorization (RFC 9126); \
+             please tell its administrator.",
+        ));
+    }
     let grant_type = if device { GrantType::DeviceCode } else { GrantType::AuthorizationCode };
     let state = params.state.clone().unwrap_or_default();
     let requested_types = scopes::parse(params.response_type.as_deref().unwrap_or_default());

@@ -522,3 +522,15 @@ async fn confidential_client_with_registered_device_callback() {
     assert!(refused.body.contains("not registered"), "{}", refused.body);
     server.stop().await;
 }
+
+/// `oauth2.par.requireForAll` is about clients' own authorization requests: the device flow's
+/// login, which ends at our device callback, still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_flow_works_when_every_client_must_push() {
+    let server = TestServer::builder().yaml("oauth2:\n  par:\n    requireForAll: true\n").start().await;
+    let (device, user_code) = start(&server, &[]).await;
+    assert_success_page(&approve_on_browser(&server, &user_code).await);
+    server.advance(5);
+    let tokens = poll(&server, KUBECTL_ID, &device, &[]).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+}
