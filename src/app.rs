@@ -44,6 +44,8 @@ pub struct App {
     pub http: reqwest::Client,
     /// Access-token checks: remembered verifications and the revoked set.
     pub access_tokens: AccessTokens,
+    /// The public keys of `private_key_jwt` clients that publish them at a `jwksURI`.
+    pub client_keys: crate::oauth2::client_keys::ClientKeys,
     /// The discovery document, serialised once: nothing in it changes while the process runs.
     pub discovery: bytes::Bytes,
 }
@@ -185,6 +187,7 @@ impl App {
             audit,
             throttle,
             logout_deliveries: Default::default(),
+            client_keys: crate::oauth2::client_keys::ClientKeys::new(http.clone()),
             http,
             access_tokens,
             discovery,
@@ -399,7 +402,7 @@ fn static_client(c: &crate::config::StaticClient) -> Client {
         logo_url: c.logo_url.clone().unwrap_or_default(),
         allowed_connectors: c.allowed_connectors.clone(),
         client_credentials_groups: c.client_credentials_groups.clone(),
-        require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+        options: c.options.clone(),
     }
 }
 
@@ -632,6 +635,7 @@ impl App {
             signer: self.signer.as_ref(),
             connectors: self.registry(),
             access_tokens: &self.access_tokens,
+            client_keys: &self.client_keys,
             audit: &self.audit,
             now: self.clock.now(),
         }

@@ -16,6 +16,7 @@ pub mod admin;
 pub mod admin_cli;
 pub mod app;
 pub mod audit;
+pub mod client_options;
 pub mod clock;
 pub mod config;
 pub mod connector;

@@ -193,6 +193,53 @@ impl PkceMethod {
     }
 }
 
+/// How a client authenticates at the token endpoint and the other back-channel endpoints
+/// (`token_endpoint_auth_method`, OIDC Core §9 and RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// The secret in HTTP Basic (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// The secret in the form body.
+    ClientSecretPost,
+    /// A JWT signed with the secret (HMAC), RFC 7523 §2.2.
+    ClientSecretJwt,
+    /// A JWT signed with the client's private key, its public keys registered (`jwks`,
+    /// `jwksURI`), RFC 7523 §2.2.
+    PrivateKeyJwt,
+    /// A public client: it sends only its `client_id`.
+    None,
+}
+
+impl ClientAuthMethod {
+    pub const ALL: [Self; 5] = [
+        Self::ClientSecretBasic,
+        Self::ClientSecretPost,
+        Self::ClientSecretJwt,
+        Self::PrivateKeyJwt,
+        Self::None,
+    ];
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == value)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretJwt => "client_secret_jwt",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::None => "none",
+        }
+    }
+
+    /// The client proves itself with a signed JWT (`client_assertion`).
+    pub fn uses_assertion(self) -> bool {
+        matches!(self, Self::ClientSecretJwt | Self::PrivateKeyJwt)
+    }
+}
+
 /// A client's `refreshTokenLifetime` (Dex): whether its refresh tokens outlive the login
 /// session that issued them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -59,6 +59,7 @@ fn token_responses_and_requests() {
         client_id: "app".into(),
         client_secret: Some(crate::types::Secret::new(SECRET)),
         basic: true,
+        assertion: Some(crate::types::Secret::new(SECRET)),
     };
     assert_redacted("client credentials", format!("{creds:?}"));
 }

@@ -144,6 +144,7 @@ pub fn client_credentials() -> tessera::oauth2::client_auth::ClientCredentials {
         client_id: tessera::types::ClientId::from(CLIENT_ID),
         client_secret: Some(tessera::types::Secret::new(CLIENT_SECRET.to_string())),
         basic: true,
+        ..Default::default()
     }
 }
 

@@ -96,7 +96,7 @@ pub async fn create(ctx: &AdminContext<'_>, new: NewClient) -> Result<Change<Cre
         logo_url: new.logo_url,
         allowed_connectors: new.allowed_connectors.into_iter().map(ConnectorId::from).collect(),
         client_credentials_groups: Vec::new(),
-        require_pushed_authorization_requests: false,
+        options: Default::default(),
     };
     match ctx.storage.create_client(&client).await {
         Ok(()) => {

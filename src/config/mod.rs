@@ -513,8 +513,8 @@ pub struct StaticClient {
     pub allowed_connectors: Vec<ConnectorId>,
     /// `clientCredentialsClaims.groups`: groups put into client_credentials tokens.
     pub client_credentials_groups: Vec<String>,
-    /// `requirePushedAuthorizationRequests` (RFC 9126 §5): `/auth` takes only pushed requests.
-    pub require_pushed_authorization_requests: bool,
+    /// `tokenEndpointAuthMethod`, `jwks`, `jwksURI`, `requirePushedAuthorizationRequests`.
+    pub options: crate::client_options::ClientOptions,
 }
 
 /// One `staticPasswords[]` entry.

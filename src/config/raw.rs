@@ -555,6 +555,13 @@ pub struct Client {
     pub client_credentials_claims: Option<ClientCredentialsClaims>,
     #[serde(default, deserialize_with = "nullable")]
     pub require_pushed_authorization_requests: bool,
+    #[serde(default, deserialize_with = "text")]
+    pub token_endpoint_auth_method: String,
+    /// An inline JWK Set (`{"keys": [...]}`), checked when the config is built.
+    #[serde(default, deserialize_with = "nullable")]
+    pub jwks: Option<Value>,
+    #[serde(default, rename = "jwksURI", deserialize_with = "text")]
+    pub jwks_uri: String,
     /// MFA chain: not built.
     pub mfa_chain: Option<Value>,
     /// SSO sharing between clients: not built.

@@ -250,8 +250,11 @@ impl Config {
             if c.name.trim().is_empty() {
                 p.add(at("name"), "missing; set the name shown to users on the approval screen");
             }
-            // A public client may have a secret, as in Dex; it must then present it.
-            if !c.public && c.secret.is_none() {
+            // A public client may have a secret, as in Dex; it must then present it. A client
+            // with private_key_jwt proves itself with its key instead.
+            let by_key = c.options.token_endpoint_auth_method
+                == Some(crate::protocol::ClientAuthMethod::PrivateKeyJwt);
+            if !c.public && c.secret.is_none() && !by_key {
                 p.add(
                     at("secret"),
                     "a confidential client needs a secret; set `secret` (or `secretEnv`), or `public: true` for native and browser apps",

@@ -1,6 +1,10 @@
-//! Client authentication at the token, introspection, revocation and device endpoints
+//! Client authentication at the token, PAR, introspection, revocation and device endpoints
 //! (RFC 6749 §2.3.1): `client_secret_basic` (credentials URL-encoded inside HTTP Basic) or
-//! `client_secret_post`. Secrets compare in constant time.
+//! `client_secret_post`, and the JWT methods `client_secret_jwt` and `private_key_jwt`
+//! (RFC 7523, see `client_assertion`). Secrets compare in constant time.
+//!
+//! A client that registers a `tokenEndpointAuthMethod` must use exactly that method; one that
+//! does not follows Dex's rule below (the JWT methods need registering: they need keys).
 //!
 //! A client with a secret must present it, public or not, as in Dex (Dex's token-exchange
 //! guide registers a public client with a secret). A public client without a secret sends only
@@ -13,10 +17,11 @@
 //! budget, an address may not present a client secret until it refills (`429`). Requests
 //! without a secret (public clients) are neither counted nor refused.
 
+use super::client_assertion;
 use super::error::{ErrorCode, OAuthError};
 use super::grants::GrantContext;
 use crate::crypto::constant_time_eq;
-use crate::overlay::Clients;
+use crate::protocol::ClientAuthMethod;
 use crate::storage::Client;
 use crate::types::{ClientId, Secret};
 
@@ -28,6 +33,24 @@ pub struct ClientCredentials {
     pub client_secret: Option<Secret>,
     /// They came in an `Authorization: Basic` header.
     pub basic: bool,
+    /// A `client_assertion` JWT (RFC 7523 §2.2), its `client_assertion_type` checked.
+    pub assertion: Option<Secret>,
+}
+
+impl ClientCredentials {
+    /// The method the request used; a JWT is one of the two JWT methods, which the client's
+    /// registration tells apart.
+    fn method(&self) -> Option<ClientAuthMethod> {
+        if self.assertion.is_some() {
+            None
+        } else if self.basic {
+            Some(ClientAuthMethod::ClientSecretBasic)
+        } else if self.client_secret.is_some() {
+            Some(ClientAuthMethod::ClientSecretPost)
+        } else {
+            Some(ClientAuthMethod::None)
+        }
+    }
 }
 
 /// Who is calling, as far as the credentials show.
@@ -59,25 +82,58 @@ impl Caller {
 
 /// Looks the client up and checks its secret, if it has one; throttled per address.
 pub async fn identify(ctx: &GrantContext<'_>, creds: &ClientCredentials) -> Result<Caller, OAuthError> {
-    let guessing = creds.client_secret.is_some();
+    let guessing = creds.client_secret.is_some() || creds.assertion.is_some();
     if guessing
         && let Some(refused) = ctx.throttle.check_client_auth(ctx.source, creds.client_id.as_str(), ctx.now)
     {
         return Err(OAuthError::throttled(refused));
     }
-    let caller = check(ctx.clients, creds).await;
+    let caller = check(ctx, creds).await;
     if guessing && matches!(&caller, Err(e) if e.code == ErrorCode::InvalidClient) {
         ctx.throttle.client_auth_failed(ctx.source);
     }
     caller
 }
 
-async fn check(clients: &Clients, creds: &ClientCredentials) -> Result<Caller, OAuthError> {
+async fn check(ctx: &GrantContext<'_>, creds: &ClientCredentials) -> Result<Caller, OAuthError> {
     let fail = || OAuthError::invalid_client("Invalid client credentials.", creds.basic);
     if creds.client_id.is_empty() {
         return Err(OAuthError::invalid_client("Client authentication is required.", creds.basic));
     }
-    let client = clients.get(&creds.client_id).await?.ok_or_else(fail)?;
+    let client = ctx.clients.get(&creds.client_id).await?.ok_or_else(fail)?;
+    let Some(registered) = client.options.token_endpoint_auth_method else {
+        return dex_rule(client, creds);
+    };
+    match (registered, creds.method(), &creds.assertion) {
+        (ClientAuthMethod::ClientSecretJwt | ClientAuthMethod::PrivateKeyJwt, None, Some(assertion)) => {
+            client_assertion::verify(ctx, &client, registered, assertion.expose()).await?;
+            Ok(Caller::Authenticated(client))
+        }
+        (ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost, Some(used), _)
+            if used == registered =>
+        {
+            match &creds.client_secret {
+                Some(secret) if secret_matches(&client, secret) => Ok(Caller::Authenticated(client)),
+                _ => Err(fail()),
+            }
+        }
+        (ClientAuthMethod::None, Some(ClientAuthMethod::None), _) => Ok(Caller::Identified(client)),
+        _ => Err(OAuthError::invalid_client(
+            format!("This client authenticates with {}.", registered.as_str()),
+            creds.basic,
+        )),
+    }
+}
+
+/// Dex's rule, for clients that registered no method: the secret if the client has one.
+fn dex_rule(client: Client, creds: &ClientCredentials) -> Result<Caller, OAuthError> {
+    let fail = || OAuthError::invalid_client("Invalid client credentials.", creds.basic);
+    if creds.assertion.is_some() {
+        return Err(OAuthError::invalid_client(
+            "This client has no registered keys: a client assertion needs tokenEndpointAuthMethod private_key_jwt or client_secret_jwt.",
+            false,
+        ));
+    }
     if client.has_secret() {
         return match &creds.client_secret {
             Some(secret) if secret_matches(&client, secret) => Ok(Caller::Authenticated(client)),
@@ -109,9 +165,14 @@ fn secret_matches(client: &Client, presented: &Secret) -> bool {
 mod tests {
     use super::*;
     use crate::oauth2::testing::{World, client, settings};
+    use crate::overlay::Clients;
 
     fn creds(id: &str, secret: Option<&str>) -> ClientCredentials {
-        ClientCredentials { client_id: id.into(), client_secret: secret.map(Secret::new), basic: false }
+        ClientCredentials {
+            client_id: id.into(),
+            client_secret: secret.map(Secret::new),
+            ..Default::default()
+        }
     }
 
     #[tokio::test]

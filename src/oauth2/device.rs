@@ -80,6 +80,9 @@ pub fn normalize_user_code(input: &str) -> Option<String> {
 pub struct DeviceAuthorizationRequest {
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+    /// RFC 7523 §2.2 (`client_assertion_type` must be the JWT bearer type).
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<Secret>,
     pub scope: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,

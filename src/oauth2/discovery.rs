@@ -1,6 +1,6 @@
 //! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3), with the fields Dex publishes.
 
-use super::{Settings, paths, scopes};
+use super::{Settings, client_assertion, paths, scopes};
 use crate::protocol::{GrantType, ResponseType};
 use serde::Serialize;
 
@@ -26,6 +26,11 @@ pub struct ProviderMetadata {
     pub code_challenge_methods_supported: Vec<String>,
     pub scopes_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 8414 §2: for `private_key_jwt` and `client_secret_jwt`; the same methods and
+    /// algorithms hold at PAR, introspection and revocation.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_supported: Option<bool>,
@@ -39,6 +44,10 @@ pub struct ProviderMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub require_pushed_authorization_requests: Option<bool>,
 }
+
+/// Every method Tessera takes, `none` (public clients) included; Dex lists only the first two.
+const AUTH_METHODS: [&str; 5] =
+    ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"];
 
 pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetadata {
     // Dex lists the response types as configured, the token grants, and "implicit" when a
@@ -76,7 +85,10 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
             .map(|m| m.as_str().to_string())
             .collect(),
         scopes_supported: scopes::SUPPORTED.to_vec(),
-        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+        token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+        token_endpoint_auth_signing_alg_values_supported: client_assertion::ALGORITHMS.to_vec(),
+        introspection_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+        revocation_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
         claims_supported: vec![
             "iss",
             "sub",

@@ -40,6 +40,9 @@ pub struct PresentedToken {
     pub token_type_hint: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+    /// RFC 7523 §2.2 (`client_assertion_type` must be the JWT bearer type).
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<Secret>,
 }
 
 impl PresentedToken {

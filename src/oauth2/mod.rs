@@ -4,7 +4,9 @@
 
 pub mod access_tokens;
 pub mod authorize;
+pub mod client_assertion;
 pub mod client_auth;
+pub mod client_keys;
 pub mod device;
 pub mod discovery;
 pub mod error;

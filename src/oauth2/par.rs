@@ -56,7 +56,10 @@ pub async fn push(
     creds: &ClientCredentials,
     mut params: BTreeMap<String, String>,
 ) -> Result<Pushed, OAuthError> {
-    params.remove("client_secret");
+    // Credentials, not parameters of the request to keep.
+    for credential in ["client_secret", "client_assertion", "client_assertion_type"] {
+        params.remove(credential);
+    }
     let client = identify(ctx, creds).await?.into_client();
     if params.contains_key("request_uri") {
         return Err(OAuthError::invalid_request("A pushed request cannot itself contain a request_uri."));
@@ -186,7 +189,7 @@ fn expired() -> AuthorizeError {
 
 /// RFC 9126 §5: whether this client may only send pushed requests.
 pub fn required(client: &crate::storage::Client, settings: &super::Settings) -> bool {
-    settings.par.require_for_all || client.require_pushed_authorization_requests
+    settings.par.require_for_all || client.options.require_pushed_authorization_requests
 }
 
 #[cfg(test)]

@@ -192,6 +192,10 @@ pub trait ReplayStore: Send + Sync {
     /// id was already claimed, by this replica or another. Atomic: of concurrent claims of one
     /// id exactly one returns `true`.
     async fn claim_saml_assertion(&self, id: &str, expiry: UnixTime) -> Result<bool>;
+    /// The same for a JWT that may be used once (a client assertion, a DPoP proof): `key`
+    /// says which JWT (the caller digests what it is and its `jti`), remembered until
+    /// `expiry`. `true` the first time, `false` for a replay; atomic as above.
+    async fn claim_jwt_id(&self, key: &str, expiry: UnixTime) -> Result<bool>;
 }
 
 /// Failed attempts (passwords, device user codes) counted per key, so every replica sees the

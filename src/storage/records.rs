@@ -100,9 +100,10 @@ pub struct Client {
     /// Groups put into client_credentials tokens (Dex's `clientCredentialsClaims.groups`).
     #[serde(default)]
     pub client_credentials_groups: Vec<String>,
-    /// `/auth` takes only pushed requests (RFC 9126 §5) from this client.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub require_pushed_authorization_requests: bool,
+    /// Authentication, keys and requirements beyond Dex's record (flattened: their keys sit
+    /// beside Dex's in the stored document).
+    #[serde(flatten)]
+    pub options: crate::client_options::ClientOptions,
 }
 
 impl Client {
@@ -439,6 +440,7 @@ pub struct GcResult {
     pub failure_counts: u64,
     pub logout_deliveries: u64,
     pub pushed_requests: u64,
+    pub jwt_ids: u64,
 }
 
 #[cfg(test)]

@@ -46,38 +46,40 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for OAuthQuery<T> 
     }
 }
 
-/// Form bodies that may carry `client_id`/`client_secret` (RFC 6749 §2.3.1).
+/// The client credentials a form body may carry: `client_id`/`client_secret` (RFC 6749
+/// §2.3.1) or `client_assertion`/`client_assertion_type` (RFC 7523 §2.2).
+#[derive(Default, Clone, Copy)]
+pub struct BodyCredentials<'a> {
+    pub client_id: Option<&'a str>,
+    pub client_secret: Option<&'a Secret>,
+    pub assertion_type: Option<&'a str>,
+    pub assertion: Option<&'a Secret>,
+}
+
+/// Form bodies that carry client credentials.
 pub trait ClientFields {
-    fn client_id(&self) -> Option<&str>;
-    fn client_secret(&self) -> Option<&Secret>;
+    fn credentials(&self) -> BodyCredentials<'_>;
 }
 
-impl ClientFields for crate::oauth2::grants::TokenForm {
-    fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
-    }
-    fn client_secret(&self) -> Option<&Secret> {
-        self.client_secret.as_ref()
-    }
+macro_rules! client_fields {
+    ($($form:ty),*) => {$(
+        impl ClientFields for $form {
+            fn credentials(&self) -> BodyCredentials<'_> {
+                BodyCredentials {
+                    client_id: self.client_id.as_deref(),
+                    client_secret: self.client_secret.as_ref(),
+                    assertion_type: self.client_assertion_type.as_deref(),
+                    assertion: self.client_assertion.as_ref(),
+                }
+            }
+        }
+    )*};
 }
-
-impl ClientFields for crate::oauth2::introspection::PresentedToken {
-    fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
-    }
-    fn client_secret(&self) -> Option<&Secret> {
-        self.client_secret.as_ref()
-    }
-}
-
-impl ClientFields for crate::oauth2::device::DeviceAuthorizationRequest {
-    fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
-    }
-    fn client_secret(&self) -> Option<&Secret> {
-        self.client_secret.as_ref()
-    }
-}
+client_fields!(
+    crate::oauth2::grants::TokenForm,
+    crate::oauth2::introspection::PresentedToken,
+    crate::oauth2::device::DeviceAuthorizationRequest
+);
 
 /// A client's form request to an API endpoint: the form and the client credentials it
 /// presented (header or body), each parsed once.
@@ -89,23 +91,27 @@ impl<T: DeserializeOwned + ClientFields, S: Send + Sync> FromRequest<S> for Clie
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let headers = req.headers().clone();
         let OAuthForm(form) = OAuthForm::<T>::from_request(req, state).await?;
-        let creds = client_credentials(&headers, form.client_id(), form.client_secret())?;
+        let creds = client_credentials(&headers, form.credentials())?;
         Ok(Self(creds, form))
     }
 }
 
 /// RFC 6749 §2.3.1: `Authorization: Basic` with the id and secret form-URL-encoded, or
-/// `client_id`/`client_secret` in the body. Using both is an error.
+/// `client_id`/`client_secret` in the body; or a client assertion (RFC 7523 §2.2) in the
+/// body. Using more than one way is an error.
 pub fn client_credentials(
     headers: &HeaderMap,
-    body_id: Option<&str>,
-    body_secret: Option<&Secret>,
+    body: BodyCredentials<'_>,
 ) -> Result<ClientCredentials, OAuthError> {
+    let (body_id, body_secret) = (body.client_id, body.client_secret);
+    if body.assertion.is_some() || body.assertion_type.is_some() {
+        return assertion_credentials(headers, body);
+    }
     let Some(auth) = headers.get(header::AUTHORIZATION) else {
         return Ok(ClientCredentials {
             client_id: ClientId::from(body_id.unwrap_or_default()),
             client_secret: body_secret.cloned(),
-            basic: false,
+            ..Default::default()
         });
     };
     let bad = || OAuthError::invalid_client("Malformed Authorization header.", true);
@@ -123,6 +129,35 @@ pub fn client_credentials(
         client_id: ClientId::from(id),
         client_secret: Some(Secret::new(secret)),
         basic: true,
+        assertion: None,
+    })
+}
+
+/// A `client_assertion` with its type, and nothing else that authenticates. Without a
+/// `client_id`, the assertion's `sub` names the client (RFC 7523 §3); either way its
+/// signature and `iss`/`sub` are checked against that client's registration.
+fn assertion_credentials(
+    headers: &HeaderMap,
+    body: BodyCredentials<'_>,
+) -> Result<ClientCredentials, OAuthError> {
+    use crate::oauth2::client_assertion::{ASSERTION_TYPE, claimed_client};
+    let (Some(kind), Some(assertion)) = (body.assertion_type, body.assertion) else {
+        return Err(OAuthError::invalid_request("client_assertion and client_assertion_type go together."));
+    };
+    if kind != ASSERTION_TYPE {
+        return Err(OAuthError::invalid_request(format!("client_assertion_type must be {ASSERTION_TYPE}.")));
+    }
+    if headers.contains_key(header::AUTHORIZATION) || body.client_secret.is_some() {
+        return Err(OAuthError::invalid_request("Client credentials were sent in more than one way."));
+    }
+    let id = match body.client_id {
+        Some(id) => id.to_string(),
+        None => claimed_client(assertion.expose()).unwrap_or_default(),
+    };
+    Ok(ClientCredentials {
+        client_id: ClientId::from(id),
+        assertion: Some(assertion.clone()),
+        ..Default::default()
     })
 }
 
@@ -152,7 +187,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         let raw = base64::engine::general_purpose::STANDARD.encode("my%20app:s%3Acret+x");
         headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {raw}")).unwrap());
-        let creds = client_credentials(&headers, None, None).unwrap();
+        let creds = client_credentials(&headers, BodyCredentials::default()).unwrap();
         assert_eq!(creds.client_id, "my app");
         assert_eq!(creds.client_secret.unwrap().expose(), "s:cret x");
         assert!(creds.basic);
@@ -163,6 +198,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         let raw = base64::engine::general_purpose::STANDARD.encode("a:b");
         headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {raw}")).unwrap());
-        assert!(client_credentials(&headers, Some("a"), Some(&Secret::new("b"))).is_err());
+        let secret = Secret::new("b");
+        let body =
+            BodyCredentials { client_id: Some("a"), client_secret: Some(&secret), ..Default::default() };
+        assert!(client_credentials(&headers, body).is_err());
     }
 }

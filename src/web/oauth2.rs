@@ -3,7 +3,7 @@
 //! extract, call the domain, map.
 
 use super::client_address::ClientAddr;
-use super::extract::{ClientForm, OAuthForm, bearer_token, client_credentials};
+use super::extract::{BodyCredentials, ClientForm, OAuthForm, bearer_token, client_credentials};
 use crate::app::AppState;
 use crate::oauth2::grants::{self, TokenForm};
 use crate::oauth2::introspection::{self, PresentedToken};
@@ -107,8 +107,14 @@ pub async fn par_post(
         let OAuthForm(pairs) = form?;
         let params = par::parameters(pairs)?;
         let secret = params.get("client_secret").map(|s| Secret::new(s.clone()));
-        let creds =
-            client_credentials(&headers, params.get("client_id").map(String::as_str), secret.as_ref())?;
+        let assertion = params.get("client_assertion").map(|s| Secret::new(s.clone()));
+        let body = BodyCredentials {
+            client_id: params.get("client_id").map(String::as_str),
+            client_secret: secret.as_ref(),
+            assertion_type: params.get("client_assertion_type").map(String::as_str),
+            assertion: assertion.as_ref(),
+        };
+        let creds = client_credentials(&headers, body)?;
         par::push(&app.grant_context(source), &creds, params).await
     }
     .await;

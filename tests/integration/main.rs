@@ -17,6 +17,7 @@ mod audit;
 mod authorize;
 mod browser;
 mod cli;
+mod client_jwt;
 mod code_flow;
 mod codes;
 mod connectors;

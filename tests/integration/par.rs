@@ -198,7 +198,7 @@ async fn a_client_that_must_push_cannot_use_the_front_channel() {
     let server = TestServer::builder()
         .config(|c| {
             let client = c.static_clients.iter_mut().find(|c| c.id == CLIENT_ID).unwrap();
-            client.require_pushed_authorization_requests = true;
+            client.options.require_pushed_authorization_requests = true;
         })
         .start()
         .await;

@@ -238,3 +238,47 @@ fn pushed_request_settings_are_bounded() {
     assert_eq!(config.oauth2.par.request_uri_lifetime, std::time::Duration::from_secs(90));
     assert!(config.oauth2.par.enabled, "on by default");
 }
+
+/// `tokenEndpointAuthMethod`, `jwks` and `jwksURI` are checked against each other and
+/// against `secret`/`public`.
+#[test]
+fn client_authentication_settings_are_consistent() {
+    let client = |extra: &str| {
+        format!(
+            "{MINIMAL}staticClients:\n- id: c\n  name: C\n  redirectURIs: [https://c.example/cb]\n{extra}"
+        )
+    };
+    let p = |extra: &str| problems(&client(extra));
+    let at = "staticClients[0].tokenEndpointAuthMethod";
+    assert!(has(&p("  secret: s\n  tokenEndpointAuthMethod: tls_client_auth\n"), at, "unknown method"));
+    assert!(has(&p("  tokenEndpointAuthMethod: private_key_jwt\n"), at, "set `jwks` or `jwksURI`"));
+    assert!(has(&p("  tokenEndpointAuthMethod: client_secret_jwt\n  secret: short\n"), at, "at least 32"));
+    assert!(has(
+        &p("  tokenEndpointAuthMethod: client_secret_post\n  public: true\n"),
+        at,
+        "needs a `secret`"
+    ));
+    assert!(has(&p("  tokenEndpointAuthMethod: none\n  secret: s\n"), at, "public clients without a secret"));
+    let jwt = "  tokenEndpointAuthMethod: private_key_jwt\n";
+    assert!(has(
+        &p(&format!("{jwt}  jwksURI: http://keys.example/jwks\n")),
+        "staticClients[0].jwksURI",
+        "https"
+    ));
+    assert!(has(&p(&format!("{jwt}  jwks: {{keys: []}}\n")), "staticClients[0].jwks", "no keys"));
+    let oct = r#"{keys: [{kty: oct, k: c2VjcmV0}]}"#;
+    assert!(has(&p(&format!("{jwt}  jwks: {oct}\n")), "staticClients[0].jwks", "symmetric"));
+    let both = format!("{jwt}  jwksURI: https://c.example/jwks\n  jwks: {{keys: []}}\n");
+    assert!(has(&p(&both), "staticClients[0].jwks", "exclusive"));
+
+    // The RFC 7517 §A.1 example key, and a loopback jwksURI for tests.
+    let ec = r#"{keys: [{kty: EC, crv: P-256, x: MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4, y: 4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM, kid: "1"}]}"#;
+    let loaded = ok(&client(&format!("{jwt}  jwks: {ec}\n")));
+    let options = &loaded.config.static_clients[0].options;
+    assert_eq!(options.token_endpoint_auth_method, Some(crate::protocol::ClientAuthMethod::PrivateKeyJwt));
+    assert_eq!(options.jwks.as_ref().map(|k| k.keys.len()), Some(1));
+    let loaded = ok(&client(&format!("{jwt}  jwksURI: http://127.0.0.1:8080/jwks\n")));
+    assert_eq!(loaded.config.static_clients[0].options.jwks_uri, "http://127.0.0.1:8080/jwks");
+    let ignored = ok(&client("  secret: s\n  jwksURI: https://c.example/jwks\n"));
+    assert!(ignored.warnings.iter().any(|w| w.contains("ignored unless")), "{:?}", ignored.warnings);
+}

@@ -35,6 +35,8 @@ pub struct GrantContext<'a> {
     pub signer: &'a dyn Signer,
     pub connectors: Arc<Registry>,
     pub access_tokens: &'a AccessTokens,
+    /// The keys of clients that publish them at a `jwksURI`.
+    pub client_keys: &'a crate::oauth2::client_keys::ClientKeys,
     pub audit: &'a crate::audit::Audit,
     pub throttle: &'a crate::throttle::Throttle,
     /// The address the request came from (see `web::client_address`).

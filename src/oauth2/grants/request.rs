@@ -24,6 +24,9 @@ pub struct TokenForm {
     pub scope: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+    /// RFC 7523 §2.2 (`client_assertion_type` must be the JWT bearer type).
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<Secret>,
     /// RFC 8628 §3.4.
     pub device_code: Option<Secret>,
     /// `password` grant (RFC 6749 §4.3.2).

@@ -2,7 +2,12 @@ use super::*;
 use crate::oauth2::testing::{World, settings};
 
 fn creds(id: &str, secret: Option<&str>) -> ClientCredentials {
-    ClientCredentials { client_id: id.into(), client_secret: secret.map(Secret::new), basic: false }
+    ClientCredentials {
+        client_id: id.into(),
+        client_secret: secret.map(Secret::new),
+        basic: false,
+        ..Default::default()
+    }
 }
 
 fn presented(token: &str) -> PresentedToken {

@@ -8,6 +8,7 @@ fn creds(id: &str) -> ClientCredentials {
         client_id: id.into(),
         client_secret: Some(Secret::new(format!("{id}-secret"))),
         basic: false,
+        ..Default::default()
     }
 }
 
@@ -125,8 +126,12 @@ async fn the_client_must_authenticate() {
     let world = World::new(settings()).await;
     let token = world.access_token("app", &["openid"]);
     let anonymous = ClientCredentials::default();
-    let wrong =
-        ClientCredentials { client_id: "app".into(), client_secret: Some(Secret::new("nope")), basic: true };
+    let wrong = ClientCredentials {
+        client_id: "app".into(),
+        client_secret: Some(Secret::new("nope")),
+        basic: true,
+        ..Default::default()
+    };
     for c in [anonymous, wrong] {
         let e = revoke(&world.ctx(), &c, &presented(&token)).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidClient);

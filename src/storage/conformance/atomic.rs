@@ -231,6 +231,27 @@ pub(super) async fn claim_saml_assertion_concurrently(s: Store) {
     assert_eq!(claims.iter().filter(|c| **c).count(), 1, "exactly one replica accepts the assertion");
 }
 
+pub(super) async fn claim_jwt_id_once(s: Store) {
+    let key = "5f1e0c".repeat(10) + "abcd";
+    assert!(s.claim_jwt_id(&key, NOW + 60).await.unwrap(), "the first claim wins");
+    assert!(!s.claim_jwt_id(&key, NOW + 600).await.unwrap(), "a replay is refused");
+    assert!(s.claim_jwt_id("other", NOW + 60).await.unwrap(), "ids are independent");
+    assert!(s.claim_saml_assertion(&key, NOW + 60).await.unwrap(), "apart from SAML assertion ids");
+    s.garbage_collect(NOW).await.unwrap();
+    assert!(!s.claim_jwt_id(&key, NOW + 60).await.unwrap(), "kept until it expires");
+    s.garbage_collect(NOW + 61).await.unwrap();
+    assert!(s.claim_jwt_id(&key, NOW + 120).await.unwrap());
+}
+
+pub(super) async fn claim_jwt_id_concurrently(s: Store) {
+    let claims = race(16, |_| {
+        let s = s.clone();
+        async move { s.claim_jwt_id("same", NOW + 60).await.unwrap() }
+    })
+    .await;
+    assert_eq!(claims.iter().filter(|c| **c).count(), 1, "exactly one replica accepts the JWT");
+}
+
 pub(super) async fn count_failures_concurrently(s: Store) {
     race(16, |_| {
         let s = s.clone();

@@ -228,6 +228,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         s.revoke_access_token(id, expiry, NOW).await.unwrap();
         s.create_auth_session(&auth_session(id, expiry)).await.unwrap();
         assert!(s.claim_saml_assertion(id, expiry).await.unwrap());
+        assert!(s.claim_jwt_id(id, expiry).await.unwrap());
         s.count_failure(id, NOW - 100, expiry).await.unwrap();
         s.create_logout_delivery(&logout_delivery(id, NOW + 600, expiry)).await.unwrap();
         s.create_pushed_request(&pushed_request(id, expiry)).await.unwrap();
@@ -251,6 +252,7 @@ pub(super) async fn garbage_collect_removes_only_expired(s: Store) {
         failure_counts: 1,
         logout_deliveries: 1,
         pushed_requests: 1,
+        jwt_ids: 1,
     };
     assert_eq!(removed, one_each);
     assert_eq!(s.garbage_collect(NOW).await.unwrap(), GcResult::default(), "nothing left to collect");

@@ -75,6 +75,8 @@ conformance_suite!(
     data_key_created_concurrently,
     claim_saml_assertion_once,
     claim_saml_assertion_concurrently,
+    claim_jwt_id_once,
+    claim_jwt_id_concurrently,
     failure_counts,
     count_failures_concurrently,
     logout_deliveries,

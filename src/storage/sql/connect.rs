@@ -81,6 +81,7 @@ embedded_migrations! {
     (6, "failed attempts", "0006_failed_attempts.sql"),
     (7, "logout deliveries", "0007_logout_deliveries.sql"),
     (8, "pushed requests", "0008_pushed_requests.sql"),
+    (9, "jwt replay", "0009_jwt_replay.sql"),
 }
 
 /// SQLite's own timeout for waiting on another writer (SQLITE_BUSY).

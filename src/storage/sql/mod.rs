@@ -160,6 +160,7 @@ impl Storage for SqlStorage {
             pushed_requests: self
                 .delete_expired(sql!("DELETE FROM pushed_requests WHERE expiry < $1"), now)
                 .await?,
+            jwt_ids: self.delete_expired(sql!("DELETE FROM jwt_replay WHERE expiry < $1"), now).await?,
         })
     }
 

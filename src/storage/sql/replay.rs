@@ -1,4 +1,4 @@
-//! Claimed SAML assertion ids (the replay cache shared by every replica).
+//! Claimed SAML assertion ids and JWT ids (the replay caches shared by every replica).
 
 use super::statement::sql;
 use super::{SqlStorage, inserted};
@@ -15,6 +15,18 @@ impl ReplayStore for SqlStorage {
             mysql: "INSERT INTO saml_replay (id, expiry) VALUES (?, ?)"
         )))
         .bind(id)
+        .bind(expiry)
+        .execute(&self.pool)
+        .await;
+        inserted(insert)
+    }
+
+    async fn claim_jwt_id(&self, key: &str, expiry: UnixTime) -> Result<bool> {
+        let insert = sqlx::query(self.sql(sql!(
+            "INSERT INTO jwt_replay (id, expiry) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+            mysql: "INSERT INTO jwt_replay (id, expiry) VALUES (?, ?)"
+        )))
+        .bind(key)
         .bind(expiry)
         .execute(&self.pool)
         .await;

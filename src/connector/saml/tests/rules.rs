@@ -24,6 +24,9 @@ impl ReplayStore for Seen {
     async fn claim_saml_assertion(&self, id: &str, _expiry: i64) -> crate::storage::Result<bool> {
         Ok(self.0.lock().unwrap().insert(id.to_string()))
     }
+    async fn claim_jwt_id(&self, _key: &str, _expiry: i64) -> crate::storage::Result<bool> {
+        unreachable!("SAML claims only assertion ids")
+    }
 }
 
 #[test]
@@ -94,6 +97,9 @@ struct Unreachable;
 #[async_trait::async_trait]
 impl ReplayStore for Unreachable {
     async fn claim_saml_assertion(&self, _id: &str, _expiry: i64) -> crate::storage::Result<bool> {
+        Err(crate::storage::StorageError::Backend("connection refused".into()))
+    }
+    async fn claim_jwt_id(&self, _key: &str, _expiry: i64) -> crate::storage::Result<bool> {
         Err(crate::storage::StorageError::Backend("connection refused".into()))
     }
 }
