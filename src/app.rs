@@ -46,6 +46,8 @@ pub struct App {
     pub access_tokens: AccessTokens,
     /// The public keys of `private_key_jwt` clients that publish them at a `jwksURI`.
     pub client_keys: crate::oauth2::client_keys::ClientKeys,
+    /// DPoP (RFC 9449): whether proofs need nonces, and the key that makes them.
+    pub dpop: crate::oauth2::dpop::Dpop,
     /// The discovery document, serialised once: nothing in it changes while the process runs.
     pub discovery: bytes::Bytes,
 }
@@ -188,6 +190,7 @@ impl App {
             throttle,
             logout_deliveries: Default::default(),
             client_keys: crate::oauth2::client_keys::ClientKeys::new(http.clone()),
+            dpop: crate::oauth2::dpop::Dpop::new(config.oauth2.dpop_nonces, &data_key),
             http,
             access_tokens,
             discovery,
@@ -636,6 +639,8 @@ impl App {
             connectors: self.registry(),
             access_tokens: &self.access_tokens,
             client_keys: &self.client_keys,
+            dpop: &self.dpop,
+            dpop_jkt: None,
             audit: &self.audit,
             now: self.clock.now(),
         }

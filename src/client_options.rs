@@ -23,6 +23,10 @@ pub struct ClientOptions {
     /// `requirePushedAuthorizationRequests` (RFC 9126 §5): `/auth` takes only pushed requests.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// `dpopBoundAccessTokens` (RFC 9449 §5.2): token requests must carry a DPoP proof, so
+    /// every access token is bound to the client's key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl ClientOptions {

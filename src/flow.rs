@@ -135,6 +135,7 @@ fn params_query(p: &AuthorizeParams) -> String {
         ("max_age", &p.max_age),
         ("response_mode", &p.response_mode),
         ("login_hint", &p.login_hint),
+        ("dpop_jkt", &p.dpop_jkt),
     ];
     // A pushed request travels by its request_uri alone (RFC 9126 §4).
     let pushed = [("client_id", &p.client_id), ("request_uri", &p.request_uri)];
@@ -580,6 +581,7 @@ async fn finish(
             redeemed_at: None,
             issued: None,
             session_id: request.session_id.clone(),
+            dpop_jkt: request.dpop_jkt.clone(),
         };
         ctx.storage.create_auth_code(&code).await.map_err(internal)?;
         if request.redirect_uri == OOB_URI {
@@ -598,6 +600,8 @@ async fn finish(
         auth_time: request.auth_time,
         session_id: &request.session_id,
         family: "",
+        // The front channel has no DPoP proof: these are bearer tokens.
+        jkt: None,
         now,
         lifetime: ctx.settings.id_token_lifetime,
     };

@@ -15,7 +15,7 @@ use tessera::oauth2::authorize::AuthorizeError;
 use tessera::oauth2::grants::{self, TokenForm};
 use tessera::oauth2::introspection::{PresentedToken, introspect};
 use tessera::oauth2::revocation::revoke;
-use tessera::oauth2::userinfo::userinfo;
+use tessera::oauth2::userinfo::{Presented, userinfo};
 use tessera::types::Secret;
 use tessera::web::errors::page_status;
 use tessera_fuzz::{app, assert_client_error, block_on, client_credentials};
@@ -26,9 +26,14 @@ fuzz_target!(|data: &[u8]| {
     let ctx = app.grant_context(None);
     let creds = client_credentials();
     block_on(async {
-        match userinfo(&app.access_tokens, app.signer.as_ref(), &app.settings.issuer, &token, ctx.now).await {
-            Ok(claims) => panic!("a forged access token was accepted: {claims:?}"),
-            Err(e) => assert_client_error(&e),
+        // As a bearer token, and as a DPoP-bound token whose proof is the same bytes.
+        let proofs = [token.clone()];
+        let dpop = Presented::Dpop { token: &token, proofs: &proofs, method: "GET" };
+        for presented in [Presented::Bearer(&token), dpop] {
+            match userinfo(&ctx, presented).await {
+                Ok(claims) => panic!("a forged access token was accepted: {claims:?}"),
+                Err(e) => assert_client_error(&e),
+            }
         }
 
         let presented = PresentedToken { token: Some(Secret::new(token.clone())), ..Default::default() };
@@ -58,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
             connector_id: Some("upstream".into()),
             ..Default::default()
         };
-        match grants::token(&ctx, &creds, form).await {
+        match grants::token(&ctx, &creds, form, &[]).await {
             Ok(_) => panic!("a forged subject token was exchanged"),
             Err(e) => assert_client_error(&e),
         }

@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
             authenticate(&ctx, &creds).await?;
             return TokenRequest::parse(GrantType::Password, form, &app.settings).map(|_| ());
         }
-        grants::token(&ctx, &creds, form).await.map(|_| ())
+        grants::token(&ctx, &creds, form, &[]).await.map(|_| ())
     });
     if let Err(error) = outcome {
         assert_client_error(&error);

@@ -487,6 +487,7 @@ fn build_oauth2(oauth2: raw::OAuth2, env: EnvLookup<'_>, report: &mut Report) ->
         pkce: PkceConfig { enforce: oauth2.pkce.enforce, code_challenge_methods_supported: methods },
         introspection: build_introspection(oauth2.introspection, report),
         par: build_par(oauth2.par, report),
+        dpop_nonces: oauth2.dpop.nonces,
     }
 }
 

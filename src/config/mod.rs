@@ -401,6 +401,9 @@ pub struct OAuth2Config {
     pub pkce: PkceConfig,
     pub introspection: IntrospectionConfig,
     pub par: ParConfig,
+    /// `oauth2.dpop.nonces` (default false): DPoP proofs must carry a nonce we issued
+    /// (RFC 9449 §8), which bounds how long a proof made in advance can be used.
+    pub dpop_nonces: bool,
 }
 
 /// `oauth2.par`: pushed authorization requests (RFC 9126). Tessera's own block.

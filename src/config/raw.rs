@@ -398,6 +398,16 @@ pub struct OAuth2 {
     pub introspection: Introspection,
     #[serde(default, deserialize_with = "nullable")]
     pub par: Par,
+    #[serde(default, deserialize_with = "nullable")]
+    pub dpop: Dpop,
+}
+
+/// `oauth2.dpop` (RFC 9449). Tessera's own block.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Dpop {
+    #[serde(default, deserialize_with = "nullable")]
+    pub nonces: bool,
 }
 
 /// `oauth2.par` (RFC 9126). Tessera's own block.
@@ -562,6 +572,8 @@ pub struct Client {
     pub jwks: Option<Value>,
     #[serde(default, rename = "jwksURI", deserialize_with = "text")]
     pub jwks_uri: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub dpop_bound_access_tokens: bool,
     /// MFA chain: not built.
     pub mfa_chain: Option<Value>,
     /// SSO sharing between clients: not built.

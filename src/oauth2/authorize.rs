@@ -34,6 +34,8 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     pub response_mode: Option<String>,
     pub login_hint: Option<String>,
+    /// RFC 9449 §10: the DPoP key that must redeem the code.
+    pub dpop_jkt: Option<String>,
     /// RFC 9126 §4: the parameters were pushed to `/par`; this names them.
     pub request_uri: Option<String>,
     /// The parameters came from a pushed request (set by `par`, never read from a request).
@@ -297,6 +299,7 @@ pub async fn validate(
         response_types,
         nonce: params.nonce.clone().unwrap_or_default(),
         expiry: now + settings.auth_request_lifetime,
+        dpop_jkt: params.dpop_jkt.clone().filter(|jkt| !jkt.is_empty()),
         ..Default::default()
     };
     let fail = |request: &AuthRequest, error: OAuthError| {

@@ -207,6 +207,15 @@ fn public_key(keys: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Result<Decodi
         }
     }
     .ok_or("no registered key has the JWT's kid")?;
+    if !key_fits(key, alg) {
+        return Err("the JWT's alg does not fit the key");
+    }
+    DecodingKey::from_jwk(key).map_err(|_| "the registered key cannot verify")
+}
+
+/// Whether `key` may verify `alg`: the key's family (never HMAC with a public key) and, when
+/// the JWK names an `alg`, that one.
+pub(super) fn key_fits(key: &Jwk, alg: Algorithm) -> bool {
     let family_fits = match &key.algorithm {
         AlgorithmParameters::RSA(_) => matches!(
             alg,
@@ -223,8 +232,5 @@ fn public_key(keys: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Result<Decodi
     };
     // Both enums spell the JWA names as their variants (`RS256`, `ES256`, `EdDSA`, ...).
     let alg_fits = key.common.key_algorithm.is_none_or(|named| format!("{named:?}") == format!("{alg:?}"));
-    if !family_fits || !alg_fits {
-        return Err("the JWT's alg does not fit the key");
-    }
-    DecodingKey::from_jwk(key).map_err(|_| "the registered key cannot verify")
+    family_fits && alg_fits
 }

@@ -31,6 +31,8 @@ pub struct ProviderMetadata {
     pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 9449 §5.1.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_supported: Option<bool>,
@@ -89,6 +91,7 @@ pub fn metadata(settings: &Settings, signing_alg: &'static str) -> ProviderMetad
         token_endpoint_auth_signing_alg_values_supported: client_assertion::ALGORITHMS.to_vec(),
         introspection_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
         revocation_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+        dpop_signing_alg_values_supported: super::dpop::ALGORITHMS.to_vec(),
         claims_supported: vec![
             "iss",
             "sub",

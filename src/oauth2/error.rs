@@ -32,6 +32,10 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     /// OIDC Core §3.1.2.6: a `request` object was sent; none is supported.
     RequestNotSupported,
+    /// RFC 9449 §5: the DPoP proof is missing where required, or fails a check.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the proof must carry the nonce the response's `DPoP-Nonce` header gives.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -57,6 +61,8 @@ impl ErrorCode {
             Self::InvalidTarget => "invalid_target",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::RequestNotSupported => "request_not_supported",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -83,6 +89,8 @@ pub struct OAuthError {
     pub retry_after: Option<u64>,
     /// Brute-force protection refused the request: `429` instead of the code's status.
     pub too_many_requests: bool,
+    /// A DPoP error (RFC 9449): a nonce to use, and at a resource the `DPoP` challenge.
+    pub dpop: Option<Box<super::dpop::DpopChallenge>>,
 }
 
 impl OAuthError {
@@ -93,6 +101,7 @@ impl OAuthError {
             basic_auth_challenge: false,
             retry_after: None,
             too_many_requests: false,
+            dpop: None,
         }
     }
 

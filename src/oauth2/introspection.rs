@@ -158,7 +158,15 @@ async fn introspect_access_token(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let azp = claims.get("azp").cloned();
-    finish(&mut out, identity, azp, "Bearer", "access_token");
+    // RFC 9449 §6.2: the resource server checks the proof against `cnf.jkt`.
+    let token_type = match claims.get("cnf") {
+        Some(cnf) => {
+            out.insert("cnf".into(), cnf.clone());
+            "DPoP"
+        }
+        None => "Bearer",
+    };
+    finish(&mut out, identity, azp, token_type, "access_token");
     Ok(Some((client_id, out)))
 }
 

@@ -9,6 +9,7 @@ pub mod client_auth;
 pub mod client_keys;
 pub mod device;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod grants;
 pub mod introspection;

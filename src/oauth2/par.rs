@@ -55,6 +55,7 @@ pub async fn push(
     ctx: &GrantContext<'_>,
     creds: &ClientCredentials,
     mut params: BTreeMap<String, String>,
+    dpop_proofs: &[String],
 ) -> Result<Pushed, OAuthError> {
     // Credentials, not parameters of the request to keep.
     for credential in ["client_secret", "client_assertion", "client_assertion_type"] {
@@ -76,6 +77,7 @@ pub async fn push(
             params.insert("client_id".into(), client.id.to_string());
         }
     }
+    bind_code_to_proof(ctx, &mut params, dpop_proofs).await?;
     let mut checked = authorize_params(&params)?;
     checked.pushed = true;
     authorize::validate(&checked, ctx.settings, ctx.clients, &ctx.connectors, ctx.now)
@@ -93,6 +95,34 @@ pub async fn push(
         request_uri: format!("{REQUEST_URI_PREFIX}{}", pushed.id),
         expires_in: ctx.settings.par.lifetime,
     })
+}
+
+/// RFC 9449 §10.1: a DPoP proof sent with the pushed request binds the code to its key, as
+/// `dpop_jkt` would; when both are sent they must agree.
+async fn bind_code_to_proof(
+    ctx: &GrantContext<'_>,
+    params: &mut BTreeMap<String, String>,
+    proofs: &[String],
+) -> Result<(), OAuthError> {
+    let expected = super::dpop::Expected {
+        method: "POST",
+        url: ctx.settings.endpoint(super::paths::PAR),
+        access_token: None,
+        at_resource: false,
+    };
+    let Some(jkt) = super::dpop::check(ctx, proofs, &expected).await? else {
+        return Ok(());
+    };
+    match params.get("dpop_jkt") {
+        Some(named) if *named != jkt => Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "dpop_jkt is not the thumbprint of the DPoP proof's key.",
+        )),
+        _ => {
+            params.insert("dpop_jkt".into(), jkt);
+            Ok(())
+        }
+    }
 }
 
 fn authorize_params(params: &BTreeMap<String, String>) -> Result<AuthorizeParams, OAuthError> {

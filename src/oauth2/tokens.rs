@@ -69,6 +69,9 @@ pub struct TokenContext<'a> {
     /// The refresh-token family the access token comes from; empty = none. Its tag goes into
     /// the access token so that revoking the family revokes it (see `access_tokens`).
     pub family: &'a str,
+    /// The DPoP key the access token is bound to (`cnf.jkt`, RFC 9449 §6); `None`: a bearer
+    /// token.
+    pub jkt: Option<&'a str>,
     pub now: UnixTime,
     pub lifetime: i64,
 }
@@ -82,6 +85,8 @@ pub struct Minted {
     pub expires_at: UnixTime,
     /// The user the tokens speak for (the connector's user id), for the audit log.
     pub user_id: String,
+    /// The access token is DPoP-bound.
+    pub bound: bool,
 }
 
 /// A signed access token alone.
@@ -91,6 +96,8 @@ pub struct AccessToken {
     pub id: String,
     pub expires_at: UnixTime,
     pub user_id: String,
+    /// DPoP-bound (`cnf.jkt`).
+    pub bound: bool,
 }
 
 /// Signs an access token: the identity claims of an ID token, `aud` the client alone, and
@@ -108,8 +115,17 @@ pub fn mint_access_token(signer: &dyn Signer, ctx: &TokenContext<'_>) -> Result<
             json!(super::access_tokens::family_tag(ctx.family)),
         );
     }
+    if let Some(jkt) = ctx.jkt {
+        access.insert("cnf".into(), json!({ "jkt": jkt }));
+    }
     let token = signer.sign(&Value::Object(access))?;
-    Ok(AccessToken { token, id, expires_at: ctx.now + ctx.lifetime, user_id: ctx.claims.user_id.clone() })
+    Ok(AccessToken {
+        token,
+        id,
+        expires_at: ctx.now + ctx.lifetime,
+        user_id: ctx.claims.user_id.clone(),
+        bound: ctx.jkt.is_some(),
+    })
 }
 
 /// Signs an access token and an ID token. `code` (hybrid flow) adds `c_hash`.
@@ -127,6 +143,7 @@ pub fn mint(signer: &dyn Signer, ctx: &TokenContext<'_>, code: Option<&str>) -> 
         id_token,
         expires_at: access.expires_at,
         user_id: access.user_id,
+        bound: access.bound,
     })
 }
 
@@ -202,6 +219,11 @@ pub fn identity_claims(
     }
 }
 
+/// `DPoP` for a bound access token (RFC 9449 §5), else Dex's `bearer`.
+fn token_type(bound: bool) -> &'static str {
+    if bound { "DPoP" } else { "bearer" }
+}
+
 /// The token endpoint's success body (RFC 6749 §5.1, OIDC Core §3.1.3.3). It also
 /// deserializes: the device flow stores it until the device polls (RFC 8628 §3.5).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,7 +252,7 @@ impl TokenResponse {
     pub fn new(minted: Minted, now: UnixTime, refresh_token: Option<String>, scopes: &[String]) -> Self {
         Self {
             access_token: minted.access_token,
-            token_type: "bearer".into(),
+            token_type: token_type(minted.bound).into(),
             expires_in: minted.expires_at - now,
             refresh_token,
             id_token: Some(minted.id_token),
@@ -245,7 +267,7 @@ impl TokenResponse {
     pub fn access_only(access: AccessToken, now: UnixTime, scopes: &[String]) -> Self {
         Self {
             access_token: access.token,
-            token_type: "bearer".into(),
+            token_type: token_type(access.bound).into(),
             expires_in: access.expires_at - now,
             refresh_token: None,
             id_token: None,

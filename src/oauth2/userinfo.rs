@@ -1,10 +1,10 @@
 //! The UserInfo endpoint (OIDC Core §5.3): a valid access token of ours in, the identity
 //! claims it carries out.
 
-use super::access_tokens::AccessTokens;
+use super::dpop;
 use super::error::OAuthError;
-use crate::signer::Signer;
-use crate::types::{ClientId, UnixTime};
+use super::grants::GrantContext;
+use crate::types::ClientId;
 use serde_json::{Map, Value};
 
 /// Claims `/userinfo` returns: `sub` and the identity claims, not the token's own fields.
@@ -27,14 +27,52 @@ pub fn token_client_id(claims: &Map<String, Value>) -> Option<ClientId> {
     }
 }
 
+/// How the access token came: `Authorization: Bearer`, `Authorization: DPoP` with the
+/// request's proofs (RFC 9449 §7), or the form body (RFC 6750 §2.2, a bearer token).
+pub enum Presented<'a> {
+    Bearer(&'a str),
+    Dpop { token: &'a str, proofs: &'a [String], method: &'a str },
+}
+
 pub async fn userinfo(
-    access_tokens: &AccessTokens,
-    signer: &dyn Signer,
-    issuer: &str,
-    token: &str,
-    now: UnixTime,
+    ctx: &GrantContext<'_>,
+    presented: Presented<'_>,
 ) -> Result<Map<String, Value>, OAuthError> {
-    let claims = access_tokens.verify(signer, issuer, token, now).await?;
+    let token = match presented {
+        Presented::Bearer(token) | Presented::Dpop { token, .. } => token,
+    };
+    let claims = ctx.access_tokens.verify(ctx.signer, &ctx.settings.issuer, token, ctx.now).await?;
+    match (dpop::bound_key(&claims), presented) {
+        (None, Presented::Bearer(_)) => {}
+        (Some(_), Presented::Bearer(_)) => {
+            // A stolen DPoP-bound token, used without its key, is no bearer token.
+            return Err(dpop::token_error(
+                "This access token is DPoP-bound: present it with the DPoP scheme and a proof.",
+            ));
+        }
+        (None, Presented::Dpop { .. }) => {
+            return Err(dpop::token_error(
+                "This access token is not DPoP-bound: present it as a Bearer token.",
+            ));
+        }
+        (Some(bound), Presented::Dpop { token, proofs, method }) => {
+            let expected = dpop::Expected {
+                method,
+                url: ctx.settings.endpoint(super::paths::USERINFO),
+                access_token: Some(token),
+                at_resource: true,
+            };
+            let jkt = dpop::check(ctx, proofs, &expected).await?;
+            if jkt.as_deref() != Some(bound) {
+                let mut e = OAuthError::new(
+                    super::ErrorCode::InvalidDpopProof,
+                    "A DPoP proof made with the token's key is required.",
+                );
+                e.dpop = Some(Box::new(dpop::DpopChallenge { at_resource: true, nonce: None }));
+                return Err(e);
+            }
+        }
+    }
     Ok(claims
         .iter()
         .filter(|(k, _)| IDENTITY_CLAIMS.contains(&k.as_str()))

@@ -156,6 +156,9 @@ pub struct AuthRequest {
     /// The single sign-on session the login belongs to (the `sid` claim); empty until logged in.
     #[serde(default)]
     pub session_id: String,
+    /// `dpop_jkt` (RFC 9449 §10): the code must be redeemed with a DPoP proof of this key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 crate::debug_only!(AuthRequest: client_id, connector_id, scopes, redirect_uri, logged_in, expiry);
 
@@ -182,6 +185,9 @@ pub struct AuthCode {
     /// The single sign-on session (`sid`).
     #[serde(default)]
     pub session_id: String,
+    /// From the authorization request's `dpop_jkt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 crate::debug_only!(AuthCode: client_id, connector_id, scopes, redirect_uri, expiry, redeemed_at);
 
@@ -233,6 +239,9 @@ pub struct RefreshToken {
     pub session_id: String,
     /// When the user authenticated, carried into refreshed ID tokens.
     pub auth_time: UnixTime,
+    /// The DPoP key a public client's token is bound to (RFC 9449 §5): every refresh must
+    /// prove it.
+    pub dpop_jkt: Option<String>,
 }
 crate::debug_only!(RefreshToken: id, client_id, connector_id, scopes, created_at, last_used, expires_at, session_id);
 

@@ -17,6 +17,8 @@ use serde_json::json;
 pub fn oauth_error_response(error: &OAuthError) -> Response {
     let status = if error.too_many_requests {
         StatusCode::TOO_MANY_REQUESTS
+    } else if error.dpop.as_ref().is_some_and(|d| d.at_resource) {
+        StatusCode::UNAUTHORIZED
     } else {
         StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST)
     };
@@ -28,9 +30,23 @@ pub fn oauth_error_response(error: &OAuthError) -> Response {
     if let Some(seconds) = error.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     }
+    if let Some(dpop) = &error.dpop {
+        if let Some(nonce) = dpop.nonce.as_deref().and_then(|n| HeaderValue::from_str(n).ok()) {
+            headers.insert("dpop-nonce", nonce);
+        }
+        if dpop.at_resource {
+            // RFC 9449 §7.1: the scheme, the error and the algorithms we take.
+            let algs = crate::oauth2::dpop::ALGORITHMS.join(" ");
+            let challenge = format!("DPoP error=\"{}\", algs=\"{algs}\"", error.code.as_str());
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+    }
+    let dpop_challenge = error.dpop.as_ref().is_some_and(|d| d.at_resource);
     if error.basic_auth_challenge {
         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"tessera\""));
-    } else if error.code == ErrorCode::InvalidToken {
+    } else if error.code == ErrorCode::InvalidToken && !dpop_challenge {
         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
     }
     response

@@ -170,6 +170,20 @@ fn form_decode(s: &str) -> Option<String> {
     .map(|(_, v)| v.into_owned())
 }
 
+/// Every `DPoP` header's value (RFC 9449 §4.1); the check refuses more than one. A value that
+/// is not text is kept as an empty (invalid) proof rather than dropped.
+pub fn dpop_proofs(headers: &HeaderMap) -> Vec<String> {
+    headers.get_all("dpop").iter().map(|v| v.to_str().unwrap_or_default().to_string()).collect()
+}
+
+/// `Authorization: DPoP <token>` (RFC 9449 §7.1); the scheme is case-insensitive.
+pub fn dpop_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("dpop") && !token.is_empty()).then_some(token)
+}
+
 /// `Authorization: Bearer <token>` (RFC 6750 §2.1).
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;

@@ -3,7 +3,9 @@
 //! extract, call the domain, map.
 
 use super::client_address::ClientAddr;
-use super::extract::{BodyCredentials, ClientForm, OAuthForm, bearer_token, client_credentials};
+use super::extract::{
+    BodyCredentials, ClientForm, OAuthForm, bearer_token, client_credentials, dpop_proofs, dpop_token,
+};
 use crate::app::AppState;
 use crate::oauth2::grants::{self, TokenForm};
 use crate::oauth2::introspection::{self, PresentedToken};
@@ -52,12 +54,13 @@ pub(super) fn json_no_store<T: serde::Serialize>(result: Result<T, OAuthError>) 
 pub async fn token_post(
     State(app): State<AppState>,
     ClientAddr(source): ClientAddr,
+    headers: HeaderMap,
     form: Result<ClientForm<TokenForm>, OAuthError>,
 ) -> Response {
     json_no_store(
         async {
             let ClientForm(creds, request) = form?;
-            grants::token(&app.grant_context(source), &creds, request).await
+            grants::token(&app.grant_context(source), &creds, request, &dpop_proofs(&headers)).await
         }
         .await,
     )
@@ -115,7 +118,7 @@ pub async fn par_post(
             assertion: assertion.as_ref(),
         };
         let creds = client_credentials(&headers, body)?;
-        par::push(&app.grant_context(source), &creds, params).await
+        par::push(&app.grant_context(source), &creds, params, &dpop_proofs(&headers)).await
     }
     .await;
     let mut response = json_no_store(result);
@@ -129,9 +132,15 @@ pub async fn par_post(
 /// `access_token` form field (RFC 6750 §2.2).
 pub async fn userinfo_handler(
     State(app): State<AppState>,
+    method: axum::http::Method,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let proofs = dpop_proofs(&headers);
+    if let Some(token) = dpop_token(&headers) {
+        let presented = userinfo::Presented::Dpop { token, proofs: &proofs, method: method.as_str() };
+        return userinfo_response(&app, presented).await;
+    }
     let from_body;
     let token = match bearer_token(&headers) {
         Some(t) => Some(t),
@@ -145,15 +154,11 @@ pub async fn userinfo_handler(
     let Some(token) = token else {
         return OAuthError::new(ErrorCode::InvalidToken, "An access token is required.").into_response();
     };
-    match userinfo::userinfo(
-        &app.access_tokens,
-        app.signer.as_ref(),
-        &app.settings.issuer,
-        token,
-        app.clock.now(),
-    )
-    .await
-    {
+    userinfo_response(&app, userinfo::Presented::Bearer(token)).await
+}
+
+async fn userinfo_response(app: &AppState, presented: userinfo::Presented<'_>) -> Response {
+    match userinfo::userinfo(&app.grant_context(None), presented).await {
         Ok(claims) => no_store(Json(claims).into_response()),
         Err(e) => e.into_response(),
     }

@@ -23,6 +23,7 @@ mod codes;
 mod connectors;
 mod device;
 mod dex_config;
+mod dpop;
 mod faults;
 mod google;
 mod grpc_api;

@@ -254,6 +254,7 @@ fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report
         jwks,
         jwks_uri: jwks_uri.unwrap_or_default(),
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: c.dpop_bound_access_tokens,
     }
 }
 

@@ -129,6 +129,7 @@ async fn revoking_a_family_revokes_its_access_tokens() {
         auth_time: 0,
         session_id: "",
         family: &family,
+        jkt: None,
         now: world.now,
         lifetime: 600,
     };

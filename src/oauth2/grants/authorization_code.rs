@@ -4,7 +4,7 @@
 
 use super::refresh_token::{create_family, revoke_family_access, should_issue};
 use super::{CodeRequest, GrantContext};
-use crate::oauth2::error::OAuthError;
+use crate::oauth2::error::{ErrorCode, OAuthError};
 use crate::oauth2::pkce;
 use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
 use crate::storage::{AuthCode, Client, IssuedTokens, Redemption};
@@ -48,6 +48,14 @@ pub async fn redeem(
         ));
     }
     pkce::check(code.pkce.as_ref(), code_verifier)?;
+    if let Some(bound) = &code.dpop_jkt
+        && ctx.dpop_jkt.as_ref() != Some(bound)
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "The authorization request named a DPoP key (dpop_jkt): send a proof made with it.",
+        ));
+    }
 
     // The family first: the access token names it, so that revoking it revokes the token.
     let connector = ctx.connectors.get(&code.connector_id).map(|c| c.as_ref());
@@ -67,6 +75,7 @@ pub async fn redeem(
         auth_time: code.auth_time,
         session_id: &code.session_id,
         family,
+        jkt: ctx.dpop_jkt.as_deref(),
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };

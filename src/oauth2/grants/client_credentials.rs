@@ -41,6 +41,7 @@ pub async fn issue_tokens(
 
         session_id: "",
         family: "",
+        jkt: ctx.dpop_jkt.as_deref(),
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };

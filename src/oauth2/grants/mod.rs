@@ -18,7 +18,7 @@ use super::access_tokens::AccessTokens;
 use super::client_auth::{ClientCredentials, authenticate};
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::{TokenContext, TokenResponse, mint, mint_access_token};
-use super::{Settings, scopes};
+use super::{Settings, dpop, scopes};
 use crate::connector::{Opened, Registry};
 use crate::overlay::Clients;
 use crate::protocol::GrantType;
@@ -28,6 +28,7 @@ use crate::types::{ConnectorId, UnixTime};
 use std::sync::Arc;
 
 /// What every grant needs.
+#[derive(Clone)]
 pub struct GrantContext<'a> {
     pub settings: &'a Settings,
     pub clients: &'a Clients,
@@ -37,6 +38,11 @@ pub struct GrantContext<'a> {
     pub access_tokens: &'a AccessTokens,
     /// The keys of clients that publish them at a `jwksURI`.
     pub client_keys: &'a crate::oauth2::client_keys::ClientKeys,
+    /// DPoP settings and nonces.
+    pub dpop: &'a crate::oauth2::dpop::Dpop,
+    /// The key thumbprint a DPoP proof of this token request showed: what is issued is bound
+    /// to it. Set by [`token`] once the proof checks out.
+    pub dpop_jkt: Option<String>,
     pub audit: &'a crate::audit::Audit,
     pub throttle: &'a crate::throttle::Throttle,
     /// The address the request came from (see `web::client_address`).
@@ -49,11 +55,15 @@ pub async fn token(
     ctx: &GrantContext<'_>,
     creds: &ClientCredentials,
     form: TokenForm,
+    dpop_proofs: &[String],
 ) -> Result<TokenResponse, OAuthError> {
     let grant = form.grant(ctx.settings)?;
     let client = authenticate(ctx, creds).await?;
     let result = match TokenRequest::parse(grant, form, ctx.settings) {
-        Ok(request) => issue_for(ctx, &client, request).await,
+        Ok(request) => match bind_to_proof(ctx, &client, grant, dpop_proofs).await {
+            Ok(bound) => issue_for(&bound, &client, request).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     let outcome = match &result {
@@ -77,6 +87,38 @@ pub async fn token(
         ctx.audit.record(ctx.now, &event);
     }
     result
+}
+
+/// The context for issuing, with the key of the request's DPoP proof (RFC 9449 §5), if any:
+/// required for a client with `dpopBoundAccessTokens`.
+async fn bind_to_proof<'a>(
+    ctx: &GrantContext<'a>,
+    client: &Client,
+    grant: GrantType,
+    proofs: &[String],
+) -> Result<GrantContext<'a>, OAuthError> {
+    let expected = dpop::Expected {
+        method: "POST",
+        url: ctx.settings.endpoint(super::paths::TOKEN),
+        access_token: None,
+        at_resource: false,
+    };
+    let jkt = dpop::check(ctx, proofs, &expected).await?;
+    if client.options.dpop_bound_access_tokens {
+        if jkt.is_none() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "This client's access tokens are DPoP-bound: send a DPoP proof.",
+            ));
+        }
+        // The device flow's tokens are minted when the user approves, before any proof.
+        if grant == GrantType::DeviceCode {
+            return Err(OAuthError::unauthorized_client(
+                "A client with DPoP-bound access tokens cannot use the device flow.",
+            ));
+        }
+    }
+    Ok(GrantContext { dpop_jkt: jkt, ..ctx.clone() })
 }
 
 /// One grant, by its own function.

@@ -90,6 +90,7 @@ pub async fn login(
 
         session_id: "",
         family,
+        jkt: ctx.dpop_jkt.as_deref(),
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };

@@ -10,7 +10,7 @@
 use super::{GrantContext, RefreshRequest};
 use crate::connector::{ConnectorError, Identity, Opened, Scopes};
 use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_id, sha256};
-use crate::oauth2::error::OAuthError;
+use crate::oauth2::error::{ErrorCode, OAuthError};
 use crate::oauth2::tokens::{TokenContext, TokenResponse, mint};
 use crate::oauth2::{RefreshSettings, Settings, scopes};
 use crate::protocol::{GrantType, RefreshTokenLifetime};
@@ -85,6 +85,9 @@ pub async fn create_family(
             String::new()
         },
         auth_time: origin.auth_time,
+        // RFC 9449 §5: a public client's refresh token is bound to its DPoP key (a
+        // confidential client's is already bound to its credentials).
+        dpop_jkt: if client.public { ctx.dpop_jkt.clone() } else { None },
     };
     ctx.storage.create_refresh_token(&record).await?;
     Ok((id.clone(), format_token(&id, &secret)))
@@ -151,6 +154,14 @@ pub async fn refresh(
         ctx.storage.delete_refresh_token(&token.id).await?;
         return Err(OAuthError::invalid_grant("The login session of this refresh token has ended."));
     }
+    if let Some(bound) = &token.dpop_jkt
+        && ctx.dpop_jkt.as_ref() != Some(bound)
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "This refresh token is bound to a DPoP key: send a proof made with it.",
+        ));
+    }
     let granted = requested_scopes(&token, request.scope.as_deref())?;
     let identity = refresh_identity(ctx, &token).await?;
     let current_secret = advance_secret(ctx, &token, &secret, &identity).await?;
@@ -165,6 +176,7 @@ pub async fn refresh(
         auth_time: token.auth_time,
         session_id: &token.session_id,
         family: &token.id,
+        jkt: ctx.dpop_jkt.as_deref(),
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };

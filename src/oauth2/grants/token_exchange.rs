@@ -75,6 +75,7 @@ pub async fn exchange(
 
         session_id: "",
         family: "",
+        jkt: ctx.dpop_jkt.as_deref(),
         now: ctx.now,
         lifetime: ctx.settings.id_token_lifetime,
     };

@@ -82,6 +82,7 @@ pub(super) fn auth_code(id: &str, expiry: UnixTime) -> AuthCode {
         redeemed_at: None,
         issued: None,
         session_id: "sid-1".into(),
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
     }
 }
 
@@ -103,6 +104,7 @@ pub(super) fn refresh_token(id: &str, user: &str, expires_at: Option<UnixTime>) 
         nonce: "nonce".into(),
         session_id: "session-1".into(),
         auth_time: NOW - 5,
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
     }
 }
 

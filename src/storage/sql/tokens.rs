@@ -23,6 +23,8 @@ struct RefreshDocument {
     session_id: String,
     created_at: UnixTime,
     auth_time: UnixTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
 }
 
 impl From<&RefreshToken> for RefreshDocument {
@@ -34,6 +36,7 @@ impl From<&RefreshToken> for RefreshDocument {
             session_id: token.session_id.clone(),
             created_at: token.created_at,
             auth_time: token.auth_time,
+            dpop_jkt: token.dpop_jkt.clone(),
         }
     }
 }
@@ -58,6 +61,7 @@ fn refresh_token(row: &AnyRow) -> Result<RefreshToken> {
         nonce: document.nonce,
         session_id: document.session_id,
         auth_time: document.auth_time,
+        dpop_jkt: document.dpop_jkt,
     })
 }
 
