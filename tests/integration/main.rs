@@ -24,6 +24,7 @@ mod connectors;
 mod device;
 mod dex_config;
 mod dpop;
+mod fapi;
 mod faults;
 mod google;
 mod grpc_api;

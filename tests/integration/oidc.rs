@@ -37,13 +37,6 @@ fn fixture_dir() -> PathBuf {
     dir
 }
 
-/// The Node to run oidc-provider with: the one `.ci/setup --tests` fetched where the
-/// machine's is too old, else the machine's own.
-fn node() -> String {
-    let fetched = format!("{}/.cache/tessera-node/bin/node", std::env::var("HOME").unwrap_or_default());
-    if std::path::Path::new(&fetched).exists() { fetched } else { "node".to_string() }
-}
-
 /// oidc-provider as a child process, killed on drop.
 struct NodeProvider {
     child: Child,

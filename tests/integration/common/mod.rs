@@ -596,3 +596,27 @@ pub fn s256(verifier: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
 }
+
+/// The Node to run the Node fixtures with: the one `.ci/setup --tests` fetched where the
+/// machine's is too old, else the machine's own.
+pub fn node() -> String {
+    let fetched = format!("{}/.cache/tessera-node/bin/node", std::env::var("HOME").unwrap_or_default());
+    if std::path::Path::new(&fetched).exists() { fetched } else { "node".to_string() }
+}
+
+/// `npm ci` into a Node fixture under `tests/fixtures` once per test run, unless its
+/// `node_modules` already holds `package` (`.ci/setup --tests` installs them).
+pub fn npm_fixture(name: &str, package: &str) -> std::path::PathBuf {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    if !dir.join("node_modules").join(package).exists() {
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm must be installed for the Node fixtures");
+        assert!(status.success(), "npm ci failed in {}", dir.display());
+    }
+    dir
+}
