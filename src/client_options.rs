@@ -27,9 +27,50 @@ pub struct ClientOptions {
     /// every access token is bound to the client's key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_bound_access_tokens: bool,
+    /// `profile`: a security profile the client is held to (see [`Profile`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+}
+
+/// A named security profile: a set of requirements switched on together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The FAPI 2.0 Security Profile: pushed requests only, PKCE with S256, the `code`
+    /// response type only, `private_key_jwt`, DPoP-bound tokens, codes of at most
+    /// [`FAPI2_CODE_LIFETIME`], ES256 signatures.
+    Fapi2,
+}
+
+/// FAPI 2.0 §5.3.2.1: authorization codes live at most 60 seconds.
+pub const FAPI2_CODE_LIFETIME: i64 = 60;
+
+impl Profile {
+    pub fn parse(value: &str) -> Option<Self> {
+        (value == "fapi2").then_some(Self::Fapi2)
+    }
 }
 
 impl ClientOptions {
+    pub fn fapi2(&self) -> bool {
+        self.profile == Some(Profile::Fapi2)
+    }
+
+    /// `/auth` takes only pushed requests from this client.
+    pub fn requires_par(&self) -> bool {
+        self.require_pushed_authorization_requests || self.fapi2()
+    }
+
+    /// Token requests must carry a DPoP proof.
+    pub fn requires_dpop(&self) -> bool {
+        self.dpop_bound_access_tokens || self.fapi2()
+    }
+
+    /// The longest an authorization code of this client lives, given the server's.
+    pub fn code_lifetime(&self, server: i64) -> i64 {
+        if self.fapi2() { server.min(FAPI2_CODE_LIFETIME) } else { server }
+    }
+
     /// Whether `method` may authenticate this client, given whether it has a secret and is
     /// public. Unset, Dex's rule holds: the secret, in either place; `none` for a public
     /// client without a secret.

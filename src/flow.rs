@@ -544,6 +544,16 @@ pub async fn decide(
     })))
 }
 
+/// How long this client's code lives: the server's lifetime, or less under a profile.
+async fn code_lifetime(
+    ctx: &FlowContext<'_>,
+    client_id: &crate::types::ClientId,
+) -> Result<i64, AuthorizeError> {
+    let client = ctx.clients.get(client_id).await.map_err(internal)?;
+    let server = ctx.settings.auth_code_lifetime;
+    Ok(client.map_or(server, |c| c.options.code_lifetime(server)))
+}
+
 /// Consumes the auth request (exactly once, even under double submission) and builds the
 /// response to the client. `approved`: the scopes the user just consented to, remembered in
 /// the session with the client (one session write for both).
@@ -575,7 +585,7 @@ async fn finish(
             connector_id: request.connector_id.clone(),
             connector_data: request.connector_data.clone(),
             claims: request.claims.clone(),
-            expiry: now + ctx.settings.auth_code_lifetime,
+            expiry: now + code_lifetime(ctx, &request.client_id).await?,
             auth_time: request.auth_time,
             pkce: request.pkce.clone(),
             redeemed_at: None,

@@ -574,6 +574,8 @@ pub struct Client {
     pub jwks_uri: String,
     #[serde(default, deserialize_with = "nullable")]
     pub dpop_bound_access_tokens: bool,
+    #[serde(default, deserialize_with = "text")]
+    pub profile: String,
     /// MFA chain: not built.
     pub mfa_chain: Option<Value>,
     /// SSO sharing between clients: not built.

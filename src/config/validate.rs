@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use url::Url;
 
-use super::{Config, ConnectorSettings, DEX_CONNECTOR_TYPES, LOCAL_CONNECTOR_ID, Problem, StorageConfig};
+use super::{
+    Config, ConnectorSettings, DEX_CONNECTOR_TYPES, LOCAL_CONNECTOR_ID, Problem, SigningAlgorithm,
+    StaticClient, StorageConfig,
+};
 
 /// Where Dex sends the device flow after login; clients may list it as a relative URI.
 const DEVICE_CALLBACK: &str = "/device/callback";
@@ -269,6 +272,35 @@ impl Config {
                 if let Err(why) = check_absolute_uri(uri) {
                     p.add(at(&format!("postLogoutRedirectURIs[{k}]")), why);
                 }
+            }
+            if c.options.fapi2() {
+                self.validate_fapi2_client(c, &at, p);
+            }
+        }
+    }
+
+    /// What the FAPI 2.0 profile asks of a client's registration and of the server's signing
+    /// key; the protocol rules (PAR, PKCE S256, DPoP, codes of 60 s) apply by themselves.
+    fn validate_fapi2_client(&self, c: &StaticClient, at: &dyn Fn(&str) -> String, p: &mut Problems) {
+        use crate::protocol::ClientAuthMethod;
+        if c.public || c.options.token_endpoint_auth_method != Some(ClientAuthMethod::PrivateKeyJwt) {
+            p.add(
+                at("profile"),
+                "fapi2 needs a confidential client with `tokenEndpointAuthMethod: private_key_jwt` (and its `jwks` or `jwksURI`)",
+            );
+        }
+        if self.signer.algorithm != SigningAlgorithm::ES256 {
+            p.add(at("profile"), "fapi2 needs ES256 signatures: set `signer.config.algorithm: ES256`");
+        }
+        for (k, uri) in c.redirect_uris.iter().enumerate() {
+            let loopback = ["http://127.0.0.1", "http://[::1]", "http://localhost"]
+                .iter()
+                .any(|l| uri.strip_prefix(l).is_some_and(|rest| rest.starts_with([':', '/'])));
+            if !uri.starts_with("https://") && !loopback {
+                p.add(
+                    at(&format!("redirectURIs[{k}]")),
+                    "fapi2 needs https redirect URIs (http only on a loopback address)",
+                );
             }
         }
     }

@@ -327,6 +327,9 @@ pub async fn validate(
     }
 
     request.pkce = check_pkce(params, settings, &request.response_types).map_err(|e| fail(&request, e))?;
+    if client.options.fapi2() {
+        check_fapi2(&request).map_err(|e| fail(&request, e))?;
+    }
     request.prompt = params.prompt.clone().unwrap_or_default();
     let prompts: Vec<&str> = request.prompt.split(' ').filter(|p| !p.is_empty()).collect();
     if prompts.contains(&"none") && prompts.len() > 1 {
@@ -365,6 +368,21 @@ pub fn unknown_connector() -> AuthorizeError {
         "The application asked to log in with a connector that does not exist or that it may \
          not use. Please tell the application's administrator.",
     )
+}
+
+/// FAPI 2.0 §5.3.2.2: the `code` response type alone, with PKCE S256. (Pushed requests only
+/// is checked above, with every client that must push.)
+fn check_fapi2(request: &AuthRequest) -> Result<(), OAuthError> {
+    if request.response_types != [ResponseWord::Code] {
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            "Under the FAPI 2.0 profile only response_type=code is allowed.",
+        ));
+    }
+    if request.pkce.as_ref().is_none_or(|p| p.method != crate::protocol::PkceMethod::S256) {
+        return Err(OAuthError::invalid_request("Under the FAPI 2.0 profile PKCE with S256 is required."));
+    }
+    Ok(())
 }
 
 fn check_response_types(types: &[String], settings: &Settings) -> Result<(), OAuthError> {

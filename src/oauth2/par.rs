@@ -219,7 +219,7 @@ fn expired() -> AuthorizeError {
 
 /// RFC 9126 §5: whether this client may only send pushed requests.
 pub fn required(client: &crate::storage::Client, settings: &super::Settings) -> bool {
-    settings.par.require_for_all || client.options.require_pushed_authorization_requests
+    settings.par.require_for_all || client.options.requires_par()
 }
 
 #[cfg(test)]

@@ -16,17 +16,17 @@ use tessera::signer::keys::{SigningAlgorithm, encoding_key, generate};
 const JWT_ID: &str = "fapi-app";
 const HMAC_ID: &str = "hmac-app";
 const HMAC_SECRET: &str = "an-hmac-secret-that-is-long-enough-0123";
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const VERIFIER: &str = "a-verifier-of-enough-length-for-pkce-0123456789";
 
 /// A client's key pair.
-struct Key {
+pub(crate) struct Key {
     encoding: EncodingKey,
     kid: String,
-    public: Value,
+    pub(crate) public: Value,
 }
 
-fn key() -> Key {
+pub(crate) fn key() -> Key {
     let (key, public) = generate(SigningAlgorithm::Es256).unwrap();
     Key { encoding: encoding_key(SigningAlgorithm::Es256, &key.private_pkcs8).unwrap(), kid: key.kid, public }
 }
@@ -85,7 +85,7 @@ async fn server_with_clients(jwks_uri: &str) -> TestServer {
 }
 
 /// Claims of a fresh assertion by `client` for `aud`, by the server's clock.
-fn claims(server: &TestServer, client: &str, aud: &str) -> Value {
+pub(crate) fn claims(server: &TestServer, client: &str, aud: &str) -> Value {
     let now = server.clock.now();
     json!({ "iss": client, "sub": client, "aud": aud, "iat": now, "exp": now + 60, "jti": random() })
 }
@@ -96,7 +96,7 @@ fn random() -> String {
     format!("jti-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
 
-fn signed(key: &Key, claims: &Value) -> String {
+pub(crate) fn signed(key: &Key, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(key.kid.clone());
     jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()

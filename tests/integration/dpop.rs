@@ -14,24 +14,24 @@ use tessera::signer::keys::{SigningAlgorithm, encoding_key, generate};
 const VERIFIER: &str = "a-dpop-test-verifier-long-enough-for-pkce-0123456789";
 
 /// A client's DPoP key.
-struct DpopKey {
+pub(crate) struct DpopKey {
     encoding: EncodingKey,
     jwk: Jwk,
 }
 
 impl DpopKey {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let (key, public) = generate(SigningAlgorithm::Es256).unwrap();
         let encoding = encoding_key(SigningAlgorithm::Es256, &key.private_pkcs8).unwrap();
         Self { encoding, jwk: serde_json::from_value(public).unwrap() }
     }
 
-    fn thumbprint(&self) -> String {
+    pub(crate) fn thumbprint(&self) -> String {
         self.jwk.thumbprint(ThumbprintHash::SHA256).unwrap()
     }
 
     /// A proof for `method` at `url`, made now by the server's clock.
-    fn proof(&self, server: &TestServer, method: &str, url: &str, extra: Value) -> String {
+    pub(crate) fn proof(&self, server: &TestServer, method: &str, url: &str, extra: Value) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.typ = Some("dpop+jwt".into());
         header.jwk = Some(self.jwk.clone());

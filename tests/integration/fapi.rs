@@ -149,3 +149,138 @@ async fn authlib_does_the_flow_with_private_key_jwt() {
     assert_eq!(result["refreshed_token_type"], "bearer");
     assert_eq!(jwt_claims(result["id_token"].as_str().unwrap())["aud"], FAPI_ID);
 }
+
+// ---- the `profile: fapi2` switch ----------------------------------------------------------
+
+const PROFILE_ID: &str = "fapi2-client";
+const VERIFIER: &str = "a-fapi2-profile-verifier-long-enough-for-pkce-0123456789";
+
+/// A server with one client under `profile: fapi2` (and nothing else FAPI-specific in its
+/// registration: the profile switches PAR, DPoP and the rest on).
+async fn profile_server(key: &crate::client_jwt::Key) -> TestServer {
+    let jwks = json!({ "keys": [key.public] }).to_string();
+    TestServer::builder()
+        .yaml("signer:\n  type: local\n  config:\n    algorithm: ES256\n")
+        .yaml_with(move |yaml| {
+            let entry = format!(
+                "id: {PROFILE_ID}\nname: FAPI 2.0 client\nredirectURIs: ['{REDIRECT_URI}']\nprofile: fapi2\ntokenEndpointAuthMethod: private_key_jwt\njwks: {jwks}\n"
+            );
+            yaml["staticClients"].as_sequence_mut().unwrap().push(serde_norway::from_str(&entry).unwrap());
+        })
+        .start()
+        .await
+}
+
+fn profile_request(overrides: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut form: Vec<(&'static str, String)> = vec![
+        ("client_id", PROFILE_ID.into()),
+        ("response_type", "code".into()),
+        ("redirect_uri", REDIRECT_URI.into()),
+        ("scope", "openid offline_access".into()),
+        ("state", "st".into()),
+        ("code_challenge", s256(VERIFIER)),
+        ("code_challenge_method", "S256".into()),
+    ];
+    for (name, value) in overrides {
+        form.retain(|(n, _)| n != name);
+        if !value.is_empty() {
+            form.push((name, value.to_string()));
+        }
+    }
+    form
+}
+
+/// POSTs `form` to `path` with a fresh client assertion and these DPoP proofs.
+async fn as_profile_client(
+    server: &TestServer,
+    key: &crate::client_jwt::Key,
+    path: &str,
+    mut form: Vec<(&'static str, String)>,
+    dpop: Option<String>,
+) -> ApiResponse {
+    use crate::client_jwt::{ASSERTION_TYPE, claims, signed};
+    form.push(("client_assertion_type", ASSERTION_TYPE.into()));
+    form.push(("client_assertion", signed(key, &claims(server, PROFILE_ID, &server.issuer))));
+    let mut request = api().post(server.url(path)).form(&form);
+    if let Some(proof) = dpop {
+        request = request.header("DPoP", proof);
+    }
+    ApiResponse::read(request.send().await.unwrap()).await
+}
+
+async fn pushed_code(server: &TestServer, key: &crate::client_jwt::Key) -> String {
+    let pushed = as_profile_client(server, key, "/par", profile_request(&[]), None).await;
+    assert_eq!(pushed.status, reqwest::StatusCode::CREATED, "{}", pushed.text);
+    let url = server.auth_url(&[("client_id", PROFILE_ID), ("request_uri", pushed.str("request_uri"))]);
+    let done = login_with_password(&browser(), &url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    query_param(&done, "code").unwrap()
+}
+
+fn code_exchange(code: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code.into()),
+        ("redirect_uri", REDIRECT_URI.into()),
+        ("code_verifier", VERIFIER.into()),
+    ]
+}
+
+/// The FAPI 2.0 test plan's negative cases for the profile, and the flow it allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fapi2_profile_refuses_what_it_forbids() {
+    use reqwest::StatusCode;
+    let key = crate::client_jwt::key();
+    let server = profile_server(&key).await;
+    let dpop = crate::dpop::DpopKey::new();
+    let token_url = format!("{}/token", server.issuer);
+
+    // A front-channel request: an error page, never a redirect.
+    let plain: Vec<(&str, String)> = profile_request(&[]);
+    let plain: Vec<(&str, &str)> = plain.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url = server.auth_url(&plain);
+    assert!(api().get(url.clone()).send().await.unwrap().headers().get("location").is_none());
+    navigate(&browser(), &url).await.page().assert_error_page();
+    // PAR without client authentication, without PKCE, with plain PKCE, with a hybrid type.
+    let anonymous = api().post(server.url("/par")).form(&profile_request(&[])).send().await.unwrap();
+    ApiResponse::read(anonymous).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    let bad_requests = [
+        (profile_request(&[("code_challenge", ""), ("code_challenge_method", "")]), "invalid_request"),
+        (
+            profile_request(&[("code_challenge", VERIFIER), ("code_challenge_method", "plain")]),
+            "invalid_request",
+        ),
+        (profile_request(&[("response_type", "code id_token"), ("nonce", "n")]), "unsupported_response_type"),
+    ];
+    for (form, error) in bad_requests {
+        as_profile_client(&server, &key, "/par", form, None)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, error);
+    }
+
+    // The code without a DPoP proof is refused (and used up); a code older than 60 s too.
+    let code = pushed_code(&server, &key).await;
+    as_profile_client(&server, &key, "/token", code_exchange(&code), None)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+    let code = pushed_code(&server, &key).await;
+    server.advance(61);
+    let proof = dpop.proof(&server, "POST", &token_url, json!({}));
+    as_profile_client(&server, &key, "/token", code_exchange(&code), Some(proof))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+
+    // The flow the profile allows: DPoP-bound tokens, ES256, and a refresh token that is
+    // not rotated (FAPI 2.0 §5.3.2.1).
+    let code = pushed_code(&server, &key).await;
+    let proof = dpop.proof(&server, "POST", &token_url, json!({}));
+    let tokens = as_profile_client(&server, &key, "/token", code_exchange(&code), Some(proof)).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    assert_eq!(tokens.str("token_type"), "DPoP");
+    assert_eq!(jwt_header(tokens.str("id_token"))["alg"], "ES256");
+    let refresh = vec![("grant_type", "refresh_token"), ("refresh_token", tokens.str("refresh_token"))];
+    let refresh: Vec<(&'static str, String)> = refresh.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+    let proof = dpop.proof(&server, "POST", &token_url, json!({}));
+    let renewed = as_profile_client(&server, &key, "/token", refresh, Some(proof)).await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.text);
+    assert_eq!(renewed.str("refresh_token"), tokens.str("refresh_token"), "not rotated");
+}

@@ -5,7 +5,7 @@
 use url::Url;
 
 use super::{Report, expand_config, non_empty, parse_list};
-use crate::client_options::ClientOptions;
+use crate::client_options::{ClientOptions, Profile};
 use crate::config::env::EnvLookup;
 use crate::config::hash::normalise_hash;
 use crate::config::raw;
@@ -246,6 +246,16 @@ fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report
         }
         _ => {}
     }
+    let profile = non_empty(c.profile.trim().to_string()).and_then(|name| {
+        let parsed = Profile::parse(&name);
+        if parsed.is_none() {
+            report.problem(
+                format!("{path}.profile"),
+                format!("unknown profile {name:?}; the one profile is fapi2"),
+            );
+        }
+        parsed
+    });
     if has_keys && method != Some(ClientAuthMethod::PrivateKeyJwt) {
         report.warn(&keys_path, "ignored unless tokenEndpointAuthMethod is private_key_jwt");
     }
@@ -255,6 +265,7 @@ fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report
         jwks_uri: jwks_uri.unwrap_or_default(),
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+        profile,
     }
 }
 

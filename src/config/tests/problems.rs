@@ -282,3 +282,26 @@ fn client_authentication_settings_are_consistent() {
     let ignored = ok(&client("  secret: s\n  jwksURI: https://c.example/jwks\n"));
     assert!(ignored.warnings.iter().any(|w| w.contains("ignored unless")), "{:?}", ignored.warnings);
 }
+
+/// `profile: fapi2` holds the registration and the signer to what FAPI 2.0 needs.
+#[test]
+fn the_fapi2_profile_checks_the_registration() {
+    let ec = r#"{keys: [{kty: EC, crv: P-256, x: MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4, y: 4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM, kid: "1"}]}"#;
+    let client = |signer: &str, extra: &str| {
+        format!("{MINIMAL}{signer}staticClients:\n- id: c\n  name: C\n  profile: fapi2\n{extra}")
+    };
+    let es256 = "signer:\n  type: local\n  config:\n    algorithm: ES256\n";
+    let good = format!(
+        "  redirectURIs: [https://c.example/cb]\n  tokenEndpointAuthMethod: private_key_jwt\n  jwks: {ec}\n"
+    );
+    assert!(ok(&client(es256, &good)).config.static_clients[0].options.fapi2());
+    let p = problems(&client("", &good));
+    assert!(has(&p, "staticClients[0].profile", "ES256"), "{p:?}");
+    let p = problems(&client(es256, "  redirectURIs: [https://c.example/cb]\n  secret: s\n"));
+    assert!(has(&p, "staticClients[0].profile", "private_key_jwt"), "{p:?}");
+    let plain_http = good.replace("https://c.example/cb", "http://c.example/cb");
+    let p = problems(&client(es256, &plain_http));
+    assert!(has(&p, "staticClients[0].redirectURIs[0]", "https"), "{p:?}");
+    let p = problems(&client(es256, &good).replace("profile: fapi2", "profile: fapi1"));
+    assert!(has(&p, "staticClients[0].profile", "unknown profile"), "{p:?}");
+}

@@ -104,7 +104,7 @@ async fn bind_to_proof<'a>(
         at_resource: false,
     };
     let jkt = dpop::check(ctx, proofs, &expected).await?;
-    if client.options.dpop_bound_access_tokens {
+    if client.options.requires_dpop() {
         if jkt.is_none() {
             return Err(OAuthError::new(
                 ErrorCode::InvalidDpopProof,

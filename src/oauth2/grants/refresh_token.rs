@@ -164,7 +164,7 @@ pub async fn refresh(
     }
     let granted = requested_scopes(&token, request.scope.as_deref())?;
     let identity = refresh_identity(ctx, &token).await?;
-    let current_secret = advance_secret(ctx, &token, &secret, &identity).await?;
+    let current_secret = advance_secret(ctx, client, &token, &secret, &identity).await?;
 
     let token_ctx = TokenContext {
         issuer: &ctx.settings.issuer,
@@ -237,13 +237,15 @@ async fn refresh_identity(ctx: &GrantContext<'_>, token: &RefreshToken) -> Resul
 /// Checks the presented secret and returns the secret the client should hold next.
 async fn advance_secret(
     ctx: &GrantContext<'_>,
+    client: &Client,
     token: &RefreshToken,
     secret: &[u8],
     identity: &Identity,
 ) -> Result<Vec<u8>, OAuthError> {
     let presented_hash = sha256(secret);
     if constant_time_eq(&presented_hash, &token.token_hash) {
-        if ctx.settings.refresh.disable_rotation {
+        // FAPI 2.0 §5.3.2.1: no rotation (the token is sender-constrained instead).
+        if ctx.settings.refresh.disable_rotation || client.options.fapi2() {
             ctx.storage.touch_refresh_token(&token.id, ctx.now).await?;
             return Ok(secret.to_vec());
         }
