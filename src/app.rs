@@ -117,7 +117,7 @@ impl App {
                     crate::config::SigningAlgorithm::RS256 => SigningAlgorithm::Rs256,
                 },
                 rotation_period: secs(config.signer.keys_rotation_period),
-                token_lifetime: settings.id_token_lifetime,
+                token_lifetime: settings.max_token_lifetime,
             },
         )
         .await
@@ -373,6 +373,13 @@ fn settings(config: &Config) -> Settings {
         pkce_enforce: config.oauth2.pkce.enforce,
         pkce_methods: config.oauth2.pkce.code_challenge_methods_supported.clone(),
         id_token_lifetime: secs(expiry.id_tokens),
+        // A client's own lifetimes may be longer than the server's.
+        max_token_lifetime: config
+            .static_clients
+            .iter()
+            .flat_map(|c| [c.options.expiry.id_tokens, c.options.expiry.access_tokens])
+            .flatten()
+            .fold(secs(expiry.id_tokens), i64::max),
         auth_request_lifetime: secs(expiry.auth_requests),
         auth_code_lifetime: secs(expiry.auth_codes),
         device_request_lifetime: secs(expiry.device_requests),

@@ -3,7 +3,7 @@
 //! and the admin API carry them whole, and a new option is added in one place. Every option
 //! defaults to Dex's behaviour: a client that sets none works exactly as in Dex.
 
-use crate::protocol::ClientAuthMethod;
+use crate::protocol::{ClientAuthMethod, GrantType};
 use jsonwebtoken::jwk::JwkSet;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,34 @@ pub struct ClientOptions {
     /// `profile`: a security profile the client is held to (see [`Profile`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
+    /// `expiry`: this client's token lifetimes, each overriding the server's.
+    #[serde(default, skip_serializing_if = "ClientExpiry::is_empty")]
+    pub expiry: ClientExpiry,
+    /// `grantTypes`: the grants this client may use; empty means every grant the server
+    /// allows (Dex's behaviour).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grant_types: Vec<GrantType>,
+}
+
+/// A client's `expiry` (seconds): `idTokens`, `accessTokens` (default: its `idTokens`, as in
+/// Dex one lifetime covers both), `refreshTokens.validIfNotUsedFor` and
+/// `refreshTokens.absoluteLifetime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ClientExpiry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_tokens: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_tokens: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_valid_if_not_used_for: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_absolute_lifetime: Option<i64>,
+}
+
+impl ClientExpiry {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// A named security profile: a set of requirements switched on together.
@@ -64,6 +92,11 @@ impl ClientOptions {
     /// Token requests must carry a DPoP proof.
     pub fn requires_dpop(&self) -> bool {
         self.dpop_bound_access_tokens || self.fapi2()
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.is_empty() || self.grant_types.contains(&grant)
     }
 
     /// The longest an authorization code of this client lives, given the server's.

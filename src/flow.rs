@@ -544,16 +544,6 @@ pub async fn decide(
     })))
 }
 
-/// How long this client's code lives: the server's lifetime, or less under a profile.
-async fn code_lifetime(
-    ctx: &FlowContext<'_>,
-    client_id: &crate::types::ClientId,
-) -> Result<i64, AuthorizeError> {
-    let client = ctx.clients.get(client_id).await.map_err(internal)?;
-    let server = ctx.settings.auth_code_lifetime;
-    Ok(client.map_or(server, |c| c.options.code_lifetime(server)))
-}
-
 /// Consumes the auth request (exactly once, even under double submission) and builds the
 /// response to the client. `approved`: the scopes the user just consented to, remembered in
 /// the session with the client (one session write for both).
@@ -571,6 +561,8 @@ async fn finish(
             Event::Consent { client: request.client_id.as_str(), user: &request.claims.user_id, scopes };
         ctx.audit.record(now, &event);
     }
+    // The client's own lifetimes (its `expiry`, its profile's code lifetime).
+    let client = ctx.clients.get(&request.client_id).await.map_err(internal)?.ok_or_else(expired)?;
     let types = &request.response_types;
     let has = |word: ResponseWord| types.contains(&word);
     let mut params: Vec<(&str, String)> = Vec::new();
@@ -585,7 +577,7 @@ async fn finish(
             connector_id: request.connector_id.clone(),
             connector_data: request.connector_data.clone(),
             claims: request.claims.clone(),
-            expiry: now + code_lifetime(ctx, &request.client_id).await?,
+            expiry: now + client.options.code_lifetime(ctx.settings.auth_code_lifetime),
             auth_time: request.auth_time,
             pkce: request.pkce.clone(),
             redeemed_at: None,
@@ -613,7 +605,7 @@ async fn finish(
         // The front channel has no DPoP proof: these are bearer tokens.
         jkt: None,
         now,
-        lifetime: ctx.settings.id_token_lifetime,
+        lifetimes: ctx.settings.lifetimes(&client),
     };
     if has(ResponseWord::Token) {
         let minted = mint(ctx.signer, &token_ctx, code_id.as_deref()).map_err(internal)?;

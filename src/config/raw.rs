@@ -576,12 +576,33 @@ pub struct Client {
     pub dpop_bound_access_tokens: bool,
     #[serde(default, deserialize_with = "text")]
     pub profile: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub expiry: ClientExpiry,
+    #[serde(default, deserialize_with = "nullable")]
+    pub grant_types: Vec<String>,
     /// MFA chain: not built.
     pub mfa_chain: Option<Value>,
     /// SSO sharing between clients: not built.
     pub sso_shared_with: Option<Value>,
 }
 crate::debug_only!(Client: id, name, public);
+
+/// `staticClients[].expiry`: Tessera's per-client lifetimes (Dex #3557).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClientExpiry {
+    pub id_tokens: Option<DurationText>,
+    pub access_tokens: Option<DurationText>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub refresh_tokens: ClientRefreshTokens,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClientRefreshTokens {
+    pub valid_if_not_used_for: Option<DurationText>,
+    pub absolute_lifetime: Option<DurationText>,
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -39,7 +39,7 @@ impl DexApi {
             connectors_crud: self.connectors_crud,
             audit: &self.app.audit,
             access_tokens: &self.app.access_tokens,
-            access_token_lifetime: self.app.settings.id_token_lifetime,
+            access_token_lifetime: self.app.settings.max_token_lifetime,
             now: self.app.clock.now(),
         }
     }

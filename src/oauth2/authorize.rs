@@ -313,6 +313,7 @@ pub async fn validate(
     };
 
     check_response_types(&requested_types, settings).map_err(|e| fail(&request, e))?;
+    check_client_grants(&client, &request.response_types, grant_type).map_err(|e| fail(&request, e))?;
     request.scopes = scopes::parse(params.scope.as_deref().unwrap_or_default());
     scopes::validate(&request.scopes).map_err(|e| fail(&request, e))?;
     check_cross_client_trust(&request.scopes, &client, clients).await.map_err(|e| fail(&request, e))?;
@@ -368,6 +369,28 @@ pub fn unknown_connector() -> AuthorizeError {
         "The application asked to log in with a connector that does not exist or that it may \
          not use. Please tell the application's administrator.",
     )
+}
+
+/// The client's `grantTypes`: a code needs `authorization_code` (the device flow's login,
+/// `device_code`), tokens straight from `/auth` need `implicit`.
+fn check_client_grants(
+    client: &Client,
+    types: &[ResponseWord],
+    grant_type: GrantType,
+) -> Result<(), OAuthError> {
+    let needed = match grant_type {
+        GrantType::DeviceCode => GrantType::DeviceCode,
+        _ if types.contains(&ResponseWord::Code) => GrantType::AuthorizationCode,
+        _ => GrantType::Implicit,
+    };
+    if client.options.allows_grant(needed) {
+        Ok(())
+    } else {
+        Err(OAuthError::unauthorized_client(format!(
+            "This client may not use the {} grant.",
+            needed.as_str()
+        )))
+    }
 }
 
 /// FAPI 2.0 §5.3.2.2: the `code` response type alone, with PKCE S256. (Pushed requests only

@@ -26,6 +26,7 @@ use super::grants::GrantContext;
 use super::grants::authorization_code::redeem;
 use super::{pkce, scopes};
 use crate::crypto::{base64url, constant_time_eq, hmac_sha256, random_bytes, random_token};
+use crate::protocol::GrantType;
 use crate::storage::{Client, DeviceRequest, DeviceToken, StorageError};
 use crate::types::{Secret, UnixTime};
 use serde::{Deserialize, Serialize};
@@ -109,6 +110,9 @@ pub async fn authorize(
     request: &DeviceAuthorizationRequest,
 ) -> Result<DeviceAuthorizationResponse, OAuthError> {
     let client = authenticate(ctx, creds).await?;
+    if !client.options.allows_grant(GrantType::DeviceCode) {
+        return Err(OAuthError::unauthorized_client("This client may not use the device flow."));
+    }
     // §3.1 makes `scope` optional; like Dex, no scope means `openid`.
     let requested = scopes::parse(request.scope.as_deref().unwrap_or_default());
     let requested = if requested.is_empty() { vec![scopes::OPENID.to_string()] } else { requested };

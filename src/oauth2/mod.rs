@@ -59,6 +59,9 @@ pub struct Settings {
     pub pkce_enforce: bool,
     pub pkce_methods: Vec<PkceMethod>,
     pub id_token_lifetime: i64,
+    /// The longest any client's ID or access token lives (clients may override
+    /// `expiry.idTokens`): how long signing keys and revocations must outlive issuance.
+    pub max_token_lifetime: i64,
     pub auth_request_lifetime: i64,
     pub auth_code_lifetime: i64,
     /// How long a device code and its user code stay valid (`expiry.deviceRequests`).
@@ -77,7 +80,24 @@ pub struct ParSettings {
     pub lifetime: i64,
 }
 
+/// How long one client's tokens live, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub id: i64,
+    pub access: i64,
+}
+
 impl Settings {
+    /// The server's lifetimes with the client's own `expiry` over them; a client's access
+    /// tokens follow its ID tokens unless it sets `accessTokens`, as the server's do in Dex.
+    pub fn lifetimes(&self, client: &crate::storage::Client) -> Lifetimes {
+        let own = client.options.expiry;
+        Lifetimes {
+            id: own.id_tokens.unwrap_or(self.id_token_lifetime),
+            access: own.access_tokens.or(own.id_tokens).unwrap_or(self.id_token_lifetime),
+        }
+    }
+
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
     }

@@ -46,6 +46,7 @@ pub fn settings() -> Settings {
         pkce_enforce: false,
         pkce_methods: vec![PkceMethod::S256],
         id_token_lifetime: 600,
+        max_token_lifetime: 600,
         auth_request_lifetime: 600,
         auth_code_lifetime: 600,
         device_request_lifetime: 300,
@@ -176,7 +177,10 @@ impl World {
             family: "",
             jkt: None,
             now: self.now,
-            lifetime: self.settings.id_token_lifetime,
+            lifetimes: crate::oauth2::Lifetimes {
+                id: self.settings.id_token_lifetime,
+                access: self.settings.id_token_lifetime,
+            },
         };
         mint(self.signer.as_ref(), &ctx, None).unwrap()
     }

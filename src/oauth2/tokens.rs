@@ -73,7 +73,7 @@ pub struct TokenContext<'a> {
     /// token.
     pub jkt: Option<&'a str>,
     pub now: UnixTime,
-    pub lifetime: i64,
+    pub lifetimes: super::Lifetimes,
 }
 
 /// Signed tokens and what the caller needs to remember about them.
@@ -118,14 +118,10 @@ pub fn mint_access_token(signer: &dyn Signer, ctx: &TokenContext<'_>) -> Result<
     if let Some(jkt) = ctx.jkt {
         access.insert("cnf".into(), json!({ "jkt": jkt }));
     }
+    let expires_at = ctx.now + ctx.lifetimes.access;
+    access.insert("exp".into(), json!(expires_at));
     let token = signer.sign(&Value::Object(access))?;
-    Ok(AccessToken {
-        token,
-        id,
-        expires_at: ctx.now + ctx.lifetime,
-        user_id: ctx.claims.user_id.clone(),
-        bound: ctx.jkt.is_some(),
-    })
+    Ok(AccessToken { token, id, expires_at, user_id: ctx.claims.user_id.clone(), bound: ctx.jkt.is_some() })
 }
 
 /// Signs an access token and an ID token. `code` (hybrid flow) adds `c_hash`.
@@ -175,7 +171,7 @@ fn base_claims(ctx: &TokenContext<'_>, jti: &str) -> Map<String, Value> {
     if let Some(azp) = azp {
         c.insert("azp".into(), json!(azp));
     }
-    c.insert("exp".into(), json!(ctx.now + ctx.lifetime));
+    c.insert("exp".into(), json!(ctx.now + ctx.lifetimes.id));
     c.insert("iat".into(), json!(ctx.now));
     c.insert("jti".into(), json!(jti));
     if !ctx.nonce.is_empty() {

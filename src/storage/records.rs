@@ -242,6 +242,9 @@ pub struct RefreshToken {
     /// The DPoP key a public client's token is bound to (RFC 9449 §5): every refresh must
     /// prove it.
     pub dpop_jkt: Option<String>,
+    /// The client's own `expiry.refreshTokens.validIfNotUsedFor` when it set one (seconds),
+    /// kept with the token as its absolute limit is (`expires_at`).
+    pub valid_if_not_used_for: Option<i64>,
 }
 crate::debug_only!(RefreshToken: id, client_id, connector_id, scopes, created_at, last_used, expires_at, session_id);
 

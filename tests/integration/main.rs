@@ -18,6 +18,7 @@ mod authorize;
 mod browser;
 mod cli;
 mod client_jwt;
+mod client_settings;
 mod code_flow;
 mod codes;
 mod connectors;

@@ -5,7 +5,7 @@
 use url::Url;
 
 use super::{Report, expand_config, non_empty, parse_list};
-use crate::client_options::{ClientOptions, Profile};
+use crate::client_options::{ClientExpiry, ClientOptions, Profile};
 use crate::config::env::EnvLookup;
 use crate::config::hash::normalise_hash;
 use crate::config::raw;
@@ -266,7 +266,51 @@ fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         profile,
+        expiry: client_expiry(&c.expiry, path, report),
+        grant_types: client_grant_types(&c.grant_types, path, report),
     }
+}
+
+/// `expiry`: each lifetime at least a second; the refresh limits as in `expiry.refreshTokens`
+/// (0 means none).
+fn client_expiry(raw: &raw::ClientExpiry, path: &str, report: &mut Report) -> ClientExpiry {
+    let mut lifetime = |key: &str, text: &Option<raw::DurationText>| {
+        let at = format!("{path}.expiry.{key}");
+        let value = text.as_ref().and_then(|t| super::duration(report, &at, t))?;
+        if value < std::time::Duration::from_secs(1) {
+            report.problem(at, "must be at least 1s");
+            return None;
+        }
+        i64::try_from(value.as_secs()).ok()
+    };
+    let id_tokens = lifetime("idTokens", &raw.id_tokens);
+    let access_tokens = lifetime("accessTokens", &raw.access_tokens);
+    let mut limit = |key: &str, text: &Option<raw::DurationText>| {
+        let at = format!("{path}.expiry.refreshTokens.{key}");
+        let value = text.as_ref().and_then(|t| super::duration(report, &at, t))?;
+        (!value.is_zero()).then(|| i64::try_from(value.as_secs()).unwrap_or(i64::MAX))
+    };
+    ClientExpiry {
+        id_tokens,
+        access_tokens,
+        refresh_valid_if_not_used_for: limit("validIfNotUsedFor", &raw.refresh_tokens.valid_if_not_used_for),
+        refresh_absolute_lifetime: limit("absoluteLifetime", &raw.refresh_tokens.absolute_lifetime),
+    }
+}
+
+/// `grantTypes`: names as in `oauth2.grantTypes`.
+fn client_grant_types(names: &[String], path: &str, report: &mut Report) -> Vec<GrantType> {
+    let mut grants = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        match GrantType::parse(name.trim()) {
+            Some(grant) => grants.push(grant),
+            None => report.problem(
+                format!("{path}.grantTypes[{i}]"),
+                format!("unknown grant type {name:?}; use the names of oauth2.grantTypes"),
+            ),
+        }
+    }
+    grants
 }
 
 /// An inline JWK Set of public signing keys, each one usable to verify.

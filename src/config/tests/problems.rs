@@ -305,3 +305,29 @@ fn the_fapi2_profile_checks_the_registration() {
     let p = problems(&client(es256, &good).replace("profile: fapi2", "profile: fapi1"));
     assert!(has(&p, "staticClients[0].profile", "unknown profile"), "{p:?}");
 }
+
+#[test]
+fn client_lifetimes_and_grant_types_are_checked() {
+    let client = |extra: &str| {
+        format!(
+            "{MINIMAL}staticClients:\n- id: c\n  name: C\n  secret: s\n  redirectURIs: [https://c.example/cb]\n{extra}"
+        )
+    };
+    let p = problems(&client(
+        "  expiry: {idTokens: 0s, accessTokens: 5}\n  grantTypes: [authorization_code, magic]\n",
+    ));
+    assert!(has(&p, "staticClients[0].expiry.idTokens", "at least 1s"), "{p:?}");
+    assert!(has(&p, "staticClients[0].expiry.accessTokens", "no unit"), "{p:?}");
+    assert!(has(&p, "staticClients[0].grantTypes[1]", "unknown grant type"), "{p:?}");
+    let p = problems(&client("  expiry: {refreshTokens: {reuseInterval: 3s}}\n"));
+    assert!(p.iter().any(|p| p.path.starts_with("staticClients[0]")), "{p:?}");
+    let loaded = ok(&client(
+        "  expiry: {idTokens: 10m, refreshTokens: {validIfNotUsedFor: 0s, absoluteLifetime: 48h}}\n",
+    ));
+    let expiry = loaded.config.static_clients[0].options.expiry;
+    assert_eq!((expiry.id_tokens, expiry.access_tokens), (Some(600), None));
+    assert_eq!(
+        (expiry.refresh_valid_if_not_used_for, expiry.refresh_absolute_lifetime),
+        (None, Some(48 * 3600))
+    );
+}

@@ -131,7 +131,7 @@ async fn revoking_a_family_revokes_its_access_tokens() {
         family: &family,
         jkt: None,
         now: world.now,
-        lifetime: 600,
+        lifetimes: crate::oauth2::Lifetimes { id: 600, access: 600 },
     };
     let token = crate::oauth2::tokens::mint_access_token(world.signer.as_ref(), &ctx).unwrap().token;
     let other = world.access_token("app", &["openid"]);

@@ -59,7 +59,7 @@ pub async fn redeem(
 
     // The family first: the access token names it, so that revoking it revokes the token.
     let connector = ctx.connectors.get(&code.connector_id).map(|c| c.as_ref());
-    let refresh = if should_issue(ctx.settings, connector, &code.scopes) {
+    let refresh = if should_issue(ctx.settings, client, connector, &code.scopes) {
         Some(create_family(ctx, client, (&code).into()).await?)
     } else {
         None
@@ -77,7 +77,7 @@ pub async fn redeem(
         family,
         jkt: ctx.dpop_jkt.as_deref(),
         now: ctx.now,
-        lifetime: ctx.settings.id_token_lifetime,
+        lifetimes: ctx.settings.lifetimes(client),
     };
     let minted = mint(ctx.signer, &token_ctx, None)?;
 

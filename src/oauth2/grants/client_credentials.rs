@@ -43,7 +43,7 @@ pub async fn issue_tokens(
         family: "",
         jkt: ctx.dpop_jkt.as_deref(),
         now: ctx.now,
-        lifetime: ctx.settings.id_token_lifetime,
+        lifetimes: ctx.settings.lifetimes(client),
     };
     issue(ctx, &token_ctx, None)
 }

@@ -59,6 +59,12 @@ pub async fn token(
 ) -> Result<TokenResponse, OAuthError> {
     let grant = form.grant(ctx.settings)?;
     let client = authenticate(ctx, creds).await?;
+    if !client.options.allows_grant(grant) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "This client may not use the {} grant.",
+            grant.as_str()
+        )));
+    }
     let result = match TokenRequest::parse(grant, form, ctx.settings) {
         Ok(request) => match bind_to_proof(ctx, &client, grant, dpop_proofs).await {
             Ok(bound) => issue_for(&bound, &client, request).await,

@@ -64,7 +64,7 @@ pub async fn login(
     ctx.throttle.password_succeeded(ctx.storage, &attempt).await?;
 
     let nonce = request.nonce.as_str();
-    let refresh_token = if should_issue(ctx.settings, Some(&connector), &granted) {
+    let refresh_token = if should_issue(ctx.settings, client, Some(&connector), &granted) {
         let origin = Origin {
             connector_id,
             claims: &identity.claims,
@@ -92,7 +92,7 @@ pub async fn login(
         family,
         jkt: ctx.dpop_jkt.as_deref(),
         now: ctx.now,
-        lifetime: ctx.settings.id_token_lifetime,
+        lifetimes: ctx.settings.lifetimes(client),
     };
     let refresh_token = refresh_token.as_ref().map(|(_, token)| token.clone());
     issue(ctx, &token_ctx, refresh_token)

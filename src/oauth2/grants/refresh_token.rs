@@ -48,9 +48,15 @@ impl<'a> From<&'a AuthCode> for Origin<'a> {
 /// Whether a grant issues a refresh token (as Dex): `offline_access` was granted, the
 /// `refresh_token` grant is enabled, and the connector can refresh and allows that grant.
 /// A refresh token is never mandatory (RFC 6749 §1.5).
-pub fn should_issue(settings: &Settings, connector: Option<&Opened>, granted: &[String]) -> bool {
+pub fn should_issue(
+    settings: &Settings,
+    client: &Client,
+    connector: Option<&Opened>,
+    granted: &[String],
+) -> bool {
     scopes::has(granted, scopes::OFFLINE_ACCESS)
         && settings.grant_enabled(GrantType::RefreshToken)
+        && client.options.allows_grant(GrantType::RefreshToken)
         && connector.is_some_and(|c| c.refresh.is_some() && c.allows_grant(GrantType::RefreshToken))
 }
 
@@ -70,7 +76,12 @@ pub async fn create_family(
         rotated_at: ctx.now,
         created_at: ctx.now,
         last_used: ctx.now,
-        expires_at: ctx.settings.refresh.absolute_lifetime.map(|l| ctx.now + l),
+        expires_at: client
+            .options
+            .expiry
+            .refresh_absolute_lifetime
+            .or(ctx.settings.refresh.absolute_lifetime)
+            .map(|l| ctx.now + l),
         client_id: client.id.clone(),
         connector_id: origin.connector_id.clone(),
         connector_data: origin.connector_data.clone(),
@@ -88,6 +99,7 @@ pub async fn create_family(
         // RFC 9449 §5: a public client's refresh token is bound to its DPoP key (a
         // confidential client's is already bound to its credentials).
         dpop_jkt: if client.public { ctx.dpop_jkt.clone() } else { None },
+        valid_if_not_used_for: client.options.expiry.refresh_valid_if_not_used_for,
     };
     ctx.storage.create_refresh_token(&record).await?;
     Ok((id.clone(), format_token(&id, &secret)))
@@ -96,7 +108,7 @@ pub async fn create_family(
 /// Revokes the access tokens a family issued (RFC 9700 §4.14.2): each carries the family's
 /// tag, revoked here until the last of them has expired. Called wherever a family ends early.
 pub async fn revoke_family_access(ctx: &GrantContext<'_>, family_id: &str) -> Result<(), OAuthError> {
-    let until = ctx.now + ctx.settings.id_token_lifetime;
+    let until = ctx.now + ctx.settings.max_token_lifetime;
     ctx.access_tokens.revoke_family(ctx.storage, family_id, until, ctx.now).await?;
     Ok(())
 }
@@ -178,7 +190,7 @@ pub async fn refresh(
         family: &token.id,
         jkt: ctx.dpop_jkt.as_deref(),
         now: ctx.now,
-        lifetime: ctx.settings.id_token_lifetime,
+        lifetimes: ctx.settings.lifetimes(client),
     };
     let minted = mint(ctx.signer, &token_ctx, None)?;
     Ok(TokenResponse::new(minted, ctx.now, Some(format_token(&token.id, &current_secret)), &granted))
@@ -191,7 +203,8 @@ async fn session_is_live(ctx: &GrantContext<'_>, sid: &str) -> Result<bool, OAut
 /// `expiry.refreshTokens`: past its absolute lifetime, or unused for too long.
 pub fn is_expired(policy: &RefreshSettings, token: &RefreshToken, now: UnixTime) -> bool {
     let absolute = token.expires_at.is_some_and(|at| at <= now);
-    let idle = policy.valid_if_not_used_for.is_some_and(|idle| token.last_used + idle <= now);
+    let limit = token.valid_if_not_used_for.or(policy.valid_if_not_used_for);
+    let idle = limit.is_some_and(|idle| token.last_used + idle <= now);
     absolute || idle
 }
 

@@ -77,18 +77,22 @@ pub async fn exchange(
         family: "",
         jkt: ctx.dpop_jkt.as_deref(),
         now: ctx.now,
-        lifetime: ctx.settings.id_token_lifetime,
+        lifetimes: ctx.settings.lifetimes(client),
     };
     let (token, token_type, jti) = if issued_token_type == TokenType::IdToken {
         (mint_id_token(ctx.signer, &token_ctx, None)?, "N_A", String::new())
     } else {
         let access = mint_access_token(ctx.signer, &token_ctx)?;
-        (access.token, "bearer", access.id)
+        (access.token, if access.bound { "DPoP" } else { "bearer" }, access.id)
     };
     Ok(TokenResponse {
         access_token: token,
         token_type: token_type.to_string(),
-        expires_in: ctx.settings.id_token_lifetime,
+        expires_in: if issued_token_type == TokenType::IdToken {
+            token_ctx.lifetimes.id
+        } else {
+            token_ctx.lifetimes.access
+        },
         refresh_token: None,
         id_token: None,
         scope: Some(granted.join(" ")),

@@ -105,6 +105,7 @@ pub(super) fn refresh_token(id: &str, user: &str, expires_at: Option<UnixTime>) 
         session_id: "session-1".into(),
         auth_time: NOW - 5,
         dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
+        valid_if_not_used_for: Some(3600),
     }
 }
 

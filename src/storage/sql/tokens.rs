@@ -25,6 +25,8 @@ struct RefreshDocument {
     auth_time: UnixTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dpop_jkt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    valid_if_not_used_for: Option<i64>,
 }
 
 impl From<&RefreshToken> for RefreshDocument {
@@ -37,6 +39,7 @@ impl From<&RefreshToken> for RefreshDocument {
             created_at: token.created_at,
             auth_time: token.auth_time,
             dpop_jkt: token.dpop_jkt.clone(),
+            valid_if_not_used_for: token.valid_if_not_used_for,
         }
     }
 }
@@ -62,6 +65,7 @@ fn refresh_token(row: &AnyRow) -> Result<RefreshToken> {
         session_id: document.session_id,
         auth_time: document.auth_time,
         dpop_jkt: document.dpop_jkt,
+        valid_if_not_used_for: document.valid_if_not_used_for,
     })
 }
 
