@@ -37,6 +37,38 @@ pub struct ClientOptions {
     /// allows (Dex's behaviour).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grant_types: Vec<GrantType>,
+    /// `allowedResources` (RFC 8707): the resource URIs this client may ask tokens for; a
+    /// requested `resource` becomes the access token's `aud`. Empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_resources: Vec<String>,
+    /// `accessTokenFormat`: Dex's shape (default) or RFC 9068's `at+jwt`.
+    #[serde(default, skip_serializing_if = "AccessTokenFormat::is_dex")]
+    pub access_token_format: AccessTokenFormat,
+}
+
+/// The shape of a client's access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenFormat {
+    /// Dex's: a JWT with `typ: JWT`, `aud` the client (or the resource asked for).
+    #[default]
+    Dex,
+    /// RFC 9068: `typ: at+jwt`, with `client_id`; `aud` the resource, else the client.
+    Rfc9068,
+}
+
+impl AccessTokenFormat {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "" | "dex" => Some(Self::Dex),
+            "rfc9068" => Some(Self::Rfc9068),
+            _ => None,
+        }
+    }
+
+    pub fn is_dex(&self) -> bool {
+        *self == Self::Dex
+    }
 }
 
 /// A client's `expiry` (seconds): `idTokens`, `accessTokens` (default: its `idTokens`, as in

@@ -136,6 +136,7 @@ fn params_query(p: &AuthorizeParams) -> String {
         ("response_mode", &p.response_mode),
         ("login_hint", &p.login_hint),
         ("dpop_jkt", &p.dpop_jkt),
+        ("resource", &p.resource),
     ];
     // A pushed request travels by its request_uri alone (RFC 9126 §4).
     let pushed = [("client_id", &p.client_id), ("request_uri", &p.request_uri)];
@@ -584,6 +585,7 @@ async fn finish(
             issued: None,
             session_id: request.session_id.clone(),
             dpop_jkt: request.dpop_jkt.clone(),
+            resource: request.resource.clone(),
         };
         ctx.storage.create_auth_code(&code).await.map_err(internal)?;
         if request.redirect_uri == OOB_URI {
@@ -604,6 +606,8 @@ async fn finish(
         family: "",
         // The front channel has no DPoP proof: these are bearer tokens.
         jkt: None,
+        resource: request.resource.as_deref(),
+        access_format: client.options.access_token_format,
         now,
         lifetimes: ctx.settings.lifetimes(&client),
     };

@@ -580,6 +580,10 @@ pub struct Client {
     pub expiry: ClientExpiry,
     #[serde(default, deserialize_with = "nullable")]
     pub grant_types: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub allowed_resources: Vec<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub access_token_format: String,
     /// MFA chain: not built.
     pub mfa_chain: Option<Value>,
     /// SSO sharing between clients: not built.

@@ -309,7 +309,7 @@ pub async fn complete(ctx: &GrantContext<'_>, callback: &DeviceCallback) -> Resu
     }
 
     let code = callback.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(expired)?;
-    let response = match redeem(ctx, &client, code, &ctx.settings.device_callback_uri(), None).await {
+    let response = match redeem(ctx, &client, code, &ctx.settings.device_callback_uri(), None, None).await {
         Ok(response) => response,
         Err(e) if e.code == ErrorCode::ServerError => return Err(internal(e)),
         Err(e) => {

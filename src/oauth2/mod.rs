@@ -17,6 +17,7 @@ pub mod par;
 pub mod paths;
 pub mod pkce;
 pub mod redirect;
+pub mod resource;
 pub mod revocation;
 pub mod scopes;
 pub mod subject;

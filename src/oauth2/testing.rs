@@ -156,6 +156,7 @@ impl World {
             nonce: "",
             auth_time: 0,
             session_id: "",
+            resource: None,
         };
         let client = self.clients.get(&client_id.into()).await.unwrap().unwrap();
         create_family(&self.ctx(), &client, origin).await.unwrap().1
@@ -176,6 +177,8 @@ impl World {
             session_id: "",
             family: "",
             jkt: None,
+            resource: None,
+            access_format: Default::default(),
             now: self.now,
             lifetimes: crate::oauth2::Lifetimes {
                 id: self.settings.id_token_lifetime,

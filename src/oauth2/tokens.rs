@@ -31,6 +31,9 @@ pub enum TokenKind {
     Logout,
 }
 
+/// The `typ` header of RFC 9068 access tokens.
+pub const AT_JWT: &str = "at+jwt";
+
 /// The `typ` header of back-channel logout tokens.
 pub const LOGOUT_TOKEN_TYPE: &str = "logout+jwt";
 
@@ -72,6 +75,10 @@ pub struct TokenContext<'a> {
     /// The DPoP key the access token is bound to (`cnf.jkt`, RFC 9449 §6); `None`: a bearer
     /// token.
     pub jkt: Option<&'a str>,
+    /// The resource (RFC 8707) the access token is for: its `aud`; `None`: the client.
+    pub resource: Option<&'a str>,
+    /// The client's `accessTokenFormat`.
+    pub access_format: crate::client_options::AccessTokenFormat,
     pub now: UnixTime,
     pub lifetimes: super::Lifetimes,
 }
@@ -105,8 +112,14 @@ pub struct AccessToken {
 pub fn mint_access_token(signer: &dyn Signer, ctx: &TokenContext<'_>) -> Result<AccessToken, SignerError> {
     let id = random_id();
     let mut access = base_claims(ctx, &id);
-    access.insert("aud".into(), json!(ctx.client_id));
+    access.insert("aud".into(), ctx.resource.map_or_else(|| json!(ctx.client_id), |r| json!(r)));
     access.insert("scope".into(), json!(ctx.scopes.join(" ")));
+    let rfc9068 = ctx.access_format == crate::client_options::AccessTokenFormat::Rfc9068;
+    // RFC 9068 §2.2: `client_id`; also whenever `aud` is a resource, so that the client the
+    // token was issued to stays known (introspection, /userinfo, revocation).
+    if rfc9068 || ctx.resource.is_some() {
+        access.insert("client_id".into(), json!(ctx.client_id));
+    }
     access.remove("azp");
     access.remove("nonce");
     if !ctx.family.is_empty() {
@@ -120,7 +133,11 @@ pub fn mint_access_token(signer: &dyn Signer, ctx: &TokenContext<'_>) -> Result<
     }
     let expires_at = ctx.now + ctx.lifetimes.access;
     access.insert("exp".into(), json!(expires_at));
-    let token = signer.sign(&Value::Object(access))?;
+    let token = if rfc9068 {
+        signer.sign_typed(&Value::Object(access), AT_JWT)?
+    } else {
+        signer.sign(&Value::Object(access))?
+    };
     Ok(AccessToken { token, id, expires_at, user_id: ctx.claims.user_id.clone(), bound: ctx.jkt.is_some() })
 }
 

@@ -11,9 +11,13 @@ use serde_json::{Map, Value};
 const IDENTITY_CLAIMS: &[&str] =
     &["sub", "email", "email_verified", "name", "preferred_username", "groups", "federated_claims"];
 
-/// The client an access token was issued to: `azp` when present (several audiences), else
-/// the audience (our access tokens have the client alone as `aud`).
+/// The client an access token was issued to: `client_id` when present (RFC 9068, and every
+/// token whose `aud` is a resource), else `azp` (several audiences), else the audience (Dex's
+/// access tokens have the client alone as `aud`).
 pub fn token_client_id(claims: &Map<String, Value>) -> Option<ClientId> {
+    if let Some(client_id) = claims.get("client_id").and_then(Value::as_str) {
+        return Some(client_id.into());
+    }
     if let Some(azp) = claims.get("azp").and_then(Value::as_str) {
         return Some(azp.into());
     }

@@ -159,6 +159,9 @@ pub struct AuthRequest {
     /// `dpop_jkt` (RFC 9449 §10): the code must be redeemed with a DPoP proof of this key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// `resource` (RFC 8707): the API the tokens are for, checked against the client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 crate::debug_only!(AuthRequest: client_id, connector_id, scopes, redirect_uri, logged_in, expiry);
 
@@ -188,6 +191,9 @@ pub struct AuthCode {
     /// From the authorization request's `dpop_jkt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// From the authorization request's `resource`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 crate::debug_only!(AuthCode: client_id, connector_id, scopes, redirect_uri, expiry, redeemed_at);
 
@@ -245,6 +251,8 @@ pub struct RefreshToken {
     /// The client's own `expiry.refreshTokens.validIfNotUsedFor` when it set one (seconds),
     /// kept with the token as its absolute limit is (`expires_at`).
     pub valid_if_not_used_for: Option<i64>,
+    /// The resource (RFC 8707) the grant was given for: every refresh keeps it.
+    pub resource: Option<String>,
 }
 crate::debug_only!(RefreshToken: id, client_id, connector_id, scopes, created_at, last_used, expires_at, session_id);
 

@@ -38,6 +38,7 @@ mod operations;
 mod par;
 mod refresh;
 mod replicas;
+mod resources;
 mod robustness;
 mod saml;
 mod sessions;

@@ -5,7 +5,7 @@
 use url::Url;
 
 use super::{Report, expand_config, non_empty, parse_list};
-use crate::client_options::{ClientExpiry, ClientOptions, Profile};
+use crate::client_options::{AccessTokenFormat, ClientExpiry, ClientOptions, Profile};
 use crate::config::env::EnvLookup;
 use crate::config::hash::normalise_hash;
 use crate::config::raw;
@@ -268,6 +268,17 @@ fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report
         profile,
         expiry: client_expiry(&c.expiry, path, report),
         grant_types: client_grant_types(&c.grant_types, path, report),
+        allowed_resources: client_resources(&c.allowed_resources, path, report),
+        access_token_format: AccessTokenFormat::parse(c.access_token_format.trim()).unwrap_or_else(|| {
+            report.problem(
+                format!("{path}.accessTokenFormat"),
+                format!(
+                    "unknown format {:?}; use dex (the default) or rfc9068",
+                    c.access_token_format.trim()
+                ),
+            );
+            AccessTokenFormat::Dex
+        }),
     }
 }
 
@@ -296,6 +307,24 @@ fn client_expiry(raw: &raw::ClientExpiry, path: &str, report: &mut Report) -> Cl
         refresh_valid_if_not_used_for: limit("validIfNotUsedFor", &raw.refresh_tokens.valid_if_not_used_for),
         refresh_absolute_lifetime: limit("absoluteLifetime", &raw.refresh_tokens.absolute_lifetime),
     }
+}
+
+/// `allowedResources`: absolute URIs without a fragment (RFC 8707 §2).
+fn client_resources(uris: &[String], path: &str, report: &mut Report) -> Vec<String> {
+    let mut resources = Vec::new();
+    for (i, uri) in uris.iter().enumerate() {
+        if crate::oauth2::resource::is_valid(uri) {
+            resources.push(uri.clone());
+        } else {
+            report.problem(
+                format!("{path}.allowedResources[{i}]"),
+                format!(
+                    "{uri:?} is not an absolute URI without a fragment; write e.g. https://api.example.com"
+                ),
+            );
+        }
+    }
+    resources
 }
 
 /// `grantTypes`: names as in `oauth2.grantTypes`.

@@ -331,3 +331,24 @@ fn client_lifetimes_and_grant_types_are_checked() {
         (None, Some(48 * 3600))
     );
 }
+
+#[test]
+fn resources_and_the_access_token_format_are_checked() {
+    let client = |extra: &str| {
+        format!(
+            "{MINIMAL}staticClients:\n- id: c\n  name: C\n  secret: s\n  redirectURIs: [https://c.example/cb]\n{extra}"
+        )
+    };
+    let p = problems(&client(
+        "  allowedResources: [https://api.example.com, 'api#x', relative]\n  accessTokenFormat: jwt\n",
+    ));
+    assert!(has(&p, "staticClients[0].allowedResources[1]", "absolute URI"), "{p:?}");
+    assert!(has(&p, "staticClients[0].allowedResources[2]", "absolute URI"), "{p:?}");
+    assert!(has(&p, "staticClients[0].accessTokenFormat", "rfc9068"), "{p:?}");
+    let loaded = ok(&client(
+        "  allowedResources: [https://api.example.com, 'urn:example:api']\n  accessTokenFormat: rfc9068\n",
+    ));
+    let options = &loaded.config.static_clients[0].options;
+    assert_eq!(options.allowed_resources.len(), 2);
+    assert_eq!(options.access_token_format, crate::client_options::AccessTokenFormat::Rfc9068);
+}

@@ -2,7 +2,7 @@
 //! was issued to, with the same `redirect_uri` and the PKCE verifier (RFC 7636 §4.6). A
 //! replayed code is refused and the tokens first issued from it are revoked (§4.1.2).
 
-use super::refresh_token::{create_family, revoke_family_access, should_issue};
+use super::refresh_token::{Origin, create_family, revoke_family_access, should_issue};
 use super::{CodeRequest, GrantContext};
 use crate::oauth2::error::{ErrorCode, OAuthError};
 use crate::oauth2::pkce;
@@ -14,7 +14,15 @@ pub async fn exchange(
     client: &Client,
     request: CodeRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    redeem(ctx, client, &request.code, &request.redirect_uri, request.code_verifier.as_deref()).await
+    redeem(
+        ctx,
+        client,
+        &request.code,
+        &request.redirect_uri,
+        request.code_verifier.as_deref(),
+        request.resource.as_deref(),
+    )
+    .await
 }
 
 /// Redeems a code issued to `client` for `redirect_uri`, once, and mints the tokens. The
@@ -26,6 +34,7 @@ pub async fn redeem(
     code_id: &str,
     redirect_uri: &str,
     code_verifier: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let code = match ctx.storage.redeem_auth_code(code_id, ctx.now).await? {
         Redemption::NotFound => return Err(OAuthError::invalid_grant("Invalid or expired code parameter.")),
@@ -57,10 +66,13 @@ pub async fn redeem(
         ));
     }
 
+    let resource = crate::oauth2::resource::at_token(client, code.resource.as_deref(), resource)?;
+
     // The family first: the access token names it, so that revoking it revokes the token.
     let connector = ctx.connectors.get(&code.connector_id).map(|c| c.as_ref());
     let refresh = if should_issue(ctx.settings, client, connector, &code.scopes) {
-        Some(create_family(ctx, client, (&code).into()).await?)
+        let origin = Origin { resource: resource.as_deref(), ..(&code).into() };
+        Some(create_family(ctx, client, origin).await?)
     } else {
         None
     };
@@ -76,6 +88,8 @@ pub async fn redeem(
         session_id: &code.session_id,
         family,
         jkt: ctx.dpop_jkt.as_deref(),
+        resource: resource.as_deref(),
+        access_format: client.options.access_token_format,
         now: ctx.now,
         lifetimes: ctx.settings.lifetimes(client),
     };

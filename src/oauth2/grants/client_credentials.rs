@@ -28,6 +28,7 @@ pub async fn issue_tokens(
     validate_scopes(&granted)?;
     check_cross_client_trust(&granted, client, ctx.clients).await?;
 
+    let resource = crate::oauth2::resource::check(client, request.resource.as_deref())?;
     let claims = client_claims(client);
     let token_ctx = TokenContext {
         issuer: &ctx.settings.issuer,
@@ -42,6 +43,8 @@ pub async fn issue_tokens(
         session_id: "",
         family: "",
         jkt: ctx.dpop_jkt.as_deref(),
+        resource: resource.as_deref(),
+        access_format: client.options.access_token_format,
         now: ctx.now,
         lifetimes: ctx.settings.lifetimes(client),
     };

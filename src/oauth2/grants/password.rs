@@ -64,6 +64,7 @@ pub async fn login(
     ctx.throttle.password_succeeded(ctx.storage, &attempt).await?;
 
     let nonce = request.nonce.as_str();
+    let resource = crate::oauth2::resource::check(client, request.resource.as_deref())?;
     let refresh_token = if should_issue(ctx.settings, client, Some(&connector), &granted) {
         let origin = Origin {
             connector_id,
@@ -73,6 +74,7 @@ pub async fn login(
             nonce,
             auth_time: ctx.now,
             session_id: "",
+            resource: resource.as_deref(),
         };
         Some(create_family(ctx, client, origin).await?)
     } else {
@@ -91,6 +93,8 @@ pub async fn login(
         session_id: "",
         family,
         jkt: ctx.dpop_jkt.as_deref(),
+        resource: resource.as_deref(),
+        access_format: client.options.access_token_format,
         now: ctx.now,
         lifetimes: ctx.settings.lifetimes(client),
     };

@@ -29,6 +29,8 @@ pub struct Origin<'a> {
     pub auth_time: UnixTime,
     /// The single sign-on session, if the login had one (the password grant has none).
     pub session_id: &'a str,
+    /// The resource (RFC 8707) the grant is for.
+    pub resource: Option<&'a str>,
 }
 
 impl<'a> From<&'a AuthCode> for Origin<'a> {
@@ -41,6 +43,7 @@ impl<'a> From<&'a AuthCode> for Origin<'a> {
             nonce: &code.nonce,
             auth_time: code.auth_time,
             session_id: &code.session_id,
+            resource: code.resource.as_deref(),
         }
     }
 }
@@ -100,6 +103,7 @@ pub async fn create_family(
         // confidential client's is already bound to its credentials).
         dpop_jkt: if client.public { ctx.dpop_jkt.clone() } else { None },
         valid_if_not_used_for: client.options.expiry.refresh_valid_if_not_used_for,
+        resource: origin.resource.map(str::to_string),
     };
     ctx.storage.create_refresh_token(&record).await?;
     Ok((id.clone(), format_token(&id, &secret)))
@@ -175,6 +179,8 @@ pub async fn refresh(
         ));
     }
     let granted = requested_scopes(&token, request.scope.as_deref())?;
+    let resource =
+        crate::oauth2::resource::at_token(client, token.resource.as_deref(), request.resource.as_deref())?;
     let identity = refresh_identity(ctx, &token).await?;
     let current_secret = advance_secret(ctx, client, &token, &secret, &identity).await?;
 
@@ -189,6 +195,8 @@ pub async fn refresh(
         session_id: &token.session_id,
         family: &token.id,
         jkt: ctx.dpop_jkt.as_deref(),
+        resource: resource.as_deref(),
+        access_format: client.options.access_token_format,
         now: ctx.now,
         lifetimes: ctx.settings.lifetimes(client),
     };

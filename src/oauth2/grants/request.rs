@@ -41,6 +41,8 @@ pub struct TokenForm {
     pub subject_token_type: Option<String>,
     pub requested_token_type: Option<String>,
     pub audience: Option<String>,
+    /// RFC 8707 §2.2: the API the access token is for.
+    pub resource: Option<String>,
 }
 crate::debug_only!(TokenForm: grant_type, redirect_uri, scope, client_id, username, connector_id, subject_token_type, requested_token_type, audience);
 
@@ -61,15 +63,17 @@ pub struct CodeRequest {
     /// Empty when the client sent none (it must then have sent none at `/auth` either).
     pub redirect_uri: String,
     pub code_verifier: Option<String>,
+    pub resource: Option<String>,
 }
-crate::debug_only!(CodeRequest: redirect_uri);
+crate::debug_only!(CodeRequest: redirect_uri, resource);
 
 /// RFC 6749 §6.
 pub struct RefreshRequest {
     pub refresh_token: Secret,
     pub scope: Option<String>,
+    pub resource: Option<String>,
 }
-crate::debug_only!(RefreshRequest: scope);
+crate::debug_only!(RefreshRequest: scope, resource);
 
 /// RFC 8628 §3.4 (with Dex's PKCE extension).
 pub struct DeviceCodeRequest {
@@ -82,6 +86,7 @@ crate::debug_only!(DeviceCodeRequest: device_code);
 #[derive(Debug)]
 pub struct ClientCredentialsRequest {
     pub scope: Option<String>,
+    pub resource: Option<String>,
 }
 
 /// RFC 6749 §4.3.2, through `oauth2.passwordConnector`.
@@ -93,8 +98,9 @@ pub struct PasswordRequest {
     pub scope: Option<String>,
     /// Empty when the client sent none.
     pub nonce: String,
+    pub resource: Option<String>,
 }
-crate::debug_only!(PasswordRequest: connector_id, username, scope);
+crate::debug_only!(PasswordRequest: connector_id, username, scope, resource);
 
 /// RFC 8693 §2.1, with Dex's `connector_id`.
 pub struct ExchangeRequest {
@@ -122,23 +128,34 @@ impl TokenForm {
 impl TokenRequest {
     /// The parameters of `grant` from the form; the first missing or invalid one is the error.
     pub fn parse(grant: GrantType, form: TokenForm, settings: &Settings) -> Result<Self, OAuthError> {
+        // The device flow's tokens exist before its token request; token exchange names its
+        // audience otherwise (Dex's `audience`).
+        if form.resource.is_some() && matches!(grant, GrantType::DeviceCode | GrantType::TokenExchange) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                format!("resource is not supported with the {} grant.", grant.as_str()),
+            ));
+        }
         Ok(match grant {
             GrantType::AuthorizationCode => Self::AuthorizationCode(CodeRequest {
                 code: required(&form.code, "code")?.to_string(),
                 redirect_uri: form.redirect_uri.unwrap_or_default(),
                 code_verifier: form.code_verifier,
+                resource: form.resource,
             }),
             GrantType::RefreshToken => Self::RefreshToken(RefreshRequest {
                 refresh_token: required_secret(form.refresh_token, "refresh_token")?,
                 scope: form.scope,
+                resource: form.resource,
             }),
             GrantType::DeviceCode => Self::DeviceCode(DeviceCodeRequest {
                 device_code: required_secret(form.device_code, "device_code")?,
                 code_verifier: form.code_verifier,
             }),
-            GrantType::ClientCredentials => {
-                Self::ClientCredentials(ClientCredentialsRequest { scope: form.scope })
-            }
+            GrantType::ClientCredentials => Self::ClientCredentials(ClientCredentialsRequest {
+                scope: form.scope,
+                resource: form.resource,
+            }),
             GrantType::Password => {
                 let Some(connector_id) = settings.password_connector.clone() else {
                     return Err(OAuthError::new(
@@ -152,6 +169,7 @@ impl TokenRequest {
                     password: required_secret(form.password, "password")?,
                     scope: form.scope,
                     nonce: form.nonce.unwrap_or_default(),
+                    resource: form.resource,
                 })
             }
             GrantType::TokenExchange => Self::TokenExchange(exchange(form)?),

@@ -76,6 +76,8 @@ pub async fn exchange(
         session_id: "",
         family: "",
         jkt: ctx.dpop_jkt.as_deref(),
+        resource: None,
+        access_format: client.options.access_token_format,
         now: ctx.now,
         lifetimes: ctx.settings.lifetimes(client),
     };
