@@ -92,6 +92,15 @@ impl ClientExpiry {
     }
 }
 
+/// What is known of a client's secret when its options are checked.
+#[derive(Debug, Clone, Copy)]
+pub enum ClientSecret<'a> {
+    None,
+    Clear(&'a str),
+    /// Only its hash is kept (clients made through the admin API).
+    Hashed,
+}
+
 /// A named security profile: a set of requirements switched on together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -112,6 +121,65 @@ impl Profile {
 }
 
 impl ClientOptions {
+    /// The rules between the options and the client's `secret` and `public`, for the config
+    /// and the admin API alike: each problem with the option's key (as in `staticClients`).
+    pub fn check(&self, secret: ClientSecret<'_>, public: bool) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        let mut problem = |key: &'static str, message: &str| problems.push((key, message.to_string()));
+        let has_secret = !matches!(secret, ClientSecret::None);
+        let has_keys = self.jwks.is_some() || !self.jwks_uri.is_empty();
+        if self.jwks.is_some() && !self.jwks_uri.is_empty() {
+            problem("jwks", "`jwks` and `jwksURI` are exclusive; keep only one");
+        }
+        const METHOD: &str = "tokenEndpointAuthMethod";
+        match self.token_endpoint_auth_method {
+            Some(ClientAuthMethod::PrivateKeyJwt) if !has_keys => {
+                problem(METHOD, "private_key_jwt needs the client's public keys: set `jwks` or `jwksURI`");
+            }
+            Some(ClientAuthMethod::PrivateKeyJwt) if public => {
+                problem(METHOD, "a public client cannot keep a private key; remove `public` or use `none`");
+            }
+            Some(ClientAuthMethod::ClientSecretBasic) if !has_secret => {
+                problem(METHOD, "client_secret_basic needs a `secret`")
+            }
+            Some(ClientAuthMethod::ClientSecretPost) if !has_secret => {
+                problem(METHOD, "client_secret_post needs a `secret`")
+            }
+            // RFC 7518 §3.2: an HMAC key at least as long as the hash (HS256: 32 bytes).
+            Some(ClientAuthMethod::ClientSecretJwt) => match secret {
+                ClientSecret::Clear(s) if s.len() >= 32 => {}
+                ClientSecret::Hashed => problem(
+                    METHOD,
+                    "client_secret_jwt needs the secret in clear, and a client of the admin API keeps only its hash; use private_key_jwt",
+                ),
+                _ => problem(METHOD, "client_secret_jwt needs a `secret` of at least 32 characters"),
+            },
+            Some(ClientAuthMethod::None) if !public || has_secret => {
+                problem(
+                    METHOD,
+                    "`none` is for public clients without a secret: set `public: true` and remove `secret`",
+                );
+            }
+            _ => {}
+        }
+        if self.fapi2()
+            && (public || self.token_endpoint_auth_method != Some(ClientAuthMethod::PrivateKeyJwt))
+        {
+            problem(
+                "profile",
+                "fapi2 needs a confidential client with `tokenEndpointAuthMethod: private_key_jwt` (and its `jwks` or `jwksURI`)",
+            );
+        }
+        for (key, value) in
+            [("expiry.idTokens", self.expiry.id_tokens), ("expiry.accessTokens", self.expiry.access_tokens)]
+        {
+            if value.is_some_and(|v| v < 1) {
+                problem(key, "must be at least 1s");
+            }
+        }
+        problems
+    }
+
     pub fn fapi2(&self) -> bool {
         self.profile == Some(Profile::Fapi2)
     }
@@ -148,6 +216,39 @@ impl ClientOptions {
                 ClientAuthMethod::ClientSecretJwt | ClientAuthMethod::PrivateKeyJwt => false,
             },
         }
+    }
+}
+
+/// An inline JWK Set of public signing keys, each one usable to verify.
+pub fn parse_jwks(value: &serde_json::Value) -> Result<JwkSet, String> {
+    let set: JwkSet = serde_json::from_value(value.clone())
+        .map_err(|e| format!("not a JWK Set ({{\"keys\": [...]}}): {e}"))?;
+    if set.keys.is_empty() {
+        return Err("the JWK Set has no keys".into());
+    }
+    for (i, key) in set.keys.iter().enumerate() {
+        if matches!(key.algorithm, jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_)) {
+            return Err(format!("key {i} is a symmetric (oct) key; list public keys only"));
+        }
+        jsonwebtoken::DecodingKey::from_jwk(key)
+            .map_err(|e| format!("key {i} cannot verify signatures: {e}"))?;
+    }
+    Ok(set)
+}
+
+/// A `jwksURI`: https, or http on a loopback address (a client on the same machine).
+pub fn check_jwks_uri(uri: &str) -> Result<(), String> {
+    let loopback = |url: &url::Url| match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url::Url::parse(uri) {
+        Ok(url) if url.scheme() == "https" || (url.scheme() == "http" && loopback(&url)) => Ok(()),
+        _ => Err(format!(
+            "{uri:?} is not an https URL (http only on a loopback address); write e.g. https://app.example.com/jwks.json"
+        )),
     }
 }
 

@@ -2,8 +2,9 @@
 //! `ListClients`).
 
 use super::{AdminContext, AdminError, Change, invalid};
+use crate::client_options::{ClientOptions, ClientSecret};
 use crate::crypto::{SecretHash, random_id, random_token};
-use crate::protocol::RefreshTokenLifetime;
+use crate::protocol::{ClientAuthMethod, RefreshTokenLifetime};
 use crate::storage::{Client, StorageError};
 use crate::types::{ClientId, ConnectorId, Secret};
 
@@ -23,6 +24,8 @@ pub struct NewClient {
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: String,
     pub refresh_token_lifetime: String,
+    /// Tessera's options beyond Dex's (all default for Dex's clients).
+    pub options: ClientOptions,
 }
 
 /// A created client and its secret, which is shown this once (only its hash is kept).
@@ -45,6 +48,8 @@ pub struct ClientUpdate {
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
     pub refresh_token_lifetime: Option<String>,
+    /// `Some`: replaces the options whole.
+    pub options: Option<ClientOptions>,
 }
 
 fn lifetime(value: &str) -> Result<RefreshTokenLifetime, AdminError> {
@@ -57,6 +62,27 @@ fn check_uris(field: &str, uris: &[String]) -> Result<(), AdminError> {
         if uri.trim().is_empty() || uri.contains(char::is_whitespace) {
             return Err(invalid(format!("{field}: {uri:?} is not a URI")));
         }
+    }
+    Ok(())
+}
+
+/// The options against the client (`ClientOptions::check`, as for the config), and lifetimes
+/// no longer than the server's longest: signing keys and revocations are kept that long.
+fn check_options(
+    ctx: &AdminContext<'_>,
+    options: &ClientOptions,
+    secret: ClientSecret<'_>,
+    public: bool,
+) -> Result<(), AdminError> {
+    if let Some((key, message)) = options.check(secret, public).into_iter().next() {
+        return Err(invalid(format!("options ({key}): {message}")));
+    }
+    let longest = [options.expiry.id_tokens, options.expiry.access_tokens].into_iter().flatten().max();
+    if longest.is_some_and(|l| l > ctx.access_token_lifetime) {
+        return Err(invalid(format!(
+            "options.expiry: ID and access tokens may live at most {}s here (the longest lifetime of the config)",
+            ctx.access_token_lifetime
+        )));
     }
     Ok(())
 }
@@ -80,8 +106,16 @@ pub async fn create(ctx: &AdminContext<'_>, new: NewClient) -> Result<Change<Cre
     if ctx.clients.is_static(&id) {
         return Ok(Change::AlreadyExists);
     }
-    let secret =
-        if new.secret.is_empty() && !new.public { Secret::new(random_token(32)) } else { new.secret };
+    // A client that proves itself with its key needs no secret.
+    let by_key = new.options.token_endpoint_auth_method == Some(ClientAuthMethod::PrivateKeyJwt);
+    let secret = if new.secret.is_empty() && !new.public && !by_key {
+        Secret::new(random_token(32))
+    } else {
+        new.secret
+    };
+    // Only the secret's hash is kept: what needs it in clear (client_secret_jwt) cannot be.
+    let known = if secret.is_empty() { ClientSecret::None } else { ClientSecret::Hashed };
+    check_options(ctx, &new.options, known, new.public)?;
     let client = Client {
         id,
         secret: Secret::default(),
@@ -96,7 +130,7 @@ pub async fn create(ctx: &AdminContext<'_>, new: NewClient) -> Result<Change<Cre
         logo_url: new.logo_url,
         allowed_connectors: new.allowed_connectors.into_iter().map(ConnectorId::from).collect(),
         client_credentials_groups: Vec::new(),
-        options: Default::default(),
+        options: new.options,
     };
     match ctx.storage.create_client(&client).await {
         Ok(()) => {
@@ -145,6 +179,11 @@ pub async fn update(ctx: &AdminContext<'_>, update: ClientUpdate) -> Result<Chan
     }
     if let Some(value) = update.refresh_token_lifetime {
         client.refresh_token_lifetime = lifetime(&value)?;
+    }
+    if let Some(options) = update.options {
+        let known = if client.has_secret() { ClientSecret::Hashed } else { ClientSecret::None };
+        check_options(ctx, &options, known, client.public)?;
+        client.options = options;
     }
     Ok(if ctx.storage.update_client(&client).await? { Change::Done(()) } else { Change::NotFound })
 }

@@ -208,6 +208,7 @@ pub async fn run(session: &Session, command: ClientsCommand) -> Result<(), CliEr
                 backchannel_logout_uri: args.backchannel_logout_uri,
                 post_logout_redirect_uris: args.post_logout_redirect_uris,
                 refresh_token_lifetime: args.refresh_token_lifetime,
+                options: None,
             };
             let response = conn.client.update_client(request).await.map_err(|s| conn.error(&s))?;
             if response.into_inner().not_found {
@@ -244,6 +245,7 @@ async fn create(
         backchannel_logout_uri: args.backchannel_logout_uri.unwrap_or_default(),
         post_logout_redirect_uris: args.post_logout_redirect_uris,
         refresh_token_lifetime: args.refresh_token_lifetime.unwrap_or_default(),
+        options: None,
     };
     let response = conn.client.create_client(api::CreateClientReq { client: Some(client) }).await;
     let response = response.map_err(|s| conn.error(&s))?.into_inner();

@@ -279,16 +279,10 @@ impl Config {
         }
     }
 
-    /// What the FAPI 2.0 profile asks of a client's registration and of the server's signing
-    /// key; the protocol rules (PAR, PKCE S256, DPoP, codes of 60 s) apply by themselves.
+    /// What the FAPI 2.0 profile asks of the server's signing key and of a static client's
+    /// redirect URIs (its authentication is `ClientOptions::check`'s); the protocol rules
+    /// (PAR, PKCE S256, DPoP, codes of 60 s) apply by themselves.
     fn validate_fapi2_client(&self, c: &StaticClient, at: &dyn Fn(&str) -> String, p: &mut Problems) {
-        use crate::protocol::ClientAuthMethod;
-        if c.public || c.options.token_endpoint_auth_method != Some(ClientAuthMethod::PrivateKeyJwt) {
-            p.add(
-                at("profile"),
-                "fapi2 needs a confidential client with `tokenEndpointAuthMethod: private_key_jwt` (and its `jwks` or `jwksURI`)",
-            );
-        }
         if self.signer.algorithm != SigningAlgorithm::ES256 {
             p.add(at("profile"), "fapi2 needs ES256 signatures: set `signer.config.algorithm: ES256`");
         }

@@ -135,6 +135,7 @@ fn client_message(client: &Client, secret: &Secret) -> api::Client {
         backchannel_logout_uri: client.backchannel_logout_uri.clone(),
         post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
         refresh_token_lifetime: client.refresh_token_lifetime.as_str().to_string(),
+        options: super::client_options::to_message(&client.options),
     }
 }
 
@@ -152,7 +153,17 @@ fn client_info(client: &Client) -> api::ClientInfo {
         backchannel_logout_uri: c.backchannel_logout_uri,
         post_logout_redirect_uris: c.post_logout_redirect_uris,
         refresh_token_lifetime: c.refresh_token_lifetime,
+        options: c.options,
     }
+}
+
+/// The options of a request, read; what cannot be read is `InvalidArgument`.
+fn options(message: Option<api::ClientOptions>) -> Result<crate::client_options::ClientOptions, Status> {
+    message
+        .map(super::client_options::from_message)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(Status::invalid_argument)
 }
 
 fn reject_sso_shared_with(list: &[String]) -> Result<(), Status> {
@@ -201,6 +212,7 @@ impl Dex for DexApi {
             post_logout_redirect_uris: c.post_logout_redirect_uris,
             backchannel_logout_uri: c.backchannel_logout_uri,
             refresh_token_lifetime: c.refresh_token_lifetime,
+            options: options(c.options)?,
         };
         let result = admin::clients::create(&self.ctx(), new).await;
         let target = match &result {
@@ -236,6 +248,7 @@ impl Dex for DexApi {
             post_logout_redirect_uris: r.post_logout_redirect_uris,
             backchannel_logout_uri: r.backchannel_logout_uri,
             refresh_token_lifetime: r.refresh_token_lifetime,
+            options: r.options.map(|o| options(Some(o))).transpose()?,
         };
         let change = self
             .audited(&caller, "UpdateClient", &target, admin::clients::update(&self.ctx(), update))

@@ -506,3 +506,76 @@ async fn reflection_lists_dexs_service() {
     assert!(unimplemented);
     server.stop().await;
 }
+
+/// Tessera's client options (`ClientOptions`, beyond Dex's fields) through grpcio: a
+/// private_key_jwt client with its own lifetimes and grants, made and changed at run time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_options_are_set_through_the_api() {
+    let server = TestServer::builder()
+        .yaml("grpc:\n  addr: 127.0.0.1:0\noauth2:\n  grantTypes: [authorization_code, refresh_token, client_credentials]\n")
+        .start()
+        .await;
+    let key = crate::client_jwt::key();
+    let jwks = json!({ "keys": [key.public] }).to_string();
+    let options = json!({
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": jwks,
+        "expiry": { "access_tokens": 60 },
+        "allowed_resources": ["https://api.example.com"],
+    });
+    let created = call(
+        &server,
+        "CreateClient",
+        json!({"client": {"id": "keyed", "name": "Keyed", "redirect_uris": [PY_REDIRECT], "options": options}}),
+    )
+    .await;
+    assert_eq!(created["already_exists"], false, "{created}");
+    assert_eq!(created["client"]["secret"], "", "a client with a key gets no secret: {created}");
+    let got = call(&server, "GetClient", json!({"id": "keyed"})).await;
+    assert_eq!(got["client"]["options"]["token_endpoint_auth_method"], "private_key_jwt", "{got}");
+
+    let cc = |resource: &'static str| {
+        let assertion =
+            crate::client_jwt::signed(&key, &crate::client_jwt::claims(&server, "keyed", &server.issuer));
+        let form = vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("resource", resource.to_string()),
+            ("client_assertion_type", crate::client_jwt::ASSERTION_TYPE.to_string()),
+            ("client_assertion", assertion),
+        ];
+        api().post(server.url("/token")).form(&form).send()
+    };
+    let tokens = ApiResponse::read(cc("https://api.example.com").await.unwrap()).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    assert_eq!(tokens.json["expires_in"], 60);
+    assert_eq!(jwt_claims(tokens.str("access_token"))["aud"], "https://api.example.com");
+
+    // Options are replaced whole: now only the code flow.
+    let changed = call(
+        &server,
+        "UpdateClient",
+        json!({"id": "keyed", "options": {"token_endpoint_auth_method": "private_key_jwt", "jwks": jwks, "grant_types": ["authorization_code"]}}),
+    )
+    .await;
+    assert_eq!(changed["not_found"], false, "{changed}");
+    ApiResponse::read(cc("https://api.example.com").await.unwrap())
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "unauthorized_client");
+
+    // Options that do not fit the client are refused, and say why.
+    for (options, why) in [
+        (json!({"token_endpoint_auth_method": "client_secret_jwt"}), "in clear"),
+        (json!({"token_endpoint_auth_method": "private_key_jwt"}), "public keys"),
+        (json!({"expiry": {"id_tokens": 10 * 24 * 3600}}), "at most"),
+        (json!({"profile": "fapi3"}), "profile"),
+    ] {
+        let refused = call(
+            &server,
+            "CreateClient",
+            json!({"client": {"id": "bad", "name": "Bad", "options": options}}),
+        )
+        .await;
+        assert_eq!(refused["error"], "INVALID_ARGUMENT", "{refused}");
+        assert!(refused["details"].as_str().unwrap().contains(why), "{refused}");
+    }
+}

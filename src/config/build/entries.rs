@@ -5,14 +5,15 @@
 use url::Url;
 
 use super::{Report, expand_config, non_empty, parse_list};
-use crate::client_options::{AccessTokenFormat, ClientExpiry, ClientOptions, Profile};
+use crate::client_options::{
+    AccessTokenFormat, ClientExpiry, ClientOptions, ClientSecret, Profile, check_jwks_uri, parse_jwks,
+};
 use crate::config::env::EnvLookup;
 use crate::config::hash::normalise_hash;
 use crate::config::raw;
 use crate::config::{ConnectorConfig, GrantType, RefreshTokenLifetime, StaticClient, StaticPassword};
 use crate::protocol::ClientAuthMethod;
 use crate::types::{ClientId, ConnectorId, Secret};
-use jsonwebtoken::jwk::JwkSet;
 
 /// Resolves a `value` / `valueEnv` pair (Dex's `id`/`idEnv`, `secret`/`secretEnv`).
 fn value_or_env(
@@ -171,81 +172,35 @@ pub(super) fn build_connector(
     ConnectorConfig::new(c.kind, ConnectorId::from(c.id), c.name, config, grant_types, path)
 }
 
-/// `tokenEndpointAuthMethod`, `jwks`, `jwksURI` and `requirePushedAuthorizationRequests`,
-/// checked against each other and against `secret`/`public`.
+/// The options beyond Dex's client record, each parsed here; how they fit together is
+/// `ClientOptions::check`'s (shared with the admin API).
 fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report) -> ClientOptions {
-    let has_secret = !secret.is_empty();
     let method_text = c.token_endpoint_auth_method.trim();
-    let method = if method_text.is_empty() {
-        None
-    } else {
-        let parsed = ClientAuthMethod::parse(method_text);
+    let token_endpoint_auth_method = non_empty(method_text.to_string()).and_then(|text| {
+        let parsed = ClientAuthMethod::parse(&text);
         if parsed.is_none() {
             let known: Vec<&str> = ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
             report.problem(
                 format!("{path}.tokenEndpointAuthMethod"),
-                format!("unknown method {method_text:?}; use one of {}", known.join(", ")),
+                format!("unknown method {text:?}; use one of {}", known.join(", ")),
             );
         }
         parsed
-    };
-    let jwks = c.jwks.as_ref().and_then(|value| match client_jwks(value) {
+    });
+    let jwks = c.jwks.as_ref().and_then(|value| match parse_jwks(value) {
         Ok(set) => Some(set),
         Err(why) => {
             report.problem(format!("{path}.jwks"), why);
             None
         }
     });
-    let jwks_uri = non_empty(c.jwks_uri.clone()).and_then(|uri| match Url::parse(&uri) {
-        Ok(url) if url.scheme() == "https" || (url.scheme() == "http" && is_loopback(&url)) => Some(uri),
-        _ => {
-            report.problem(
-                format!("{path}.jwksURI"),
-                format!("{uri:?} is not an https URL (http only on a loopback address); write e.g. https://app.example.com/jwks.json"),
-            );
+    let jwks_uri = non_empty(c.jwks_uri.trim().to_string()).and_then(|uri| match check_jwks_uri(&uri) {
+        Ok(()) => Some(uri),
+        Err(why) => {
+            report.problem(format!("{path}.jwksURI"), why);
             None
         }
     });
-    let keys_path = format!("{path}.jwks");
-    if c.jwks.is_some() && !c.jwks_uri.trim().is_empty() {
-        report.problem(keys_path.clone(), "`jwks` and `jwksURI` are exclusive; keep only one");
-    }
-    let has_keys = c.jwks.is_some() || !c.jwks_uri.trim().is_empty();
-    let method_path = format!("{path}.tokenEndpointAuthMethod");
-    match method {
-        Some(ClientAuthMethod::PrivateKeyJwt) => {
-            if !has_keys {
-                report.problem(
-                    method_path,
-                    "private_key_jwt needs the client's public keys: set `jwks` or `jwksURI`",
-                );
-            } else if c.public {
-                report.problem(
-                    method_path,
-                    "a public client cannot keep a private key; remove `public` or use `none`",
-                );
-            }
-        }
-        Some(m @ (ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost))
-            if !has_secret =>
-        {
-            report.problem(method_path, format!("{} needs a `secret`", m.as_str()));
-        }
-        Some(ClientAuthMethod::ClientSecretJwt) if !has_secret => {
-            report.problem(method_path, "client_secret_jwt needs a `secret`");
-        }
-        Some(ClientAuthMethod::ClientSecretJwt) if secret.len() < 32 => {
-            // RFC 7518 §3.2: an HMAC key at least as long as the hash (HS256: 32 bytes).
-            report.problem(method_path, "client_secret_jwt needs a `secret` of at least 32 characters");
-        }
-        Some(ClientAuthMethod::None) if !c.public || has_secret => {
-            report.problem(
-                method_path,
-                "`none` is for public clients without a secret: set `public: true` and remove `secret`",
-            );
-        }
-        _ => {}
-    }
     let profile = non_empty(c.profile.trim().to_string()).and_then(|name| {
         let parsed = Profile::parse(&name);
         if parsed.is_none() {
@@ -256,11 +211,8 @@ fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report
         }
         parsed
     });
-    if has_keys && method != Some(ClientAuthMethod::PrivateKeyJwt) {
-        report.warn(&keys_path, "ignored unless tokenEndpointAuthMethod is private_key_jwt");
-    }
-    ClientOptions {
-        token_endpoint_auth_method: method,
+    let options = ClientOptions {
+        token_endpoint_auth_method,
         jwks,
         jwks_uri: jwks_uri.unwrap_or_default(),
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
@@ -279,7 +231,22 @@ fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report
             );
             AccessTokenFormat::Dex
         }),
+    };
+    // A key that did not parse was reported above; do not report it missing too.
+    let unparsed_keys = options.jwks.is_none()
+        && options.jwks_uri.is_empty()
+        && (c.jwks.is_some() || !c.jwks_uri.trim().is_empty());
+    let known = if secret.is_empty() { ClientSecret::None } else { ClientSecret::Clear(secret) };
+    for (key, message) in options.check(known, c.public) {
+        if !(unparsed_keys && key == "tokenEndpointAuthMethod" && message.contains("public keys")) {
+            report.problem(format!("{path}.{key}"), message);
+        }
     }
+    let has_keys = c.jwks.is_some() || !c.jwks_uri.trim().is_empty();
+    if has_keys && options.token_endpoint_auth_method != Some(ClientAuthMethod::PrivateKeyJwt) {
+        report.warn(&format!("{path}.jwks"), "ignored unless tokenEndpointAuthMethod is private_key_jwt");
+    }
+    options
 }
 
 /// `expiry`: each lifetime at least a second; the refresh limits as in `expiry.refreshTokens`
@@ -340,30 +307,4 @@ fn client_grant_types(names: &[String], path: &str, report: &mut Report) -> Vec<
         }
     }
     grants
-}
-
-/// An inline JWK Set of public signing keys, each one usable to verify.
-fn client_jwks(value: &serde_json::Value) -> Result<JwkSet, String> {
-    let set: JwkSet = serde_json::from_value(value.clone())
-        .map_err(|e| format!("not a JWK Set ({{\"keys\": [...]}}): {e}"))?;
-    if set.keys.is_empty() {
-        return Err("the JWK Set has no keys".into());
-    }
-    for (i, key) in set.keys.iter().enumerate() {
-        if matches!(key.algorithm, jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_)) {
-            return Err(format!("key {i} is a symmetric (oct) key; list public keys only"));
-        }
-        jsonwebtoken::DecodingKey::from_jwk(key)
-            .map_err(|e| format!("key {i} cannot verify signatures: {e}"))?;
-    }
-    Ok(set)
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }

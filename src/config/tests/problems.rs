@@ -268,11 +268,11 @@ fn client_authentication_settings_are_consistent() {
     assert!(has(&p(&format!("{jwt}  jwks: {{keys: []}}\n")), "staticClients[0].jwks", "no keys"));
     let oct = r#"{keys: [{kty: oct, k: c2VjcmV0}]}"#;
     assert!(has(&p(&format!("{jwt}  jwks: {oct}\n")), "staticClients[0].jwks", "symmetric"));
-    let both = format!("{jwt}  jwksURI: https://c.example/jwks\n  jwks: {{keys: []}}\n");
-    assert!(has(&p(&both), "staticClients[0].jwks", "exclusive"));
 
     // The RFC 7517 §A.1 example key, and a loopback jwksURI for tests.
     let ec = r#"{keys: [{kty: EC, crv: P-256, x: MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4, y: 4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM, kid: "1"}]}"#;
+    let both = format!("{jwt}  jwksURI: https://c.example/jwks\n  jwks: {ec}\n");
+    assert!(has(&p(&both), "staticClients[0].jwks", "exclusive"));
     let loaded = ok(&client(&format!("{jwt}  jwks: {ec}\n")));
     let options = &loaded.config.static_clients[0].options;
     assert_eq!(options.token_endpoint_auth_method, Some(crate::protocol::ClientAuthMethod::PrivateKeyJwt));
