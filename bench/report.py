@@ -108,6 +108,7 @@ def verdicts(results):
     else:
         out.append(verdict("Idle RSS ≤ 20 MB and ≤ 1/4 of the peer's", None, "not run", "≤ 20 MB, ≤ peer/4"))
 
+    out.extend(fapi_verdicts(results))
     out.extend(soak_verdicts(results.get("soak")))
 
     st = results.get("startup")
@@ -129,6 +130,34 @@ def verdicts(results):
                                f"{r['flood_logins_per_s']} logins/s)", "≤ 2×"))
         else:
             out.append(verdict(name, None, "not run", "≤ 2×"))
+    return out
+
+
+def cpu_us(s):
+    """Server CPU per request, in µs: cores busy over requests per second."""
+    return s["server_cpu"] / s["ops_per_s"] * 1e6 if s and s["ops_per_s"] > 0 else None
+
+
+def fapi_verdicts(results):
+    """Each FAPI path's server CPU per request against the plain path's plus one ES256
+    verification (criterion's jwt/verify/ES256) per extra JWT, plus 10%."""
+    out = []
+    verify = micro_us(results, "jwt/verify/ES256")
+    for sid, label in (("fapi_par", "PAR with private_key_jwt"), ("fapi_token", "Token with private_key_jwt + DPoP"),
+                       ("fapi_userinfo", "/userinfo with DPoP")):
+        name = f"{label}: CPU/request ≤ 1.1 × (plain + its signature checks)"
+        entry = scenario(results, sid)
+        if not entry or verify is None:
+            out.append(verdict(name, None, "not run" if not entry else "no criterion figure (group micro)", "≤ 1.1×"))
+            continue
+        plain, fapi = cpu_us(entry["sides"]["plain"]), cpu_us(entry["sides"]["fapi"])
+        if plain is None or fapi is None:
+            out.append(verdict(name, None, "no throughput", "≤ 1.1×"))
+            continue
+        allowed = plain + entry.get("extra_jwts", 1) * verify
+        ok = fapi <= 1.1 * allowed and entry["sides"]["fapi"]["failed"] == 0
+        out.append(verdict(name, ok, f"{fapi / allowed:.2f}× ({fapi:.0f} µs vs plain {plain:.0f} µs + "
+                                     f"{entry.get('extra_jwts', 1)} × {verify:.0f} µs ES256 verify)", "≤ 1.1×"))
     return out
 
 

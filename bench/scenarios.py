@@ -27,6 +27,11 @@ soak       abandoned auth requests (GET /auth → connector page, never finished
            balancer's health check) at a steady rate while logins go on; RSS and the
            auth_requests table sampled throughout (expiry.authRequests 1m, so the 5-minute
            garbage collection must keep the table bounded).
+fapi       FAPI 2.0 paths against their plain ones on an ES256 server, server CPU per request
+           compared: PAR with private_key_jwt vs client_secret_basic; client_credentials with
+           private_key_jwt and a DPoP proof vs client_secret_basic; /userinfo with a DPoP-bound
+           token and a proof vs a bearer token. The budget: the plain path's CPU plus one
+           ES256 verification per extra JWT (criterion's figure, group micro), plus 10%.
 micro      criterion: JWT sign/verify per algorithm, argon2id and bcrypt verification,
            storage operations on the hot paths (benches/).
 """
@@ -41,8 +46,8 @@ import time
 import servers as S
 from servers import log
 
-GROUPS = ["micro", "startup", "compare", "sqlite", "isolation", "grpc", "rotation", "postgres", "mariadb", "replicas",
-          "soak"]
+GROUPS = ["micro", "startup", "compare", "sqlite", "isolation", "grpc", "fapi", "rotation", "postgres", "mariadb",
+          "replicas", "soak"]
 
 
 class Profile:
@@ -118,18 +123,20 @@ def measure(server_list, targets, scenario, concurrency, duration, flags):
 
 def interleaved(profile, sides, scenario, concurrency, count=None):
     """Runs `scenario` on each side in turns, `profile.rounds` times; `sides` maps a name to
-    (servers to sample, targets, flags). Returns {side: summary}."""
+    (servers to sample, targets, flags), or (servers, targets, flags, scenario) for a side
+    that runs a scenario of its own. Returns {side: summary}."""
     reports = {name: [] for name in sides}
     samples = {name: [] for name in sides}
     cpu = {name: [] for name in sides}
     steal = {name: [] for name in sides}
-    for name, (srvs, targets, flags) in sides.items():
+    own = {name: (side[3] if len(side) > 3 else scenario) for name, side in sides.items()}
+    for name, (srvs, targets, flags, *_) in sides.items():
         if profile.warmup_s and count is None:
-            S.loadgen(targets, scenario, concurrency, profile.warmup_s, flags)
+            S.loadgen(targets, own[name], concurrency, profile.warmup_s, flags)
     for _ in range(profile.rounds):
-        for name, (srvs, targets, flags) in sides.items():
+        for name, (srvs, targets, flags, *_) in sides.items():
             extra = list(flags) + (["--count", str(count)] if count else [])
-            report, sampler = measure(srvs, targets, scenario, concurrency, profile.round_s * (10 if count else 1),
+            report, sampler = measure(srvs, targets, own[name], concurrency, profile.round_s * (10 if count else 1),
                                       extra)
             reports[name].append(report)
             for s in srvs:
@@ -352,6 +359,36 @@ def run_soak(profile, work, password_hash, out):
         server.stop()
 
 
+# (id, title, plain scenario, FAPI scenario, extra JWTs the FAPI path verifies per request)
+FAPI = [
+    ("fapi_par", "PAR: private_key_jwt vs client_secret_basic", "par", "par-jwt", 1),
+    ("fapi_token", "client_credentials: private_key_jwt + DPoP vs client_secret_basic", "client-credentials",
+     "cc-jwt-dpop", 2),
+    ("fapi_userinfo", "/userinfo: DPoP-bound token + proof vs bearer", "userinfo", "userinfo-dpop", 1),
+]
+
+
+def run_fapi(profile, work, password_hash, out):
+    """Each FAPI path against its plain one on one ES256 server (A B A B); the CPU per request of
+    each side is in the entry, and `report.py` holds it to the budget."""
+    server = S.tessera("tessera-fapi", work, password_hash, S.sqlite_storage(os.path.join(work, "fapi.db")),
+                       algorithm="ES256").start()
+    flags = TESSERA_FLAGS + ["--fapi-key", S.FAPI_KEY, "--fapi-client-id", S.FAPI_CLIENT_ID]
+    try:
+        for sid, title, plain, fapi, extra_jwts in FAPI:
+            log(f"fapi: {title}")
+            # The same scope on both sides: one ID token besides the access token.
+            plain_flags = flags + (["--cc-scope", "openid"] if plain == "client-credentials" else [])
+            sides = {"plain": ([server], [server.base_url], plain_flags, plain),
+                     "fapi": ([server], [server.base_url], flags, fapi)}
+            result = interleaved(profile, sides, None, 16)
+            entry = scenario_entry(sid, title, "req/s", result)
+            entry["extra_jwts"] = extra_jwts
+            out["scenarios"].append(entry)
+    finally:
+        server.stop()
+
+
 def run_all(profile, work):
     out = {"scenarios": []}
     password_hash = S.hash_password(S.PASSWORD)
@@ -379,6 +416,8 @@ def run_all(profile, work):
         main.stop()
         if peer:
             peer.stop()
+    if profile.wants("fapi"):
+        run_fapi(profile, work, password_hash, out)
     if profile.wants("rotation"):
         run_rotation(profile, work, password_hash, out)
     if profile.postgres and (profile.wants("postgres") or profile.wants("replicas")):

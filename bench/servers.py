@@ -21,6 +21,12 @@ CLIENT_ID = "example-app"
 CLIENT_SECRET = "ZXhhbXBsZS1hcHAtc2VjcmV0"
 REDIRECT_URI = "http://127.0.0.1:5555/callback"
 USER, PASSWORD = "admin@example.com", "password"
+# The FAPI scenarios' client: private_key_jwt with the bench's own key pair (made for the bench,
+# not a secret), the public half in the config, the private half for the load generator.
+FAPI_CLIENT_ID = "fapi-bench"
+FAPI_KEY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fapi-client.pem")
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fapi-client.jwks.json")) as _f:
+    FAPI_JWKS = _f.read().strip()
 
 
 def log(message):
@@ -290,6 +296,11 @@ staticClients:
     secret: {CLIENT_SECRET}
     name: Example App
     redirectURIs: [{REDIRECT_URI}, {issuer}/device/callback]
+  - id: {FAPI_CLIENT_ID}
+    name: FAPI bench client
+    redirectURIs: [{REDIRECT_URI}]
+    tokenEndpointAuthMethod: private_key_jwt
+    jwks: {FAPI_JWKS}
 enablePasswordDB: true
 staticPasswords:
   - email: {USER}

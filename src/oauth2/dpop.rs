@@ -22,8 +22,8 @@ use super::error::{ErrorCode, OAuthError};
 use super::grants::GrantContext;
 use crate::types::UnixTime;
 use base64::Engine;
+use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
-use jsonwebtoken::{DecodingKey, Validation};
 use serde::Deserialize;
 
 /// The `typ` of a proof.
@@ -125,17 +125,8 @@ async fn verify(ctx: &GrantContext<'_>, proof: &str, expected: &Expected<'_>) ->
         return Err(refuse("its alg does not fit its jwk"));
     }
     let key = DecodingKey::from_jwk(&jwk).map_err(|_| refuse("its jwk is not a usable key"))?;
-    let mut validation = Validation::new(header.alg);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let claims = jsonwebtoken::decode::<ProofClaims>(proof, &key, &validation)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => refuse("the signature does not verify"),
-            _ => refuse("the JWT could not be read"),
-        })?
-        .claims;
+    let claims: ProofClaims =
+        super::client_assertion::signed_claims(proof, &key, header.alg).map_err(refuse)?;
     if claims.htm.as_deref() != Some(expected.method) {
         return Err(refuse("htm is not this request's method"));
     }

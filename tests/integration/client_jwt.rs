@@ -115,14 +115,7 @@ async fn private_key_jwt_through_par_login_token_introspection_and_revocation() 
     let first = key();
     let keys = KeyServer::start(&first).await;
     let server = server_with_clients(&keys.url).await;
-    let d: Value = api()
-        .get(server.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = server.discovery().await;
     for field in ["token_endpoint_auth_methods_supported", "introspection_endpoint_auth_methods_supported"] {
         let methods = d[field].as_array().unwrap();
         assert!(

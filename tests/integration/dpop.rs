@@ -116,14 +116,7 @@ fn assert_dpop_challenge(response: &ApiResponse, error: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bound_token_works_only_with_its_key() {
     let server = TestServer::start().await;
-    let d: Value = api()
-        .get(server.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = server.discovery().await;
     assert!(d["dpop_signing_alg_values_supported"].as_array().unwrap().contains(&json!("ES256")), "{d}");
     let key = DpopKey::new();
     let token_url = format!("{}/token", server.issuer);

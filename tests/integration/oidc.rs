@@ -6,7 +6,6 @@ use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use tessera::oauth2::subject;
@@ -20,23 +19,6 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// `npm ci` into the fixture once per test run (`.ci/run` does it too).
-fn fixture_dir() -> PathBuf {
-    static INSTALLED: Mutex<bool> = Mutex::new(false);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oidc-provider");
-    let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
-    if !*installed && !dir.join("node_modules/oidc-provider").exists() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm must be installed for the oidc-provider tests");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
-    }
-    *installed = true;
-    dir
-}
-
 /// oidc-provider as a child process, killed on drop.
 struct NodeProvider {
     child: Child,
@@ -45,7 +27,7 @@ struct NodeProvider {
 
 impl NodeProvider {
     fn start(redirect_uri: &str) -> Self {
-        let dir = fixture_dir();
+        let dir = npm_fixture("oidc-provider", "oidc-provider");
         let port = free_port();
         let client = json!({
             "client_id": DOWNSTREAM_CLIENT, "client_secret": DOWNSTREAM_SECRET, "redirect_uris": [redirect_uri],

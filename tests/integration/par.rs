@@ -5,7 +5,6 @@
 
 use crate::common::*;
 use reqwest::StatusCode;
-use serde_json::Value;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
@@ -45,14 +44,10 @@ async fn pushed(server: &TestServer) -> String {
     answer.str("request_uri").to_string()
 }
 
-async fn discovery(server: &TestServer) -> Value {
-    api().get(server.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pushed_request_logs_in_once() {
     let server = TestServer::start().await;
-    let d = discovery(&server).await;
+    let d = server.discovery().await;
     assert_eq!(d["pushed_authorization_request_endpoint"], server.url("/par"));
     assert_eq!(d["require_pushed_authorization_requests"], false);
 
@@ -219,7 +214,7 @@ async fn a_client_that_must_push_cannot_use_the_front_channel() {
 
     // requireForAll: every client, and discovery says so.
     let server = TestServer::builder().yaml("oauth2:\n  par:\n    requireForAll: true\n").start().await;
-    assert_eq!(discovery(&server).await["require_pushed_authorization_requests"], true);
+    assert_eq!(server.discovery().await["require_pushed_authorization_requests"], true);
     let plain = server.code_auth_url(OTHER_ID, OTHER_REDIRECT_URI, "openid");
     navigate(&browser(), &plain).await.page().assert_error_page();
 }
@@ -227,7 +222,7 @@ async fn a_client_that_must_push_cannot_use_the_front_channel() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn par_can_be_turned_off() {
     let server = TestServer::builder().yaml("oauth2:\n  par:\n    enabled: false\n").start().await;
-    let d = discovery(&server).await;
+    let d = server.discovery().await;
     assert!(d.get("pushed_authorization_request_endpoint").is_none(), "{d}");
     assert!(d.get("require_pushed_authorization_requests").is_none(), "{d}");
     let response = push(&server, Some((CLIENT_ID, CLIENT_SECRET)), &request(&[])).await;

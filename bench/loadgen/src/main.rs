@@ -8,6 +8,7 @@
 //! starts; see `scenario.rs`.
 
 mod browser;
+mod fapi;
 mod grpc;
 mod scenario;
 
@@ -76,6 +77,12 @@ pub struct Args {
     /// Clients the `grpc-list-clients` setup creates (all workers together) before listing.
     #[arg(long, default_value_t = 100)]
     pub grpc_clients: u64,
+    /// The FAPI scenarios' client (private_key_jwt) and its private key (PKCS#8 PEM), whose
+    /// public half the server has as the client's `jwks`.
+    #[arg(long, default_value = "fapi-bench")]
+    pub fapi_client_id: String,
+    #[arg(long, default_value = "bench/fapi-client.pem")]
+    pub fapi_key: String,
     /// Refreshes sent at once on one token by `refresh-contention`.
     #[arg(long, default_value_t = 8)]
     pub fan_out: usize,

@@ -2,6 +2,7 @@
 
 use crate::Args;
 use crate::browser::{self, Browser, Landing};
+use crate::fapi;
 use crate::grpc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -42,6 +43,16 @@ pub enum Scenario {
     GrpcListClients,
     /// gRPC VerifyPassword of the password database user (one password hash check).
     GrpcVerifyPassword,
+    /// POST /par with client_secret_basic (the plain path of a pushed request).
+    Par,
+    /// POST /par authenticated with private_key_jwt (one ES256 assertion checked, its jti stored).
+    ParJwt,
+    /// client_credentials with private_key_jwt and a DPoP proof: a DPoP-bound token.
+    CcJwtDpop,
+    /// GET /userinfo with a bearer access token made in setup.
+    Userinfo,
+    /// GET /userinfo with a DPoP-bound token and a fresh proof (ES256, ath, jti stored).
+    UserinfoDpop,
 }
 
 impl Scenario {
@@ -74,11 +85,11 @@ pub struct Setup {
     checks: BTreeMap<String, i64>,
 }
 
-fn fail(why: impl Into<String>) -> Outcome {
+pub(crate) fn fail(why: impl Into<String>) -> Outcome {
     Outcome::Failed(why.into())
 }
 
-fn status_failure(status: reqwest::StatusCode) -> Outcome {
+pub(crate) fn status_failure(status: reqwest::StatusCode) -> Outcome {
     fail(format!("http {}", status.as_u16()))
 }
 
@@ -135,6 +146,13 @@ impl Setup {
             }
             Scenario::GrpcCreateClient | Scenario::GrpcVerifyPassword => {
                 setup.grpc = Some(grpc::connect(args).await?);
+            }
+            Scenario::Userinfo => {
+                let extra = vec![("scope".to_string(), "openid".to_string())];
+                setup.token = client_credentials_token(http, args, target, &extra).await?;
+            }
+            Scenario::UserinfoDpop => {
+                setup.token = fapi::dpop_token(http, args, target).await?;
             }
             _ => {}
         }
@@ -217,6 +235,20 @@ impl Setup {
                 Some(client) => grpc::verify_password(client, args).await,
                 None => fail("no grpc connection"),
             },
+            Scenario::Par => {
+                let challenge = self.next_verifier();
+                fapi::push(http, args, target, &challenge, false).await
+            }
+            Scenario::ParJwt => {
+                let challenge = self.next_verifier();
+                fapi::push(http, args, target, &challenge, true).await
+            }
+            Scenario::CcJwtDpop => match fapi::dpop_token(http, args, target).await {
+                Ok(_) => Outcome::Ok,
+                Err(e) => fail(e),
+            },
+            Scenario::Userinfo => fapi::userinfo(http, args, target, &self.token, false).await,
+            Scenario::UserinfoDpop => fapi::userinfo(http, args, target, &self.token, true).await,
         }
     }
 

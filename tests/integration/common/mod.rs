@@ -377,6 +377,10 @@ impl TestServer {
             .await
     }
 
+    pub async fn discovery(&self) -> Value {
+        api().get(self.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap()
+    }
+
     pub async fn jwks(&self) -> Value {
         api().get(self.url("/keys")).send().await.unwrap().json().await.unwrap()
     }
