@@ -203,6 +203,11 @@ def markdown(results):
         "- Server pinned to CPU 0 (`taskset -c 0`), load generator to CPU 1 (bench/loadgen; `wrk` for the"
         " discovery and JWKS GETs); Tessera on SQLite unless stated;"
         " the peer is oidc-provider (bench/peer). Rounds alternate Tessera and peer (A B A B).",
+    ]
+    for part in results.get("partial_runs", []):
+        lines.append(f"- Groups `{part['groups']}` measured again later: {part['started']} ({part['mode']} mode), "
+                     f"commit `{part['git']}` (`bench/run --only {part['groups']} --merge`)")
+    lines += [
         "- Regenerate: `bench/run` (full) or `bench/run --quick`. Figures: bench/results/latest.json;"
         " chart: bench/results/latest.svg. Flamegraphs are not kept: `bench/profile <scenario>` writes"
         " one to bench/profiles/<scenario>.svg.", "",

@@ -585,7 +585,7 @@ async fn finish(
             issued: None,
             session_id: request.session_id.clone(),
             dpop_jkt: request.dpop_jkt.clone(),
-            resource: request.resource.clone(),
+            resources: request.resources.clone(),
         };
         ctx.storage.create_auth_code(&code).await.map_err(internal)?;
         if request.redirect_uri == OOB_URI {
@@ -606,7 +606,7 @@ async fn finish(
         family: "",
         // The front channel has no DPoP proof: these are bearer tokens.
         jkt: None,
-        resource: request.resource.as_deref(),
+        resources: &request.resources,
         access_format: client.options.access_token_format,
         now,
         lifetimes: ctx.settings.lifetimes(&client),

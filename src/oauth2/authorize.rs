@@ -36,7 +36,7 @@ pub struct AuthorizeParams {
     pub login_hint: Option<String>,
     /// RFC 9449 §10: the DPoP key that must redeem the code.
     pub dpop_jkt: Option<String>,
-    /// RFC 8707: the API the tokens are for.
+    /// RFC 8707: the APIs the tokens are for (a repeated parameter's values, space-separated).
     pub resource: Option<String>,
     /// RFC 9126 §4: the parameters were pushed to `/par`; this names them.
     pub request_uri: Option<String>,
@@ -316,8 +316,8 @@ pub async fn validate(
 
     check_response_types(&requested_types, settings).map_err(|e| fail(&request, e))?;
     check_client_grants(&client, &request.response_types, grant_type).map_err(|e| fail(&request, e))?;
-    request.resource =
-        super::resource::check(&client, params.resource.as_deref()).map_err(|e| fail(&request, e))?;
+    let requested = super::resource::parse(params.resource.as_deref());
+    request.resources = super::resource::check(&client, &requested).map_err(|e| fail(&request, e))?;
     request.scopes = scopes::parse(params.scope.as_deref().unwrap_or_default());
     scopes::validate(&request.scopes).map_err(|e| fail(&request, e))?;
     check_cross_client_trust(&request.scopes, &client, clients).await.map_err(|e| fail(&request, e))?;

@@ -39,8 +39,16 @@ pub struct Pushed {
 /// The form of `/par` as name/value pairs, each name at most once (RFC 6749 §3.1), with the
 /// client's secret taken out: it is a credential, never a parameter to keep.
 pub fn parameters(pairs: Vec<(String, String)>) -> Result<BTreeMap<String, String>, OAuthError> {
-    let mut params = BTreeMap::new();
+    let mut params: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in pairs {
+        // RFC 8707: `resource` may repeat; its values are kept space-separated, as at `/auth`.
+        if name == super::resource::PARAMETER
+            && let Some(earlier) = params.get_mut(&name)
+        {
+            earlier.push(' ');
+            earlier.push_str(&value);
+            continue;
+        }
         if params.insert(name.clone(), value).is_some() {
             return Err(OAuthError::invalid_request(format!(
                 "The parameter {name:?} was sent more than once."

@@ -156,7 +156,7 @@ impl World {
             nonce: "",
             auth_time: 0,
             session_id: "",
-            resource: None,
+            resources: &[],
         };
         let client = self.clients.get(&client_id.into()).await.unwrap().unwrap();
         create_family(&self.ctx(), &client, origin).await.unwrap().1
@@ -177,7 +177,7 @@ impl World {
             session_id: "",
             family: "",
             jkt: None,
-            resource: None,
+            resources: &[],
             access_format: Default::default(),
             now: self.now,
             lifetimes: crate::oauth2::Lifetimes {

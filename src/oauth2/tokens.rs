@@ -75,8 +75,8 @@ pub struct TokenContext<'a> {
     /// The DPoP key the access token is bound to (`cnf.jkt`, RFC 9449 §6); `None`: a bearer
     /// token.
     pub jkt: Option<&'a str>,
-    /// The resource (RFC 8707) the access token is for: its `aud`; `None`: the client.
-    pub resource: Option<&'a str>,
+    /// The resources (RFC 8707) the access token is for: its `aud`; none: the client.
+    pub resources: &'a [String],
     /// The client's `accessTokenFormat`.
     pub access_format: crate::client_options::AccessTokenFormat,
     pub now: UnixTime,
@@ -112,12 +112,17 @@ pub struct AccessToken {
 pub fn mint_access_token(signer: &dyn Signer, ctx: &TokenContext<'_>) -> Result<AccessToken, SignerError> {
     let id = random_id();
     let mut access = base_claims(ctx, &id);
-    access.insert("aud".into(), ctx.resource.map_or_else(|| json!(ctx.client_id), |r| json!(r)));
+    let aud = match ctx.resources {
+        [] => json!(ctx.client_id),
+        [one] => json!(one),
+        several => json!(several),
+    };
+    access.insert("aud".into(), aud);
     access.insert("scope".into(), json!(ctx.scopes.join(" ")));
     let rfc9068 = ctx.access_format == crate::client_options::AccessTokenFormat::Rfc9068;
     // RFC 9068 §2.2: `client_id`; also whenever `aud` is a resource, so that the client the
     // token was issued to stays known (introspection, /userinfo, revocation).
-    if rfc9068 || ctx.resource.is_some() {
+    if rfc9068 || !ctx.resources.is_empty() {
         access.insert("client_id".into(), json!(ctx.client_id));
     }
     access.remove("azp");

@@ -159,9 +159,9 @@ pub struct AuthRequest {
     /// `dpop_jkt` (RFC 9449 §10): the code must be redeemed with a DPoP proof of this key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
-    /// `resource` (RFC 8707): the API the tokens are for, checked against the client's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    /// `resource` (RFC 8707): the APIs the tokens are for, checked against the client's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 crate::debug_only!(AuthRequest: client_id, connector_id, scopes, redirect_uri, logged_in, expiry);
 
@@ -192,8 +192,8 @@ pub struct AuthCode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
     /// From the authorization request's `resource`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 crate::debug_only!(AuthCode: client_id, connector_id, scopes, redirect_uri, expiry, redeemed_at);
 
@@ -251,8 +251,8 @@ pub struct RefreshToken {
     /// The client's own `expiry.refreshTokens.validIfNotUsedFor` when it set one (seconds),
     /// kept with the token as its absolute limit is (`expires_at`).
     pub valid_if_not_used_for: Option<i64>,
-    /// The resource (RFC 8707) the grant was given for: every refresh keeps it.
-    pub resource: Option<String>,
+    /// The resources (RFC 8707) the grant was given for: a refresh keeps them or narrows them.
+    pub resources: Vec<String>,
 }
 crate::debug_only!(RefreshToken: id, client_id, connector_id, scopes, created_at, last_used, expires_at, session_id);
 

@@ -25,11 +25,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OAuthForm<T> {
         if !is_form {
             return Err(OAuthError::invalid_request("Expected an application/x-www-form-urlencoded body."));
         }
-        match axum::Form::<T>::from_request(req, state).await {
-            Ok(axum::Form(value)) => Ok(Self(value)),
-            Err(e) => Err(OAuthError::invalid_request(format!("Malformed request body: {}", e.body_text()))),
-        }
+        let body = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            OAuthError::invalid_request(format!("The request body could not be read: {}", e.body_text()))
+        })?;
+        let body = join_repeated(&body, crate::oauth2::resource::PARAMETER);
+        serde_urlencoded::from_bytes(&body)
+            .map(Self)
+            .map_err(|e| OAuthError::invalid_request(format!("Malformed request body: {e}")))
     }
+}
+
+/// A form-encoded text with every value of the repeatable parameter `name` joined into one,
+/// separated by spaces (RFC 8707 lets `resource` repeat; a URI has no space, so the join is
+/// undone by splitting). Without a repeat the text is returned as it is.
+pub fn join_repeated<'a>(form: &'a [u8], name: &str) -> std::borrow::Cow<'a, [u8]> {
+    let pairs = || url::form_urlencoded::parse(form);
+    if pairs().filter(|(k, _)| k == name).count() < 2 {
+        return std::borrow::Cow::Borrowed(form);
+    }
+    let joined: Vec<String> = pairs().filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()).collect();
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs().filter(|(k, _)| k != name) {
+        out.append_pair(&k, &v);
+    }
+    out.append_pair(name, &joined.join(" "));
+    std::borrow::Cow::Owned(out.finish().into_bytes())
 }
 
 /// Query parameters; malformed ones are `invalid_request`.
@@ -205,6 +225,20 @@ mod tests {
         assert_eq!(creds.client_id, "my app");
         assert_eq!(creds.client_secret.unwrap().expose(), "s:cret x");
         assert!(creds.basic);
+    }
+
+    #[test]
+    fn a_repeated_resource_is_joined_and_the_rest_kept() {
+        let joined =
+            join_repeated(b"grant_type=x&resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb", "resource");
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(&joined).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        assert_eq!(
+            pairs,
+            [("grant_type".into(), "x".into()), ("resource".into(), "https://a https://b".into())]
+        );
+        let once = b"resource=https%3A%2F%2Fa&a=1";
+        assert!(matches!(join_repeated(once, "resource"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

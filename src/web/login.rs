@@ -79,6 +79,14 @@ pub async fn auth_get(
     body: axum::body::Bytes,
 ) -> PageResult {
     let raw = if method == axum::http::Method::POST { String::from_utf8(body.to_vec()).ok() } else { query };
+    // RFC 8707: `resource` may repeat; every other parameter is sent once.
+    let raw = raw.map(|r| {
+        String::from_utf8_lossy(&super::extract::join_repeated(
+            r.as_bytes(),
+            crate::oauth2::resource::PARAMETER,
+        ))
+        .into_owned()
+    });
     let params: AuthorizeParams = parse_query(raw.as_deref())?;
     let ctx = app.flow_context(source);
     Ok(match flow::start(&ctx, &params, browser_sid(&session).await.as_deref()).await? {

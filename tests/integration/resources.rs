@@ -5,6 +5,7 @@ use crate::common::*;
 use reqwest::StatusCode;
 
 const API: &str = "https://api.example.com";
+const MCP: &str = "https://mcp.example.com/mcp";
 
 async fn server() -> TestServer {
     TestServer::builder()
@@ -12,9 +13,10 @@ async fn server() -> TestServer {
         .yaml_with(|yaml| {
             let clients = yaml["staticClients"].as_sequence_mut().unwrap();
             let entry = clients.iter_mut().find(|c| c["id"].as_str() == Some(CLIENT_ID)).unwrap();
-            let extra: serde_norway::Mapping =
-                serde_norway::from_str(&format!("allowedResources: ['{API}']\naccessTokenFormat: rfc9068\n"))
-                    .unwrap();
+            let extra: serde_norway::Mapping = serde_norway::from_str(&format!(
+                "allowedResources: ['{API}', '{MCP}']\naccessTokenFormat: rfc9068\n"
+            ))
+            .unwrap();
             entry.as_mapping_mut().unwrap().extend(extra);
         })
         .start()
@@ -110,4 +112,57 @@ async fn a_resource_the_client_may_not_have_is_refused() {
     assert_eq!(jwt_header(access)["typ"], "JWT");
     assert_eq!(jwt_claims(access)["aud"], OTHER_ID);
     assert!(jwt_claims(access).get("client_id").is_none());
+}
+
+/// RFC 8707 §2: `resource` repeats; the token request and each refresh may narrow the set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_resources_and_narrowing() {
+    let server = server().await;
+    let mut url = server.code_auth_url(CLIENT_ID, REDIRECT_URI, "openid offline_access");
+    url.query_pairs_mut().append_pair("resource", API).append_pair("resource", MCP);
+    let done = login_with_password(&browser(), &url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let code = query_param(&done, "code").unwrap();
+    let tokens = server
+        .token(
+            Some((CLIENT_ID, CLIENT_SECRET)),
+            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI)],
+        )
+        .await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    assert_eq!(jwt_claims(tokens.str("access_token"))["aud"], serde_json::json!([API, MCP]));
+    // A refresh narrows to one (a repeated `resource` in a form works too), but never widens.
+    let refresh = |token: String, resources: &'static [&'static str]| {
+        let server = &server;
+        async move {
+            let mut form = vec![("grant_type", "refresh_token".to_string()), ("refresh_token", token)];
+            form.extend(resources.iter().map(|r| ("resource", r.to_string())));
+            let sent = api()
+                .post(server.url("/token"))
+                .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+                .form(&form)
+                .send();
+            ApiResponse::read(sent.await.unwrap()).await
+        }
+    };
+    let both = refresh(tokens.str("refresh_token").to_string(), &[API, MCP]).await;
+    assert_eq!(jwt_claims(both.str("access_token"))["aud"], serde_json::json!([API, MCP]), "{}", both.text);
+    let narrowed = refresh(both.str("refresh_token").to_string(), &[MCP]).await;
+    assert_eq!(jwt_claims(narrowed.str("access_token"))["aud"], MCP, "{}", narrowed.text);
+    let again = refresh(narrowed.str("refresh_token").to_string(), &["https://other.example.com"]).await;
+    again.assert_error(StatusCode::BAD_REQUEST, "invalid_target");
+
+    // At PAR the parameter repeats as well.
+    let challenge = s256("a-verifier-for-the-pushed-request-with-two-resources");
+    let form = [
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("resource", API),
+        ("resource", MCP),
+    ];
+    let pushed = api().post(server.url("/par")).basic_auth(CLIENT_ID, Some(CLIENT_SECRET)).form(&form).send();
+    let pushed = ApiResponse::read(pushed.await.unwrap()).await;
+    assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.text);
 }

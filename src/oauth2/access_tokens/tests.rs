@@ -130,7 +130,7 @@ async fn revoking_a_family_revokes_its_access_tokens() {
         session_id: "",
         family: &family,
         jkt: None,
-        resource: None,
+        resources: &[],
         access_format: Default::default(),
         now: world.now,
         lifetimes: crate::oauth2::Lifetimes { id: 600, access: 600 },

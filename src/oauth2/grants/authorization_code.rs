@@ -66,12 +66,13 @@ pub async fn redeem(
         ));
     }
 
-    let resource = crate::oauth2::resource::at_token(client, code.resource.as_deref(), resource)?;
+    let requested = crate::oauth2::resource::parse(resource);
+    let resources = crate::oauth2::resource::at_token(client, &code.resources, &requested)?;
 
     // The family first: the access token names it, so that revoking it revokes the token.
     let connector = ctx.connectors.get(&code.connector_id).map(|c| c.as_ref());
     let refresh = if should_issue(ctx.settings, client, connector, &code.scopes) {
-        let origin = Origin { resource: resource.as_deref(), ..(&code).into() };
+        let origin = Origin { resources: &resources, ..(&code).into() };
         Some(create_family(ctx, client, origin).await?)
     } else {
         None
@@ -88,7 +89,7 @@ pub async fn redeem(
         session_id: &code.session_id,
         family,
         jkt: ctx.dpop_jkt.as_deref(),
-        resource: resource.as_deref(),
+        resources: &resources,
         access_format: client.options.access_token_format,
         now: ctx.now,
         lifetimes: ctx.settings.lifetimes(client),

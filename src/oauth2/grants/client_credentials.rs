@@ -28,7 +28,8 @@ pub async fn issue_tokens(
     validate_scopes(&granted)?;
     check_cross_client_trust(&granted, client, ctx.clients).await?;
 
-    let resource = crate::oauth2::resource::check(client, request.resource.as_deref())?;
+    let requested = crate::oauth2::resource::parse(request.resource.as_deref());
+    let resources = crate::oauth2::resource::check(client, &requested)?;
     let claims = client_claims(client);
     let token_ctx = TokenContext {
         issuer: &ctx.settings.issuer,
@@ -43,7 +44,7 @@ pub async fn issue_tokens(
         session_id: "",
         family: "",
         jkt: ctx.dpop_jkt.as_deref(),
-        resource: resource.as_deref(),
+        resources: &resources,
         access_format: client.options.access_token_format,
         now: ctx.now,
         lifetimes: ctx.settings.lifetimes(client),

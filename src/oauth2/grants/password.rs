@@ -64,7 +64,8 @@ pub async fn login(
     ctx.throttle.password_succeeded(ctx.storage, &attempt).await?;
 
     let nonce = request.nonce.as_str();
-    let resource = crate::oauth2::resource::check(client, request.resource.as_deref())?;
+    let requested = crate::oauth2::resource::parse(request.resource.as_deref());
+    let resources = crate::oauth2::resource::check(client, &requested)?;
     let refresh_token = if should_issue(ctx.settings, client, Some(&connector), &granted) {
         let origin = Origin {
             connector_id,
@@ -74,7 +75,7 @@ pub async fn login(
             nonce,
             auth_time: ctx.now,
             session_id: "",
-            resource: resource.as_deref(),
+            resources: &resources,
         };
         Some(create_family(ctx, client, origin).await?)
     } else {
@@ -93,7 +94,7 @@ pub async fn login(
         session_id: "",
         family,
         jkt: ctx.dpop_jkt.as_deref(),
-        resource: resource.as_deref(),
+        resources: &resources,
         access_format: client.options.access_token_format,
         now: ctx.now,
         lifetimes: ctx.settings.lifetimes(client),

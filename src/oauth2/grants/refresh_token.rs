@@ -29,8 +29,8 @@ pub struct Origin<'a> {
     pub auth_time: UnixTime,
     /// The single sign-on session, if the login had one (the password grant has none).
     pub session_id: &'a str,
-    /// The resource (RFC 8707) the grant is for.
-    pub resource: Option<&'a str>,
+    /// The resources (RFC 8707) the grant is for.
+    pub resources: &'a [String],
 }
 
 impl<'a> From<&'a AuthCode> for Origin<'a> {
@@ -43,7 +43,7 @@ impl<'a> From<&'a AuthCode> for Origin<'a> {
             nonce: &code.nonce,
             auth_time: code.auth_time,
             session_id: &code.session_id,
-            resource: code.resource.as_deref(),
+            resources: &code.resources,
         }
     }
 }
@@ -103,7 +103,7 @@ pub async fn create_family(
         // confidential client's is already bound to its credentials).
         dpop_jkt: if client.public { ctx.dpop_jkt.clone() } else { None },
         valid_if_not_used_for: client.options.expiry.refresh_valid_if_not_used_for,
-        resource: origin.resource.map(str::to_string),
+        resources: origin.resources.to_vec(),
     };
     ctx.storage.create_refresh_token(&record).await?;
     Ok((id.clone(), format_token(&id, &secret)))
@@ -179,8 +179,8 @@ pub async fn refresh(
         ));
     }
     let granted = requested_scopes(&token, request.scope.as_deref())?;
-    let resource =
-        crate::oauth2::resource::at_token(client, token.resource.as_deref(), request.resource.as_deref())?;
+    let requested = crate::oauth2::resource::parse(request.resource.as_deref());
+    let resources = crate::oauth2::resource::at_token(client, &token.resources, &requested)?;
     let identity = refresh_identity(ctx, &token).await?;
     let current_secret = advance_secret(ctx, client, &token, &secret, &identity).await?;
 
@@ -195,7 +195,7 @@ pub async fn refresh(
         session_id: &token.session_id,
         family: &token.id,
         jkt: ctx.dpop_jkt.as_deref(),
-        resource: resource.as_deref(),
+        resources: &resources,
         access_format: client.options.access_token_format,
         now: ctx.now,
         lifetimes: ctx.settings.lifetimes(client),

@@ -76,7 +76,7 @@ pub async fn exchange(
         session_id: "",
         family: "",
         jkt: ctx.dpop_jkt.as_deref(),
-        resource: None,
+        resources: &[],
         access_format: client.options.access_token_format,
         now: ctx.now,
         lifetimes: ctx.settings.lifetimes(client),

@@ -83,7 +83,7 @@ pub(super) fn auth_code(id: &str, expiry: UnixTime) -> AuthCode {
         issued: None,
         session_id: "sid-1".into(),
         dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
-        resource: Some("https://api.example.com".into()),
+        resources: vec!["https://api.example.com".into()],
     }
 }
 
@@ -107,7 +107,7 @@ pub(super) fn refresh_token(id: &str, user: &str, expires_at: Option<UnixTime>) 
         auth_time: NOW - 5,
         dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
         valid_if_not_used_for: Some(3600),
-        resource: Some("https://api.example.com".into()),
+        resources: vec!["https://api.example.com".into()],
     }
 }
 

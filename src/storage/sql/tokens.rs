@@ -27,8 +27,8 @@ struct RefreshDocument {
     dpop_jkt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     valid_if_not_used_for: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<String>,
 }
 
 impl From<&RefreshToken> for RefreshDocument {
@@ -42,7 +42,7 @@ impl From<&RefreshToken> for RefreshDocument {
             auth_time: token.auth_time,
             dpop_jkt: token.dpop_jkt.clone(),
             valid_if_not_used_for: token.valid_if_not_used_for,
-            resource: token.resource.clone(),
+            resources: token.resources.clone(),
         }
     }
 }
@@ -69,7 +69,7 @@ fn refresh_token(row: &AnyRow) -> Result<RefreshToken> {
         auth_time: document.auth_time,
         dpop_jkt: document.dpop_jkt,
         valid_if_not_used_for: document.valid_if_not_used_for,
-        resource: document.resource,
+        resources: document.resources,
     })
 }
 
