@@ -63,6 +63,10 @@ pub struct CreateArgs {
     /// Whether refresh tokens outlive the browser session that issued them.
     #[arg(long, value_name = "LIFETIME", value_parser = ["standalone", "session"])]
     refresh_token_lifetime: Option<String>,
+    /// Tessera's client options (tokenEndpointAuthMethod, jwks, profile, expiry, ...) from a
+    /// YAML or JSON file written as in a staticClients entry.
+    #[arg(long, value_name = "FILE")]
+    options: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -94,6 +98,19 @@ pub struct UpdateArgs {
     /// Whether refresh tokens outlive the browser session that issued them.
     #[arg(long, value_name = "LIFETIME", value_parser = ["standalone", "session"])]
     refresh_token_lifetime: Option<String>,
+    /// Replaces Tessera's client options with those in this YAML or JSON file (as in a
+    /// staticClients entry; an empty mapping `{}` returns them to the defaults).
+    #[arg(long, value_name = "FILE")]
+    options: Option<std::path::PathBuf>,
+}
+
+/// Tessera's client options from `--options FILE`, as the API carries them.
+fn options_file(path: &std::path::Path) -> Result<api::ClientOptions, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("reading {}: {e}", path.display())))?;
+    let options = crate::config::client_options_from_yaml(&text)
+        .map_err(|why| CliError::usage(format!("{}: {why}", path.display())))?;
+    Ok(crate::grpc::client_options::to_message(&options).unwrap_or_default())
 }
 
 /// A client as printed; `secret` only right after `create`.
@@ -111,6 +128,14 @@ pub struct ClientView {
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: String,
     refresh_token_lifetime: String,
+    /// Tessera's client options, when the client has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<crate::client_options::ClientOptions>,
+}
+
+/// The options a server sent, typed (what cannot be read is left out: this is a view).
+fn view_options(message: Option<api::ClientOptions>) -> Option<crate::client_options::ClientOptions> {
+    message.and_then(|m| crate::grpc::client_options::from_message(m).ok())
 }
 
 impl ClientView {
@@ -127,6 +152,7 @@ impl ClientView {
             post_logout_redirect_uris: c.post_logout_redirect_uris,
             backchannel_logout_uri: c.backchannel_logout_uri,
             refresh_token_lifetime: c.refresh_token_lifetime,
+            options: view_options(c.options),
         }
     }
 
@@ -143,6 +169,7 @@ impl ClientView {
             post_logout_redirect_uris: c.post_logout_redirect_uris,
             backchannel_logout_uri: c.backchannel_logout_uri,
             refresh_token_lifetime: c.refresh_token_lifetime,
+            options: view_options(c.options),
         }
     }
 
@@ -162,6 +189,9 @@ impl ClientView {
             ("backchannel_logout_uri", self.backchannel_logout_uri.clone()),
             ("refresh_token_lifetime", self.refresh_token_lifetime.clone()),
         ]);
+        if let Some(options) = &self.options {
+            fields.push(("options", serde_json::to_string(options).unwrap_or_default()));
+        }
         Human::Fields(fields)
     }
 }
@@ -208,7 +238,7 @@ pub async fn run(session: &Session, command: ClientsCommand) -> Result<(), CliEr
                 backchannel_logout_uri: args.backchannel_logout_uri,
                 post_logout_redirect_uris: args.post_logout_redirect_uris,
                 refresh_token_lifetime: args.refresh_token_lifetime,
-                options: None,
+                options: args.options.as_deref().map(options_file).transpose()?,
             };
             let response = conn.client.update_client(request).await.map_err(|s| conn.error(&s))?;
             if response.into_inner().not_found {
@@ -245,7 +275,7 @@ async fn create(
         backchannel_logout_uri: args.backchannel_logout_uri.unwrap_or_default(),
         post_logout_redirect_uris: args.post_logout_redirect_uris,
         refresh_token_lifetime: args.refresh_token_lifetime.unwrap_or_default(),
-        options: None,
+        options: args.options.as_deref().map(options_file).transpose()?,
     };
     let response = conn.client.create_client(api::CreateClientReq { client: Some(client) }).await;
     let response = response.map_err(|s| conn.error(&s))?.into_inner();

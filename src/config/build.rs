@@ -22,6 +22,15 @@ mod storage;
 mod throttle;
 
 use entries::{build_client, build_connector, build_password};
+
+/// The client options of a `staticClients`-shaped entry alone (see
+/// `config::client_options_from_yaml`), problems reported under `options`.
+pub(super) fn client_options_of(
+    c: &raw::Client,
+    report: &mut Report,
+) -> crate::client_options::ClientOptions {
+    entries::client_options(c, "options", report)
+}
 use storage::build_storage;
 use throttle::{build_client_address, build_throttle};
 

@@ -716,6 +716,49 @@ pub fn load_str(yaml: &str) -> Result<Loaded, ConfigError> {
     load_str_with_env(yaml, &env::process_env)
 }
 
+/// The keys of a `staticClients` entry that are client options (`ClientOptions`), as they are
+/// spelled there.
+pub const CLIENT_OPTION_KEYS: [&str; 10] = [
+    "tokenEndpointAuthMethod",
+    "jwks",
+    "jwksURI",
+    "requirePushedAuthorizationRequests",
+    "dpopBoundAccessTokens",
+    "allowedResources",
+    "accessTokenFormat",
+    "expiry",
+    "grantTypes",
+    "profile",
+];
+
+/// Client options written as in a `staticClients` entry (YAML or JSON) and nothing else, for
+/// `tessera admin clients --options FILE`: parsed as the config parses them; how they fit the
+/// client is checked by the server.
+pub fn client_options_from_yaml(text: &str) -> Result<crate::client_options::ClientOptions, String> {
+    let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+    let Some(mapping) = value.as_mapping() else {
+        return Err(
+            "expected a mapping of client options, e.g. `tokenEndpointAuthMethod: private_key_jwt`".into()
+        );
+    };
+    for key in mapping.keys() {
+        let name = key.as_str().unwrap_or_default();
+        if !CLIENT_OPTION_KEYS.contains(&name) {
+            return Err(format!(
+                "{name:?} is not a client option; the options are {}",
+                CLIENT_OPTION_KEYS.join(", ")
+            ));
+        }
+    }
+    let raw: raw::Client = serde_norway::from_value(value).map_err(|e| e.to_string())?;
+    let mut report = build::Report::default();
+    let options = build::client_options_of(&raw, &mut report);
+    match report.problems.first() {
+        Some(problem) => Err(problem.to_string()),
+        None => Ok(options),
+    }
+}
+
 /// Loads a configuration from YAML text, reading variables through `env` (for tests, which
 /// must not mutate the process environment).
 pub fn load_str_with_env(yaml: &str, env: EnvLookup<'_>) -> Result<Loaded, ConfigError> {

@@ -4,7 +4,7 @@
 
 /// The messages, the server trait and the client, generated at build time from
 /// `proto/api.proto`.
-mod client_options;
+pub mod client_options;
 pub mod service;
 
 pub mod api {

@@ -344,3 +344,45 @@ async fn mutual_tls_works_with_the_client_certificate_and_names_it_when_missing(
     run(&["--addr", &addr, "--ca-cert", "/no/such/ca.pem", "version"], None, &[]).await.failed(2, "ca.pem");
     server.stop().await;
 }
+
+/// `--options FILE`: Tessera's client options written as in a staticClients entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_options_come_from_a_file() {
+    let server = TestServer::builder()
+        .yaml("grpc:\n  addr: 127.0.0.1:0\noauth2:\n  grantTypes: [authorization_code, refresh_token, client_credentials]\n")
+        .start()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("options.yaml");
+    let write = |text: &str| std::fs::write(&file, text).unwrap();
+    let path = file.to_str().unwrap().to_string();
+    write(
+        "allowedResources: [https://api.example.com]\naccessTokenFormat: rfc9068\nexpiry:\n  accessTokens: 2m\n",
+    );
+    let args = ["clients", "create", "--id", "with-options", "--name", "With options", "--options", &path];
+    let created = admin(&server, &[&args[..], &["-o", "json"]].concat(), None).await.ok().json();
+    assert_eq!(created["options"]["access_token_format"], "rfc9068", "{created}");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let form = [("grant_type", "client_credentials"), ("resource", "https://api.example.com")];
+    let tokens = server.token(Some(("with-options", &secret)), &form).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    assert_eq!(jwt_header(tokens.str("access_token"))["typ"], "at+jwt");
+    assert_eq!(tokens.json["expires_in"], 120);
+
+    // Replaced whole by update; a typo is the command line's mistake (exit 2), a rule the
+    // server enforces is refused with its reason.
+    write("grantTypes: [authorization_code]\n");
+    admin(&server, &["clients", "update", "--id", "with-options", "--options", &path], None).await.ok();
+    let got =
+        admin(&server, &["clients", "get", "--id", "with-options", "-o", "json"], None).await.ok().json();
+    assert_eq!(got["options"]["grant_types"], serde_json::json!(["authorization_code"]), "{got}");
+    assert!(got["options"].get("allowed_resources").is_none(), "{got}");
+    write("tokenEndpointAuthMethd: none\n");
+    admin(&server, &["clients", "update", "--id", "with-options", "--options", &path], None)
+        .await
+        .failed(2, "not a client option");
+    write("tokenEndpointAuthMethod: client_secret_jwt\n");
+    admin(&server, &["clients", "update", "--id", "with-options", "--options", &path], None)
+        .await
+        .failed(6, "in clear");
+}

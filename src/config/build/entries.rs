@@ -58,7 +58,8 @@ pub(super) fn build_client(
     report.unsupported(&format!("{path}.mfaChain"), c.mfa_chain.as_ref());
     report.unsupported(&format!("{path}.ssoSharedWith"), c.sso_shared_with.as_ref());
     let secret = value_or_env(c.secret.clone(), c.secret_env.clone(), path, "secret", env, report);
-    let options = client_options(&c, &secret, path, report);
+    let options = client_options(&c, path, report);
+    check_client_options(&c, &options, &secret, path, report);
     let id = value_or_env(c.id, c.id_env, path, "id", env, report);
     let refresh_token_lifetime =
         RefreshTokenLifetime::parse(c.refresh_token_lifetime.trim()).unwrap_or_else(|| {
@@ -172,9 +173,9 @@ pub(super) fn build_connector(
     ConnectorConfig::new(c.kind, ConnectorId::from(c.id), c.name, config, grant_types, path)
 }
 
-/// The options beyond Dex's client record, each parsed here; how they fit together is
-/// `ClientOptions::check`'s (shared with the admin API).
-fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report) -> ClientOptions {
+/// The options beyond Dex's client record, each parsed here; how they fit together with the
+/// client is `check_client_options`'s.
+pub(super) fn client_options(c: &raw::Client, path: &str, report: &mut Report) -> ClientOptions {
     let method_text = c.token_endpoint_auth_method.trim();
     let token_endpoint_auth_method = non_empty(method_text.to_string()).and_then(|text| {
         let parsed = ClientAuthMethod::parse(&text);
@@ -232,7 +233,19 @@ fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report
             AccessTokenFormat::Dex
         }),
     };
-    // A key that did not parse was reported above; do not report it missing too.
+    options
+}
+
+/// `ClientOptions::check` (shared with the admin API) for a static client, and a warning for
+/// keys that nothing uses.
+fn check_client_options(
+    c: &raw::Client,
+    options: &ClientOptions,
+    secret: &str,
+    path: &str,
+    report: &mut Report,
+) {
+    // A key that did not parse was reported already; do not report it missing too.
     let unparsed_keys = options.jwks.is_none()
         && options.jwks_uri.is_empty()
         && (c.jwks.is_some() || !c.jwks_uri.trim().is_empty());
@@ -246,7 +259,6 @@ fn client_options(c: &raw::Client, secret: &str, path: &str, report: &mut Report
     if has_keys && options.token_endpoint_auth_method != Some(ClientAuthMethod::PrivateKeyJwt) {
         report.warn(&format!("{path}.jwks"), "ignored unless tokenEndpointAuthMethod is private_key_jwt");
     }
-    options
 }
 
 /// `expiry`: each lifetime at least a second; the refresh limits as in `expiry.refreshTokens`
