@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the storage operations on the hot paths, on SQLite in memory and on a
 //! SQLite file (WAL, as `storage.type: sqlite3` runs): code redemption, refresh rotation,
-//! the revocation check of introspection and userinfo, auth requests, clients, sessions.
+//! the revocation check of introspection and userinfo, auth requests, clients, sessions, the
+//! JWT replay cache of client assertions and DPoP proofs.
 //!
 //! `cargo bench --bench storage` (add `-- --quick` for a short run).
 
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tessera::storage::sql::SqlStorage;
 use tessera::storage::{
     AuthCode, AuthFlowStore, AuthRequest, Claims, Client, ClientStore, RefreshRotation, RefreshStore,
-    RefreshToken, SessionStore, WebSession,
+    RefreshToken, ReplayStore, SessionStore, WebSession,
 };
 use tessera::types::Secret;
 
@@ -89,6 +90,10 @@ fn operations(c: &mut Criterion, runtime: &tokio::runtime::Runtime, label: &str,
             };
             runtime.block_on(async { storage.create_auth_request(&request).await.unwrap() })
         })
+    });
+    // What every client assertion and DPoP proof costs besides its signature: its jti, claimed.
+    group.bench_function(BenchmarkId::new("claim_jwt_id", label), |b| {
+        b.iter(|| runtime.block_on(async { storage.claim_jwt_id(&fresh_id(), NOW + 150).await.unwrap() }))
     });
     // A code exchange: the code was created at approval; the token endpoint redeems it.
     group.bench_function(BenchmarkId::new("create+redeem_auth_code", label), |b| {

@@ -212,7 +212,7 @@ pub(super) fn client_options(c: &raw::Client, path: &str, report: &mut Report) -
         }
         parsed
     });
-    let options = ClientOptions {
+    ClientOptions {
         token_endpoint_auth_method,
         jwks,
         jwks_uri: jwks_uri.unwrap_or_default(),
@@ -232,8 +232,7 @@ pub(super) fn client_options(c: &raw::Client, path: &str, report: &mut Report) -
             );
             AccessTokenFormat::Dex
         }),
-    };
-    options
+    }
 }
 
 /// `ClientOptions::check` (shared with the admin API) for a static client, and a warning for
