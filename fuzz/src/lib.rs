@@ -51,6 +51,18 @@ staticClients:
   - id: cli
     name: CLI
     public: true
+  # Client assertions (RFC 7523) reach their checks: a key (the RFC 7517 §A.1 example P-256
+  # key, kid "1") and an HMAC secret.
+  - id: keyed
+    name: Keyed
+    redirectURIs: ["http://127.0.0.1:5555/callback"]
+    tokenEndpointAuthMethod: private_key_jwt
+    jwks: {keys: [{kty: EC, crv: P-256, kid: "1", x: MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4, y: 4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM}]}
+  - id: hmac
+    name: HMAC
+    secret: an-hmac-secret-of-at-least-32-characters
+    redirectURIs: ["http://127.0.0.1:5555/callback"]
+    tokenEndpointAuthMethod: client_secret_jwt
 enablePasswordDB: true
 # Token exchange verifies its subject token with this connector's provider: `upstream()`.
 connectors:
