@@ -159,14 +159,7 @@ async fn a_bound_token_works_only_with_its_key() {
     assert_dpop_challenge(&userinfo(&server, &format!("DPoP {access}"), None).await, "invalid_dpop_proof");
 
     // Introspection tells the resource server the key.
-    let introspected = api()
-        .post(server.url("/token/introspect"))
-        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-        .form(&[("token", access.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let introspected = ApiResponse::read(introspected).await;
+    let introspected = server.introspect_as_app(&access).await;
     assert_eq!(introspected.json["active"], true, "{}", introspected.text);
     assert_eq!(introspected.json["cnf"]["jkt"], key.thumbprint());
     assert_eq!(introspected.json["token_type"], "DPoP");

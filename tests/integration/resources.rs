@@ -51,14 +51,7 @@ async fn a_resource_becomes_the_audience_of_an_rfc9068_token() {
     }
     // The ID token is still for the client; introspection and /userinfo know the token.
     assert_eq!(jwt_claims(tokens.str("id_token"))["aud"], CLIENT_ID);
-    let introspected = api()
-        .post(server.url("/token/introspect"))
-        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-        .form(&[("token", access.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let introspected = ApiResponse::read(introspected).await;
+    let introspected = server.introspect_as_app(&access).await;
     assert_eq!(introspected.json["active"], true, "{}", introspected.text);
     assert_eq!(introspected.json["client_id"], CLIENT_ID);
     assert_eq!(introspected.json["aud"], API);

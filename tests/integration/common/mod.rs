@@ -377,6 +377,12 @@ impl TestServer {
             .await
     }
 
+    /// Introspects `token` as `example-app` (client_secret_basic).
+    pub async fn introspect_as_app(&self, token: &str) -> ApiResponse {
+        let request = api().post(self.url("/token/introspect")).basic_auth(CLIENT_ID, Some(CLIENT_SECRET));
+        ApiResponse::read(request.form(&[("token", token)]).send().await.unwrap()).await
+    }
+
     pub async fn discovery(&self) -> Value {
         api().get(self.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap()
     }
