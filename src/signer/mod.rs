@@ -143,26 +143,40 @@ impl LocalSigner {
     }
 
     /// Rotates when the stored keys are missing, due, or of another algorithm than
-    /// configured; then makes sure the in-memory keys match storage. Safe to run on every
-    /// replica at once: exactly one compare-and-swap wins and the others adopt its keys.
-    /// Returns the next rotation time.
+    /// configured, and publishes an upcoming key when none is; then makes sure the in-memory
+    /// keys match storage. Safe to run on every replica at once: exactly one compare-and-swap
+    /// wins and the others adopt its keys. Returns the next rotation time.
     pub async fn rotate_if_due(&self) -> Result<UnixTime, SignerError> {
         let now = self.clock.now();
         let stored = self.storage.get_keys().await?;
-        let keys = if rotation::is_due(&stored, self.settings.algorithm, now) {
-            let algorithm = self.settings.algorithm;
-            let fresh = tokio::task::spawn_blocking(move || keys::generate(algorithm))
-                .await
-                .map_err(|e| SignerError::KeyGeneration(e.to_string()))??;
-            let next = rotation::next_keys(&stored, fresh, now, &self.settings);
-            if self.storage.swap_keys(stored.version, &next).await? {
-                tracing::info!(kid = %next.signing_key.as_ref().map(|k| k.kid.as_str()).unwrap_or(""), "rotated signing key");
-            } else {
-                tracing::debug!("another replica rotated the signing key first");
+        let algorithm = self.settings.algorithm;
+        let next = match rotation::step(&stored, algorithm, now) {
+            rotation::Step::Keep => None,
+            rotation::Step::Publish => Some(rotation::with_upcoming(&stored, generate(algorithm).await?)),
+            rotation::Step::Rotate => {
+                let signing = match rotation::published_upcoming(&stored, algorithm) {
+                    Some(published) => published,
+                    None => generate(algorithm).await?,
+                };
+                let upcoming = generate(algorithm).await?;
+                Some(rotation::rotated(&stored, signing, upcoming, now, &self.settings))
             }
-            self.storage.get_keys().await?
-        } else {
-            stored
+        };
+        let keys = match next {
+            None => stored,
+            Some(next) => {
+                if self.storage.swap_keys(stored.version, &next).await? {
+                    let kid = |key: &Option<crate::storage::SigningKey>| key.as_ref().map(|k| k.kid.clone());
+                    tracing::info!(
+                        kid = %kid(&next.signing_key).unwrap_or_default(),
+                        upcoming = %kid(&next.upcoming_key).unwrap_or_default(),
+                        "signing keys changed"
+                    );
+                } else {
+                    tracing::debug!("another replica changed the signing keys first");
+                }
+                self.storage.get_keys().await?
+            }
         };
         self.load(&keys)?;
         Ok(keys.next_rotation)
@@ -185,12 +199,20 @@ impl LocalSigner {
     }
 }
 
+/// A new key pair, generated off the async threads (RSA generation takes a while).
+async fn generate(algorithm: SigningAlgorithm) -> Result<(crate::storage::SigningKey, Value), SignerError> {
+    tokio::task::spawn_blocking(move || keys::generate(algorithm))
+        .await
+        .map_err(|e| SignerError::KeyGeneration(e.to_string()))?
+}
+
 fn build_cache(keys: &Keys) -> Result<KeyCache, SignerError> {
     let signing = keys.signing_key.as_ref().ok_or(SignerError::NoKey)?;
     let algorithm = SigningAlgorithm::parse(&signing.alg).ok_or(SignerError::NoKey)?;
     let encoding = keys::encoding_key(algorithm, &signing.private_pkcs8)?;
     let mut public_keys: Vec<Value> = Vec::new();
     public_keys.extend(keys.signing_key_pub.iter().cloned());
+    public_keys.extend(keys.upcoming_key_pub.iter().cloned());
     public_keys.extend(keys.verification_keys.iter().map(|k| k.jwk.clone()));
     let mut decoding = HashMap::new();
     for jwk in &public_keys {
@@ -288,18 +310,26 @@ mod tests {
         assert_eq!(signer.verify(&token).unwrap()["sub"], "u");
         assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::RS256);
 
+        let kids = |signer: &LocalSigner, now| -> Vec<String> {
+            let jwks: Value = serde_json::from_slice(&signer.jwks(now).json).unwrap();
+            jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+        };
+        let before = kids(&signer, clock.now());
+        assert_eq!(before.len(), 2, "the signing key and the upcoming one");
+
         clock.advance(3600);
         signer.rotate_if_due().await.unwrap();
         let jwks: Value = serde_json::from_slice(&signer.jwks(clock.now()).json).unwrap();
-        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 3, "new signing, new upcoming, retired");
         assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k.get("d").is_none() && k["use"] == "sig"));
         // A token signed before the rotation still verifies; new tokens use the new key.
         assert!(signer.verify(&token).is_ok());
         let newer = signer.sign(&json!({"sub": "u"})).unwrap();
-        assert_ne!(
-            jsonwebtoken::decode_header(&newer).unwrap().kid,
-            jsonwebtoken::decode_header(&token).unwrap().kid
-        );
+        let newer_kid = jsonwebtoken::decode_header(&newer).unwrap().kid.unwrap();
+        assert_ne!(Some(newer_kid.clone()), jsonwebtoken::decode_header(&token).unwrap().kid);
+        // ... with the key that was published a rotation period before it signed.
+        assert_eq!(before[1], newer_kid);
+        assert_eq!(kids(&signer, clock.now())[0], newer_kid);
     }
 
     #[tokio::test]
@@ -309,7 +339,14 @@ mod tests {
         let a = signer(storage.clone(), clock.clone(), SigningAlgorithm::Es256).await;
         let b = signer(storage.clone(), clock.clone(), SigningAlgorithm::Es256).await;
         assert_eq!(a.jwks(1_000).json, b.jwks(1_000).json);
-        // A rotates; B learns the new key when it meets a token signed with it.
+        // A rotates; B verifies A's new tokens at once (the key was published ahead) ...
+        clock.advance(3600);
+        a.rotate_if_due().await.unwrap();
+        let token = a.sign(&json!({"sub": "u"})).unwrap();
+        assert!(b.verify(&token).is_ok());
+        // ... and learns a key it has never seen when it meets a token signed with it.
+        clock.advance(3600);
+        a.rotate_if_due().await.unwrap();
         clock.advance(3600);
         a.rotate_if_due().await.unwrap();
         let token = a.sign(&json!({"sub": "u"})).unwrap();

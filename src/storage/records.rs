@@ -336,6 +336,14 @@ pub struct Keys {
     /// Public JWK of `signing_key`.
     pub signing_key_pub: Option<serde_json::Value>,
     pub verification_keys: Vec<VerificationKey>,
+    /// The key that signs after the next rotation, published in the JWKS a whole rotation
+    /// period before its first token, so that a verifier's cached JWKS (Envoy, istiod) knows it
+    /// by then. Absent in key sets stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upcoming_key: Option<SigningKey>,
+    /// Public JWK of `upcoming_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upcoming_key_pub: Option<serde_json::Value>,
     pub next_rotation: UnixTime,
     #[serde(skip)]
     pub version: i64,

@@ -1,5 +1,5 @@
-//! Signing keys: the published JWKS, rotation with the old key kept for verification, and
-//! ES256.
+//! Signing keys: the published JWKS, rotation with the next key published a rotation ahead
+//! and the old key kept for verification, and ES256.
 
 use crate::common::rp::{self, RpHttp};
 use crate::common::*;
@@ -21,19 +21,21 @@ async fn jwks_publishes_public_signing_keys_only() {
     assert!((120..=6 * 3600).contains(&max_age), "{cache}");
     let jwks: serde_json::Value = response.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
-    let key = &keys[0];
-    assert_eq!(key["kty"], "RSA");
-    assert_eq!(key["alg"], "RS256");
-    assert_eq!(key["use"], "sig");
-    assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
-    assert!(key["n"].is_string() && key["e"].is_string());
-    for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
-        assert!(key.get(private).is_none(), "private part {private} published");
+    assert_eq!(keys.len(), 2, "the signing key and the one published for the next rotation");
+    for key in keys {
+        assert_eq!(key["kty"], "RSA");
+        assert_eq!(key["alg"], "RS256");
+        assert_eq!(key["use"], "sig");
+        assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
+        assert!(key["n"].is_string() && key["e"].is_string());
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            assert!(key.get(private).is_none(), "private part {private} published");
+        }
     }
-    // Tokens name the published key.
+    assert_ne!(keys[0]["kid"], keys[1]["kid"]);
+    // Tokens name the first published key, the signing key.
     let tokens = server.login_tokens("openid").await;
-    assert_eq!(jwt_header(tokens["id_token"].as_str().unwrap())["kid"], key["kid"]);
+    assert_eq!(jwt_header(tokens["id_token"].as_str().unwrap())["kid"], keys[0]["kid"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,13 +52,15 @@ async fn rotation_keeps_the_old_key_for_verification() {
     // Not due yet: nothing changes.
     server.advance(1800);
     server.running().app.signer.rotate_if_due().await.unwrap();
-    assert_eq!(server.jwks().await["keys"].as_array().unwrap().len(), 1);
+    let published = server.jwks().await;
+    assert_eq!(published["keys"].as_array().unwrap().len(), 2);
+    let upcoming_kid = published["keys"][1]["kid"].clone();
 
     server.advance(1801);
     server.running().app.signer.rotate_if_due().await.unwrap();
     let jwks = server.jwks().await;
     let kids: Vec<&serde_json::Value> = jwks["keys"].as_array().unwrap().iter().map(|k| &k["kid"]).collect();
-    assert_eq!(kids.len(), 2, "{jwks}");
+    assert_eq!(kids.len(), 3, "new signing key, new upcoming key, old key: {jwks}");
     assert!(kids.contains(&&old_kid));
 
     // A fresh RP (new discovery, new JWKS) still verifies the token signed before.
@@ -67,6 +71,7 @@ async fn rotation_keeps_the_old_key_for_verification() {
     let after = rp::code_flow(&fresh, &http, &["email"]).await;
     let new_kid = jwt_header(after.tokens.id_token().unwrap().to_string().as_str())["kid"].clone();
     assert_ne!(new_kid, old_kid);
+    assert_eq!(new_kid, upcoming_kid, "the key published an hour before signs now");
     assert!(kids.contains(&&new_kid));
 }
 
@@ -77,8 +82,9 @@ async fn deprecated_expiry_signing_keys_also_rotates() {
     server.advance(2 * 3600 + 1);
     server.running().app.signer.rotate_if_due().await.unwrap();
     let second = server.jwks().await;
-    assert_eq!(second["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(second["keys"].as_array().unwrap().len(), 3);
     assert!(second["keys"].as_array().unwrap().contains(&first["keys"][0]));
+    assert_eq!(second["keys"][0], first["keys"][1], "the upcoming key now signs");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

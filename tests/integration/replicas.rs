@@ -38,7 +38,7 @@ async fn two_replicas<F: Future<Output = i64>>(
     assert_ne!(a.base_url, b.base_url);
 
     let (jwks_a, jwks_b) = (a.jwks().await, b.jwks().await);
-    assert_eq!(jwks_a["keys"].as_array().unwrap().len(), 1, "{jwks_a}");
+    assert_eq!(jwks_a["keys"].as_array().unwrap().len(), 2, "signing and upcoming key: {jwks_a}");
     assert_eq!(jwks_a, jwks_b);
     // One successful swap in storage: the loser adopted the winner's key.
     assert_eq!(key_version().await, 1);
@@ -86,7 +86,7 @@ async fn two_replicas<F: Future<Output = i64>>(
     a.running().app.signer.rotate_if_due().await.unwrap();
     b.running().app.signer.rotate_if_due().await.unwrap();
     let (jwks_a, jwks_b) = (a.jwks().await, b.jwks().await);
-    assert_eq!(jwks_a["keys"].as_array().unwrap().len(), 2, "{jwks_a}");
+    assert_eq!(jwks_a["keys"].as_array().unwrap().len(), 3, "{jwks_a}");
     assert_eq!(jwks_a, jwks_b);
     assert_eq!(key_version().await, 2);
     a.stop().await;

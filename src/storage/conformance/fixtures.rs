@@ -158,6 +158,12 @@ pub(super) fn keys(kid: &str) -> Keys {
             jwk: serde_json::json!({ "kid": "old" }),
             expiry: NOW + 3600,
         }],
+        upcoming_key: Some(SigningKey {
+            kid: format!("{kid}-next"),
+            alg: "RS256".into(),
+            private_pkcs8: vec![48, 130, 1, 3],
+        }),
+        upcoming_key_pub: Some(serde_json::json!({ "kid": format!("{kid}-next"), "kty": "RSA" })),
         next_rotation: NOW + 21600,
         version: 0,
     }
