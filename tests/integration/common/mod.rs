@@ -56,7 +56,7 @@ pub fn install_crypto_provider() {
 }
 
 /// bcrypt of [`ADMIN_PASSWORD`] at the lowest cost, so logins stay fast in debug builds.
-fn admin_hash() -> &'static str {
+pub fn admin_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| bcrypt::hash(ADMIN_PASSWORD, 4).unwrap())
 }

@@ -66,7 +66,20 @@ pub async fn client(
     secret: Option<&str>,
     redirect_uri: &str,
 ) -> Rp {
-    let metadata = discover(server, http).await;
+    client_at(&server.issuer, http, id, secret, redirect_uri).await
+}
+
+/// [`client`] for a server that is not a [`TestServer`] (one in a container).
+pub async fn client_at(
+    issuer: &str,
+    http: &OidcHttp,
+    id: &str,
+    secret: Option<&str>,
+    redirect_uri: &str,
+) -> Rp {
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.to_string()).unwrap(), http)
+        .await
+        .unwrap_or_else(|e| panic!("discovery at {issuer} failed: {e:?}"));
     CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(id.into()),
