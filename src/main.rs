@@ -169,7 +169,10 @@ fn init_logging(level: LogLevel, format: LogFormat) -> Box<dyn Fn(LogLevel) + Se
     let registry = tracing_subscriber::registry().with(filter);
     match format {
         LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json()).init(),
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).init(),
+        // Colours only on a terminal: container logs and files get plain text.
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())))
+            .init(),
     }
     Box::new(move |level| {
         if !from_env && let Err(e) = handle.reload(log_filter(level)) {

@@ -276,4 +276,5 @@ staticPasswords:
     let log = container.log();
     container.stop();
     assert!(!log.contains(CLIENT_SECRET) && !log.contains(refresh.secret()), "no secrets in the logs");
+    assert!(log.contains("tessera started") && !log.contains('\u{1b}'), "plain-text logs, no colour codes:\n{log}");
 }

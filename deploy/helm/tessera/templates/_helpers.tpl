@@ -74,7 +74,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* The chart refuses what cannot work: several pods on one SQLite file or in memory. */}}
 {{- define "tessera.validate" -}}
 {{- $several := or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled }}
-{{- if and $several (not (include "tessera.sharedStorage" .)) (not .Values.existingConfigMap) }}
+{{- if and $several (not (include "tessera.sharedStorage" .)) (not .Values.existingConfigMap) (not .Values.configSecret.name) }}
 {{- fail "more than one replica (replicaCount > 1 or autoscaling.enabled) needs config.storage.type postgres or mysql: SQLite and memory storage are one pod's own" }}
 {{- end }}
 {{- if and .Values.podDisruptionBudget.enabled .Values.podDisruptionBudget.minAvailable .Values.podDisruptionBudget.maxUnavailable }}
