@@ -221,13 +221,8 @@ staticClients:
     redirectURIs: ["{REDIRECT_URI}"]
 enablePasswordDB: true
 staticPasswords:
-  - email: {ADMIN_EMAIL}
-    hash: "{hash}"
-    username: {ADMIN_USERNAME}
-    userID: {ADMIN_USER_ID}
-    groups: [admins]
-"#,
-            hash = admin_hash()
+{admin}"#,
+            admin = admin_password(&["admins"])
         ),
     )
     .unwrap();
@@ -276,5 +271,8 @@ staticPasswords:
     let log = container.log();
     container.stop();
     assert!(!log.contains(CLIENT_SECRET) && !log.contains(refresh.secret()), "no secrets in the logs");
-    assert!(log.contains("tessera started") && !log.contains('\u{1b}'), "plain-text logs, no colour codes:\n{log}");
+    assert!(
+        log.contains("tessera started") && !log.contains('\u{1b}'),
+        "plain-text logs, no colour codes:\n{log}"
+    );
 }

@@ -105,7 +105,6 @@ async fn tokens_satisfy_envoy_istio_and_kube_apiserver_as_configured_in_deploy()
     assert_eq!(policy["spec"]["rules"][0]["when"][0]["key"], "request.auth.claims[groups]");
     assert_eq!(example("istio/peer-authentication.yaml")[0]["spec"]["mtls"]["mode"], "STRICT");
 
-    let hash = admin_hash();
     let server = TestServer::builder()
         .issuer(&issuer)
         .yaml("oauth2:\n  passwordConnector: local\n")
@@ -114,10 +113,8 @@ async fn tokens_satisfy_envoy_istio_and_kube_apiserver_as_configured_in_deploy()
                 serde_norway::from_str("id: orders-web\nname: Orders\nsecret: orders-secret\nredirectURIs: [https://orders.example.com/callback]\n")
                     .unwrap();
             yaml["staticClients"].as_sequence_mut().unwrap().push(app);
-            yaml["staticPasswords"] = serde_norway::from_str(&format!(
-                "- email: {ADMIN_EMAIL}\n  hash: \"{hash}\"\n  username: {ADMIN_USERNAME}\n  userID: {ADMIN_USER_ID}\n  groups: [orders-admins, developers]\n"
-            ))
-            .unwrap();
+            yaml["staticPasswords"] =
+                serde_norway::from_str(&admin_password(&["orders-admins", "developers"])).unwrap();
         })
         .start()
         .await;

@@ -56,7 +56,7 @@ pub fn install_crypto_provider() {
 }
 
 /// bcrypt of [`ADMIN_PASSWORD`] at the lowest cost, so logins stay fast in debug builds.
-pub fn admin_hash() -> &'static str {
+fn admin_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| bcrypt::hash(ADMIN_PASSWORD, 4).unwrap())
 }
@@ -249,13 +249,17 @@ staticClients:
     public: true
 enablePasswordDB: true
 staticPasswords:
-  - email: {ADMIN_EMAIL}
-    hash: "{hash}"
-    username: {ADMIN_USERNAME}
-    userID: {ADMIN_USER_ID}
-    groups: [admins, developers]
-"#,
-        hash = admin_hash()
+{admin}"#,
+        admin = admin_password(&["admins", "developers"])
+    )
+}
+
+/// The admin's `staticPasswords` entry (YAML, a list item) with these groups.
+pub fn admin_password(groups: &[&str]) -> String {
+    format!(
+        "  - email: {ADMIN_EMAIL}\n    hash: \"{hash}\"\n    username: {ADMIN_USERNAME}\n    userID: {ADMIN_USER_ID}\n    groups: [{groups}]\n",
+        hash = admin_hash(),
+        groups = groups.join(", ")
     )
 }
 
