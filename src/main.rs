@@ -171,7 +171,10 @@ fn init_logging(level: LogLevel, format: LogFormat) -> Box<dyn Fn(LogLevel) + Se
         LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json()).init(),
         // Colours only on a terminal: container logs and files get plain text.
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+            )
             .init(),
     }
     Box::new(move |level| {
