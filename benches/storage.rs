@@ -117,6 +117,7 @@ fn operations(c: &mut Criterion, runtime: &tokio::runtime::Runtime, label: &str,
                 new_hash: new_hash.clone(),
                 rotation_salt: vec![1; 16],
                 now: NOW,
+                now_ms: NOW * 1000,
                 claims: claims(),
                 connector_data: None,
             };

@@ -384,7 +384,7 @@ fn settings(config: &Config) -> Settings {
         auth_code_lifetime: secs(expiry.auth_codes),
         device_request_lifetime: secs(expiry.device_requests),
         refresh: RefreshSettings {
-            reuse_interval: secs(refresh.reuse_interval),
+            reuse_interval_ms: i64::try_from(refresh.reuse_interval.as_millis()).unwrap_or(i64::MAX),
             valid_if_not_used_for: refresh.valid_if_not_used_for.map(secs).filter(|s| *s > 0),
             absolute_lifetime: refresh.absolute_lifetime.map(secs).filter(|s| *s > 0),
             disable_rotation: refresh.disable_rotation,
@@ -636,6 +636,7 @@ impl App {
 
     /// What the token grants need, with `now` read from the clock once.
     pub fn grant_context(&self, source: Option<std::net::IpAddr>) -> crate::oauth2::grants::GrantContext<'_> {
+        let now_ms = self.clock.now_ms();
         crate::oauth2::grants::GrantContext {
             source,
             throttle: &self.throttle,
@@ -649,7 +650,8 @@ impl App {
             dpop: &self.dpop,
             dpop_jkt: None,
             audit: &self.audit,
-            now: self.clock.now(),
+            now: now_ms.div_euclid(1000),
+            now_ms,
         }
     }
 }

@@ -5,8 +5,14 @@ use crate::types::UnixTime;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 pub trait Clock: Send + Sync {
-    /// Seconds since the Unix epoch.
-    fn now(&self) -> UnixTime;
+    /// Milliseconds since the Unix epoch: for the few rules that need sub-second precision
+    /// (the refresh token reuse window).
+    fn now_ms(&self) -> i64;
+
+    /// Seconds since the Unix epoch, rounded down: what tokens and records carry.
+    fn now(&self) -> UnixTime {
+        self.now_ms().div_euclid(1000)
+    }
 }
 
 /// The system's wall clock.
@@ -14,51 +20,59 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> UnixTime {
+    fn now_ms(&self) -> i64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as UnixTime)
+            .map(|d| d.as_millis() as i64)
             .unwrap_or_default()
     }
 }
 
-/// A clock that only moves when told to, for tests.
+/// A clock that only moves when told to, for tests. It keeps milliseconds.
 #[derive(Debug, Default)]
 pub struct FixedClock(AtomicI64);
 
 impl FixedClock {
     pub fn new(now: UnixTime) -> Self {
-        Self(AtomicI64::new(now))
+        Self(AtomicI64::new(now * 1000))
     }
 
     pub fn advance(&self, seconds: i64) {
-        self.0.fetch_add(seconds, Ordering::SeqCst);
+        self.advance_ms(seconds * 1000);
+    }
+
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
     }
 
     pub fn set(&self, now: UnixTime) {
-        self.0.store(now, Ordering::SeqCst);
+        self.0.store(now * 1000, Ordering::SeqCst);
     }
 }
 
 impl Clock for FixedClock {
-    fn now(&self) -> UnixTime {
+    fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
     }
 }
 
-/// A clock offset from the system clock by a settable number of seconds: real time passes,
-/// and tests can jump ahead (expiry, rotation) against a server they run.
+/// A clock offset from the system clock by a settable amount: real time passes, and tests can
+/// jump ahead (expiry, rotation) against a server they run.
 #[derive(Debug, Default)]
 pub struct OffsetClock(AtomicI64);
 
 impl OffsetClock {
     pub fn advance(&self, seconds: i64) {
-        self.0.fetch_add(seconds, Ordering::SeqCst);
+        self.advance_ms(seconds * 1000);
+    }
+
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
     }
 }
 
 impl Clock for OffsetClock {
-    fn now(&self) -> UnixTime {
-        SystemClock.now() + self.0.load(Ordering::SeqCst)
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms() + self.0.load(Ordering::SeqCst)
     }
 }

@@ -30,10 +30,11 @@ pub use error::{ErrorCode, OAuthError};
 
 use crate::protocol::{GrantType, PkceMethod, ResponseType};
 
-/// Refresh token rules (`expiry.refreshTokens`), in seconds.
+/// Refresh token rules (`expiry.refreshTokens`), in seconds unless named otherwise.
 #[derive(Debug, Clone)]
 pub struct RefreshSettings {
-    pub reuse_interval: i64,
+    /// `reuseInterval` in milliseconds: the window is compared at full precision, as Dex does.
+    pub reuse_interval_ms: i64,
     /// `None` = no idle limit.
     pub valid_if_not_used_for: Option<i64>,
     /// `None` = no absolute limit.

@@ -51,7 +51,7 @@ pub fn settings() -> Settings {
         auth_code_lifetime: 600,
         device_request_lifetime: 300,
         refresh: RefreshSettings {
-            reuse_interval: 0,
+            reuse_interval_ms: 0,
             valid_if_not_used_for: None,
             absolute_lifetime: None,
             disable_rotation: false,
@@ -136,6 +136,7 @@ impl World {
             throttle: &self.throttle,
             source: None,
             now: self.now,
+            now_ms: self.now * 1000,
         }
     }
 

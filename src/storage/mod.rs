@@ -84,7 +84,8 @@ pub trait RefreshStore: Send + Sync {
     async fn get_refresh_token(&self, id: &str) -> Result<Option<RefreshToken>>;
     /// Replaces the current secret only if it still hashes to `rotation.expected_hash`, in one
     /// atomic step: of concurrent rotations of one token exactly one returns `true`.
-    /// The replaced hash becomes `obsolete_hash`; `last_used` and `rotated_at` become `now`.
+    /// The replaced hash becomes `obsolete_hash`; `last_used` becomes `now` and `rotated_at_ms`
+    /// `now_ms`.
     async fn rotate_refresh_token(&self, id: &str, rotation: &RefreshRotation) -> Result<bool>;
     /// Marks the token used at `now` without rotating it (`disableRotation`, reuse window).
     async fn touch_refresh_token(&self, id: &str, now: UnixTime) -> Result<()>;

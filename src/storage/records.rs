@@ -229,7 +229,9 @@ pub struct RefreshToken {
     /// Salt of the last rotation: the current secret is HMAC(previous secret, salt), so a
     /// client presenting the previous secret within `reuseInterval` gets the same current one.
     pub rotation_salt: Vec<u8>,
-    pub rotated_at: UnixTime,
+    /// When the secret was last rotated, in milliseconds since the epoch: the reuse window
+    /// (`reuseInterval`) is measured from it at full precision.
+    pub rotated_at_ms: i64,
     pub created_at: UnixTime,
     pub last_used: UnixTime,
     /// Hard end of life (`absoluteLifetime`); `None` = never.
@@ -263,6 +265,8 @@ pub struct RefreshRotation {
     pub new_hash: Vec<u8>,
     pub rotation_salt: Vec<u8>,
     pub now: UnixTime,
+    /// `now` in milliseconds: the new `rotated_at_ms`.
+    pub now_ms: i64,
     /// Updated identity from the connector's refresh, if any.
     pub claims: Claims,
     pub connector_data: Option<Vec<u8>>,

@@ -118,7 +118,9 @@ impl<T: DeserializeOwned + ClientFields, S: Send + Sync> FromRequest<S> for Clie
 
 /// RFC 6749 §2.3.1: `Authorization: Basic` with the id and secret form-URL-encoded, or
 /// `client_id`/`client_secret` in the body; or a client assertion (RFC 7523 §2.2) in the
-/// body. Using more than one way is an error.
+/// body. Credentials that disagree are an error. The same credentials both in the header and
+/// in the body are accepted: the OIDC auth provider of the Kubernetes clients (kubectl's
+/// built-in one, the Python client) sends its refresh requests that way, and Dex serves them.
 pub fn client_credentials(
     headers: &HeaderMap,
     body: BodyCredentials<'_>,
@@ -142,8 +144,13 @@ pub fn client_credentials(
     let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
     let id = form_decode(id).ok_or_else(bad)?;
     let secret = form_decode(secret).ok_or_else(bad)?;
-    if body_secret.is_some() || body_id.is_some_and(|b| b != id) {
-        return Err(OAuthError::invalid_request("Client credentials were sent in more than one way."));
+    let same_id = body_id.is_none_or(|b| b == id);
+    let same_secret =
+        body_secret.is_none_or(|b| crate::crypto::constant_time_eq(b.expose().as_bytes(), secret.as_bytes()));
+    if !(same_id && same_secret) {
+        return Err(OAuthError::invalid_request(
+            "Client credentials were sent in more than one way, and they differ.",
+        ));
     }
     Ok(ClientCredentials {
         client_id: ClientId::from(id),
@@ -241,14 +248,62 @@ mod tests {
         assert!(matches!(join_repeated(once, "resource"), std::borrow::Cow::Borrowed(_)));
     }
 
-    #[test]
-    fn two_methods_at_once_are_refused() {
+    fn basic(id_and_secret: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        let raw = base64::engine::general_purpose::STANDARD.encode("a:b");
+        let raw = base64::engine::general_purpose::STANDARD.encode(id_and_secret);
         headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {raw}")).unwrap());
+        headers
+    }
+
+    /// The Kubernetes clients' OIDC auth provider: the same credentials in the header and the
+    /// body (a public client's secret empty in both, or absent from the body).
+    #[test]
+    fn the_same_credentials_both_ways_are_one_client() {
         let secret = Secret::new("b");
-        let body =
-            BodyCredentials { client_id: Some("a"), client_secret: Some(&secret), ..Default::default() };
-        assert!(client_credentials(&headers, body).is_err());
+        let empty = Secret::new("");
+        for (header, body) in [
+            (
+                "a:b",
+                BodyCredentials { client_id: Some("a"), client_secret: Some(&secret), ..Default::default() },
+            ),
+            ("a:b", BodyCredentials { client_secret: Some(&secret), ..Default::default() }),
+            ("a:b", BodyCredentials { client_id: Some("a"), ..Default::default() }),
+            (
+                "kubectl:",
+                BodyCredentials {
+                    client_id: Some("kubectl"),
+                    client_secret: Some(&empty),
+                    ..Default::default()
+                },
+            ),
+        ] {
+            let creds = client_credentials(&basic(header), body).unwrap();
+            let (id, expected) = header.split_once(':').unwrap();
+            assert_eq!(creds.client_id, id);
+            assert_eq!(creds.client_secret.unwrap().expose(), expected);
+            assert!(creds.basic);
+        }
+    }
+
+    #[test]
+    fn credentials_that_differ_are_refused() {
+        let (b, c, empty) = (Secret::new("b"), Secret::new("c"), Secret::new(""));
+        for (header, body) in [
+            ("a:b", BodyCredentials { client_id: Some("a"), client_secret: Some(&c), ..Default::default() }),
+            ("a:b", BodyCredentials { client_id: Some("z"), client_secret: Some(&b), ..Default::default() }),
+            ("a:b", BodyCredentials { client_secret: Some(&empty), ..Default::default() }),
+            ("a:", BodyCredentials { client_id: Some("a"), client_secret: Some(&b), ..Default::default() }),
+        ] {
+            let refused = client_credentials(&basic(header), body).err().expect("refused");
+            assert_eq!(refused.code.as_str(), "invalid_request");
+        }
+        // An assertion never comes with another method.
+        let assertion = Secret::new("x.y.z");
+        let body = BodyCredentials {
+            assertion: Some(&assertion),
+            assertion_type: Some(crate::oauth2::client_assertion::ASSERTION_TYPE),
+            ..Default::default()
+        };
+        assert!(client_credentials(&basic("a:b"), body).is_err());
     }
 }

@@ -33,6 +33,7 @@ mod grpc_api;
 mod image;
 mod keys;
 mod kubectl;
+mod kubernetes_client;
 mod ldap;
 mod login_ui;
 mod mesh;

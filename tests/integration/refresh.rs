@@ -55,6 +55,39 @@ async fn previous_token_within_reuse_interval_yields_the_same_new_token() {
     assert_eq!(c.status, StatusCode::OK, "{}", c.text);
 }
 
+/// `reuseInterval: 1s` at full precision, as Dex measures it. The rotation falls early in its
+/// second (the clock is moved to 50 ms past a whole second first), where a window counted in
+/// whole seconds would still take a replay 1.6 s later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reuse_window_is_not_rounded_to_whole_seconds() {
+    use tessera::clock::Clock;
+    let server =
+        TestServer::builder().yaml("expiry:\n  refreshTokens:\n    reuseInterval: 1s\n").start().await;
+    let early_in_a_second = |server: &TestServer| {
+        let into = server.clock.now_ms().rem_euclid(1000);
+        server.clock.advance_ms(1000 - into + 50);
+    };
+
+    // 0.5 s after the rotation: a retry within the window gets the same new token.
+    let first = offline_login(&server).await;
+    early_in_a_second(&server);
+    let rotated = server.refresh(&first).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    server.clock.advance_ms(500);
+    let retry = server.refresh(&first).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.text);
+    assert_eq!(retry.str("refresh_token"), rotated.str("refresh_token"));
+
+    // 1.6 s after the rotation (the next whole second): a reuse, and the family is revoked.
+    let first = offline_login(&server).await;
+    early_in_a_second(&server);
+    let rotated = server.refresh(&first).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    server.clock.advance_ms(1600);
+    server.refresh(&first).await.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    server.refresh(rotated.str("refresh_token")).await.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reuse_after_the_interval_revokes_the_whole_family() {
     let server = TestServer::builder().yaml(REUSE_3S).start().await;

@@ -46,9 +46,10 @@ async fn client_authentication_failures() {
     secretless.push(("client_id", CLIENT_ID));
     server.token(None, &secretless).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
 
-    // Two authentication methods at once.
+    // Two authentication methods at once that disagree (identical ones are one client: see
+    // kubernetes_client.rs).
     let mut both = form.to_vec();
-    both.push(("client_secret", CLIENT_SECRET));
+    both.push(("client_secret", OTHER_SECRET));
     server
         .token(Some((CLIENT_ID, CLIENT_SECRET)), &both)
         .await

@@ -48,6 +48,8 @@ pub struct GrantContext<'a> {
     /// The address the request came from (see `web::client_address`).
     pub source: Option<std::net::IpAddr>,
     pub now: UnixTime,
+    /// `now` in milliseconds (the same reading of the clock), for the refresh reuse window.
+    pub now_ms: i64,
 }
 
 #[tracing::instrument(skip_all, fields(grant_type = form.grant_type.as_deref().unwrap_or("")))]

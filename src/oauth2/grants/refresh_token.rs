@@ -76,7 +76,7 @@ pub async fn create_family(
         token_hash: sha256(&secret),
         obsolete_hash: None,
         rotation_salt: Vec::new(),
-        rotated_at: ctx.now,
+        rotated_at_ms: ctx.now_ms,
         created_at: ctx.now,
         last_used: ctx.now,
         expires_at: client
@@ -277,6 +277,7 @@ async fn advance_secret(
             new_hash: sha256(&next),
             rotation_salt: salt,
             now: ctx.now,
+            now_ms: ctx.now_ms,
             claims: identity.claims.clone(),
             connector_data: identity.connector_data.clone(),
         };
@@ -296,6 +297,14 @@ async fn advance_secret(
     reuse_within_interval(ctx, token, secret).await
 }
 
+/// Whether the previous secret, presented at `now_ms`, is still within `reuseInterval` of the
+/// rotation that replaced it. Milliseconds throughout: in whole seconds a 1 s window would
+/// really be anything between 1 and 2 s, depending on where in its second the rotation fell.
+/// An interval of 0 disables reuse (as in Dex).
+pub fn within_reuse_window(rotated_at_ms: i64, now_ms: i64, interval_ms: i64) -> bool {
+    interval_ms > 0 && now_ms - rotated_at_ms <= interval_ms
+}
+
 /// The previous secret within `reuseInterval` yields the current one; anything else is a
 /// reuse, and the family is revoked.
 async fn reuse_within_interval(
@@ -305,10 +314,9 @@ async fn reuse_within_interval(
 ) -> Result<Vec<u8>, OAuthError> {
     let presented_hash = sha256(secret);
     let is_previous = token.obsolete_hash.as_deref().is_some_and(|h| constant_time_eq(h, &presented_hash));
-    // An interval of 0 disables reuse (as in Dex); without this check, time in whole seconds
-    // would still allow reuse within the second of the rotation.
-    let interval = ctx.settings.refresh.reuse_interval;
-    if is_previous && interval > 0 && ctx.now - token.rotated_at <= interval {
+    if is_previous
+        && within_reuse_window(token.rotated_at_ms, ctx.now_ms, ctx.settings.refresh.reuse_interval_ms)
+    {
         let current = hmac_sha256(secret, &token.rotation_salt);
         if constant_time_eq(&sha256(&current), &token.token_hash) {
             ctx.storage.touch_refresh_token(&token.id, ctx.now).await?;
@@ -325,4 +333,25 @@ async fn reuse_within_interval(
     };
     ctx.audit.record(ctx.now, &event);
     Err(invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within_reuse_window;
+
+    /// `reuseInterval: 1s`, a rotation early in its second (at 100.1 s): a replay 1.6 s later
+    /// falls in the next whole second but is outside the window.
+    #[test]
+    fn the_reuse_window_is_measured_in_milliseconds() {
+        let rotated = 100_100;
+        assert!(within_reuse_window(rotated, rotated, 1000));
+        assert!(within_reuse_window(rotated, rotated + 999, 1000));
+        assert!(within_reuse_window(rotated, rotated + 1000, 1000), "the window's end is inside (as Dex's)");
+        assert!(!within_reuse_window(rotated, rotated + 1001, 1000));
+        assert!(!within_reuse_window(rotated, rotated + 1600, 1000));
+        // Sub-second windows work (reuseInterval: 500ms), and 0 disables reuse.
+        assert!(within_reuse_window(rotated, rotated + 400, 500));
+        assert!(!within_reuse_window(rotated, rotated + 600, 500));
+        assert!(!within_reuse_window(rotated, rotated, 0));
+    }
 }

@@ -108,7 +108,7 @@ pub(super) async fn rotate_refresh_token_once(s: Store) {
         token_hash: b"new".to_vec(),
         obsolete_hash: Some(b"hash-rt".to_vec()),
         rotation_salt: applied.rotation_salt.clone(),
-        rotated_at: NOW + 1,
+        rotated_at_ms: (NOW + 1) * 1000 + 637,
         last_used: NOW + 1,
         claims: applied.claims.clone(),
         connector_data: applied.connector_data.clone(),

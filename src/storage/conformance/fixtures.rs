@@ -93,7 +93,7 @@ pub(super) fn refresh_token(id: &str, user: &str, expires_at: Option<UnixTime>) 
         token_hash: format!("hash-{id}").into_bytes(),
         obsolete_hash: None,
         rotation_salt: vec![1, 2, 3],
-        rotated_at: NOW,
+        rotated_at_ms: NOW * 1000 + 123,
         created_at: NOW,
         last_used: NOW,
         expires_at,
@@ -117,6 +117,8 @@ pub(super) fn rotation(expected: &[u8], new: &[u8], now: UnixTime) -> RefreshRot
         new_hash: new.to_vec(),
         rotation_salt: new.iter().rev().copied().collect(),
         now,
+        // A time inside its second: storage keeps the milliseconds.
+        now_ms: now * 1000 + 637,
         claims: Claims { groups: vec!["new-group".into()], ..claims("alice") },
         connector_data: Some(new.to_vec()),
     }

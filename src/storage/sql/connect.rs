@@ -82,6 +82,7 @@ embedded_migrations! {
     (7, "logout deliveries", "0007_logout_deliveries.sql"),
     (8, "pushed requests", "0008_pushed_requests.sql"),
     (9, "jwt replay", "0009_jwt_replay.sql"),
+    (10, "rotated at ms", "0010_rotated_at_ms.sql"),
 }
 
 /// SQLite's own timeout for waiting on another writer (SQLITE_BUSY).

@@ -55,7 +55,7 @@ fn refresh_token(row: &AnyRow) -> Result<RefreshToken> {
         token_hash: column(row, "token_hash")?,
         obsolete_hash: column(row, "obsolete_hash")?,
         rotation_salt: column(row, "rotation_salt")?,
-        rotated_at: column(row, "rotated_at")?,
+        rotated_at_ms: column(row, "rotated_at_ms")?,
         created_at: document.created_at,
         last_used: column(row, "last_used")?,
         expires_at: column(row, "expires_at")?,
@@ -78,7 +78,7 @@ impl RefreshStore for SqlStorage {
     async fn create_refresh_token(&self, token: &RefreshToken) -> Result<()> {
         sqlx::query(self.sql(sql!(
             "INSERT INTO refresh_tokens (id, user_id, connector_id, expires_at, token_hash, obsolete_hash, \
-             rotation_salt, rotated_at, last_used, claims, connector_data, data, session_id) \
+             rotation_salt, rotated_at_ms, last_used, claims, connector_data, data, session_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         )))
         .bind(&token.id)
@@ -88,7 +88,7 @@ impl RefreshStore for SqlStorage {
         .bind(token.token_hash.clone())
         .bind(token.obsolete_hash.clone())
         .bind(token.rotation_salt.clone())
-        .bind(token.rotated_at)
+        .bind(token.rotated_at_ms)
         .bind(token.last_used)
         .bind(to_json(&token.claims)?)
         .bind(token.connector_data.clone())
@@ -117,12 +117,12 @@ impl RefreshStore for SqlStorage {
         // others' expected hash no longer matches.
         let done = sqlx::query(self.sql(sql!(
             "UPDATE refresh_tokens SET obsolete_hash = token_hash, token_hash = $1, rotation_salt = $2, \
-             rotated_at = $3, last_used = $4, claims = $5, connector_data = $6 \
+             rotated_at_ms = $3, last_used = $4, claims = $5, connector_data = $6 \
              WHERE id = $7 AND token_hash = $8"
         )))
         .bind(rotation.new_hash.clone())
         .bind(rotation.rotation_salt.clone())
-        .bind(rotation.now)
+        .bind(rotation.now_ms)
         .bind(rotation.now)
         .bind(to_json(&rotation.claims)?)
         .bind(rotation.connector_data.clone())
