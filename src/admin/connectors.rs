@@ -40,9 +40,7 @@ fn checked_config(kind: &str, config: &[u8]) -> Result<serde_json::Value, AdminE
     match ConnectorSettings::parse(kind, value.clone(), "connector") {
         None => Err(invalid(format!("unknown connector type {kind:?}"))),
         Some(Err(problem)) => Err(invalid(problem.to_string())),
-        Some(Ok(ConnectorSettings::NotImplemented)) => {
-            Err(invalid(format!("connector type {kind:?} is not implemented by Tessera")))
-        }
+        Some(Ok(ConnectorSettings::Unknown)) => Err(invalid(format!("unknown connector type {kind:?}"))),
         Some(Ok(_)) => Ok(value),
     }
 }

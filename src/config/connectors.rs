@@ -24,9 +24,14 @@ pub enum ConnectorSettings {
     AuthProxy(connector::authproxy::AuthProxyConfig),
     /// `saml`, or Dex's older name `samlExperimental`.
     Saml(connector::saml::SamlConfig),
-    /// A type Dex has and Tessera does not build yet: the config loads with a warning and
-    /// the connector is skipped at start (its `config` is not read).
-    NotImplemented,
+    BitbucketCloud(connector::bitbucket_cloud::BitbucketCloudConfig),
+    Gitea(connector::gitea::GiteaConfig),
+    Openshift(connector::openshift::OpenshiftConfig),
+    Linkedin(connector::linkedin::LinkedinConfig),
+    Keystone(connector::keystone::KeystoneConfig),
+    AtlassianCrowd(connector::atlassian_crowd::CrowdConfig),
+    /// A type Dex does not know (validation refuses it as a typo); its `config` is not read.
+    Unknown,
 }
 
 /// Connector types Dex knows (`server/connector.go`); any other `type` is a typo.
@@ -77,7 +82,12 @@ impl ConnectorSettings {
             "oauth" => of(config).map(Self::Oauth),
             "authproxy" => of(config).map(Self::AuthProxy),
             "saml" | "samlExperimental" => of(config).map(Self::Saml),
-            other if DEX_CONNECTOR_TYPES.contains(&other) => Ok(Self::NotImplemented),
+            "bitbucket-cloud" => of(config).map(Self::BitbucketCloud),
+            "gitea" => of(config).map(Self::Gitea),
+            "openshift" => of(config).map(Self::Openshift),
+            "linkedin" => of(config).map(Self::Linkedin),
+            "keystone" => of(config).map(Self::Keystone),
+            "atlassian-crowd" => of(config).map(Self::AtlassianCrowd),
             _ => return None,
         };
         Some(settings.map_err(problem))
@@ -88,7 +98,7 @@ impl ConnectorSettings {
 mod tests {
     use super::*;
 
-    /// Every Dex type is known; unknown keys are refused with their path.
+    /// Every Dex type is built; unknown keys are refused with their path.
     #[test]
     fn every_dex_type_is_known_and_configs_are_strict() {
         for kind in DEX_CONNECTOR_TYPES {

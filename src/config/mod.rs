@@ -561,8 +561,8 @@ crate::debug_only!(ConnectorConfig: kind, id, name, grant_types);
 
 impl ConnectorConfig {
     /// An entry with its `config` typed; problems are reported at `at` (a YAML path such as
-    /// `connectors[2]`). A `type` Dex does not know parses as not implemented (validation
-    /// reports it as a typo).
+    /// `connectors[2]`). A `type` Dex does not know parses as unknown (validation reports
+    /// it as a typo).
     pub fn new(
         kind: String,
         id: ConnectorId,
@@ -571,8 +571,8 @@ impl ConnectorConfig {
         grant_types: Vec<GrantType>,
         at: &str,
     ) -> Self {
-        let settings = ConnectorSettings::parse(&kind, config.clone(), at)
-            .unwrap_or(Ok(ConnectorSettings::NotImplemented));
+        let settings =
+            ConnectorSettings::parse(&kind, config.clone(), at).unwrap_or(Ok(ConnectorSettings::Unknown));
         Self { kind, id, name, config, settings, grant_types }
     }
 }

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use url::Url;
 
 use super::{
-    Config, ConnectorSettings, DEX_CONNECTOR_TYPES, LOCAL_CONNECTOR_ID, Problem, SigningAlgorithm,
-    StaticClient, StorageConfig,
+    Config, DEX_CONNECTOR_TYPES, LOCAL_CONNECTOR_ID, Problem, SigningAlgorithm, StaticClient, StorageConfig,
 };
 
 /// Where Dex sends the device flow after login; clients may list it as a relative URI.
@@ -41,17 +40,6 @@ impl Config {
     /// path and what follows from it.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        for (i, c) in self.connectors.iter().enumerate() {
-            if DEX_CONNECTOR_TYPES.contains(&c.kind.as_str())
-                && matches!(c.settings, Ok(ConnectorSettings::NotImplemented))
-            {
-                warnings.push(format!(
-                    "connectors[{i}].type: connector {:?} is of type {:?}, which Tessera does not \
-                     implement yet; it is skipped at start and its users cannot log in",
-                    c.id, c.kind
-                ));
-            }
-        }
         let shared: Vec<String> = self
             .static_passwords
             .iter()

@@ -8,18 +8,24 @@
 //! connector is an [`Opened`] whose `login` says which style it is, so the login handler's
 //! `match` is exhaustive. [`Registry`] holds every opened connector in config order.
 
+pub mod atlassian_crowd;
 pub mod authproxy;
+pub mod bitbucket_cloud;
+pub mod gitea;
 pub mod github;
 pub mod gitlab;
 pub mod google;
 pub mod http;
+pub mod keystone;
 pub mod ldap;
+pub mod linkedin;
 pub mod local;
 pub mod microsoft;
 pub mod mock;
 pub mod oauth;
 pub mod oauth2_upstream;
 pub mod oidc;
+pub mod openshift;
 #[cfg(feature = "saml-xmlsec")]
 pub mod saml;
 #[cfg(not(feature = "saml-xmlsec"))]
