@@ -346,10 +346,12 @@ pub async fn password_login(
     {
         return Ok(PasswordOutcome::Throttled(refused));
     }
+    // A refusal (a deactivated account, a required group) is said to the user; an upstream
+    // that is down or answers garbage is a 502 page, as for the redirect connectors.
     let identity = connector
         .login(Scopes::from_requested(&request.scopes), username, password)
         .await
-        .map_err(internal)?;
+        .map_err(connector_failed)?;
     metrics::counter!("tessera_logins_total", "connector" => connector_id.to_string(),
         "result" => if identity.is_some() { "ok" } else { "invalid" })
     .increment(1);

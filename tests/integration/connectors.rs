@@ -22,30 +22,42 @@ use url::Url;
 
 /// What the fake provider knows and what it saw.
 #[derive(Default)]
-struct Fake {
+pub(crate) struct Fake {
     /// The public base URL of the server (for pagination links).
-    base: String,
+    pub base: String,
     /// The authorize requests it received.
-    authorize: Vec<Url>,
+    pub authorize: Vec<Url>,
     /// The token endpoint requests (form fields).
-    token_requests: Vec<HashMap<String, String>>,
+    pub token_requests: Vec<HashMap<String, String>>,
     /// GitHub: orgs the user is a member of.
-    github_orgs: Vec<String>,
+    pub github_orgs: Vec<String>,
     /// GitLab userinfo groups.
-    gitlab_groups: Vec<String>,
+    pub gitlab_groups: Vec<String>,
     /// Microsoft group ids the user is in (names are `name-<id>`).
-    ms_groups: Vec<String>,
+    pub ms_groups: Vec<String>,
     /// Answer every API call with a 500 / with garbage.
-    fail: Option<&'static str>,
+    pub fail: Option<&'static str>,
+    /// Bitbucket Cloud: the user's workspace slugs (one per page).
+    pub bitbucket_workspaces: Vec<String>,
+    /// Gitea: the user's teams, as (organization, team).
+    pub gitea_teams: Vec<(String, String)>,
+    /// OpenShift: the user object's groups.
+    pub openshift_groups: Vec<String>,
+    /// Keystone: the user's groups; whether the user was deleted.
+    pub keystone_groups: Vec<String>,
+    pub keystone_deleted: bool,
+    /// Crowd: the user's nested groups; whether the account is deactivated.
+    pub crowd_groups: Vec<String>,
+    pub crowd_inactive: bool,
 }
 
-type Shared = Arc<Mutex<Fake>>;
+pub(crate) type Shared = Arc<Mutex<Fake>>;
 
-fn bearer_ok(headers: &HeaderMap) -> bool {
+pub(crate) fn bearer_ok(headers: &HeaderMap) -> bool {
     headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("Bearer tok-"))
 }
 
-fn failing(fake: &Shared) -> Option<Response> {
+pub(crate) fn failing(fake: &Shared) -> Option<Response> {
     match fake.lock().unwrap().fail {
         Some("500") => Some((StatusCode::INTERNAL_SERVER_ERROR, "upstream exploded").into_response()),
         Some(_) => {
@@ -56,7 +68,7 @@ fn failing(fake: &Shared) -> Option<Response> {
 }
 
 /// Any provider's authorize endpoint: logs the user in at once and sends them back with a code.
-async fn authorize(
+pub(crate) async fn authorize(
     State(fake): State<Shared>,
     Query(q): Query<HashMap<String, String>>,
     uri: axum::http::Uri,
@@ -70,7 +82,7 @@ async fn authorize(
 }
 
 /// Any provider's token endpoint (RFC 6749 §5.1); client authentication by HTTP Basic.
-async fn token(
+pub(crate) async fn token(
     State(fake): State<Shared>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
@@ -237,11 +249,12 @@ fn provider_router(fake: Shared) -> Router {
         .route("/authorize", get(authorize))
         .route("/token", post(token))
         .route("/userinfo", get(userinfo))
+        .merge(crate::dex_connectors::routes())
         .with_state(fake)
 }
 
 /// The fake provider over plain HTTP.
-async fn fake_provider(setup: impl FnOnce(&mut Fake)) -> (Shared, String) {
+pub(crate) async fn fake_provider(setup: impl FnOnce(&mut Fake)) -> (Shared, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let fake = Arc::new(Mutex::new(Fake { base: base.clone(), ..Fake::default() }));
@@ -252,12 +265,12 @@ async fn fake_provider(setup: impl FnOnce(&mut Fake)) -> (Shared, String) {
 }
 
 /// A CA and a certificate for 127.0.0.1 signed by it, made with `openssl`.
-struct TestCa {
+pub(crate) struct TestCa {
     dir: tempfile::TempDir,
 }
 
 impl TestCa {
-    fn create() -> Self {
+    pub(crate) fn create() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let run = |args: &[&str]| {
             let out =
@@ -306,12 +319,12 @@ impl TestCa {
         Self { dir }
     }
 
-    fn path(&self, file: &str) -> String {
+    pub(crate) fn path(&self, file: &str) -> String {
         self.dir.path().join(file).display().to_string()
     }
 
     /// A client (for the test's own hop to the provider) trusting this CA.
-    fn client(&self) -> reqwest::Client {
+    pub(crate) fn client(&self) -> reqwest::Client {
         let ca = reqwest::Certificate::from_pem(&std::fs::read(self.path("ca.pem")).unwrap()).unwrap();
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -322,7 +335,7 @@ impl TestCa {
 }
 
 /// The fake provider over HTTPS (GitHub Enterprise).
-async fn fake_provider_tls(ca: &TestCa, setup: impl FnOnce(&mut Fake)) -> (Shared, SocketAddr) {
+pub(crate) async fn fake_provider_tls(ca: &TestCa, setup: impl FnOnce(&mut Fake)) -> (Shared, SocketAddr) {
     install_crypto_provider();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -339,7 +352,7 @@ async fn fake_provider_tls(ca: &TestCa, setup: impl FnOnce(&mut Fake)) -> (Share
 }
 
 /// A Tessera with one extra connector; its callback URL is known before it starts.
-async fn tessera(id: &str, kind: &str, config: impl FnOnce(&str) -> Value) -> TestServer {
+pub(crate) async fn tessera(id: &str, kind: &str, config: impl FnOnce(&str) -> Value) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let callback = format!("http://{}/dex/callback", listener.local_addr().unwrap());
     let connector = json!([{"type": kind, "id": id, "name": kind, "config": config(&callback)}]);
@@ -348,7 +361,7 @@ async fn tessera(id: &str, kind: &str, config: impl FnOnce(&str) -> Value) -> Te
 }
 
 /// `/auth` for `example-app` straight to connector `id`.
-fn auth_url(server: &TestServer, id: &str, scope: &str) -> Url {
+pub(crate) fn auth_url(server: &TestServer, id: &str, scope: &str) -> Url {
     let mut url = server.code_auth_url(CLIENT_ID, REDIRECT_URI, scope);
     url.query_pairs_mut().append_pair("connector_id", id);
     url
@@ -356,7 +369,7 @@ fn auth_url(server: &TestServer, id: &str, scope: &str) -> Url {
 
 /// `/auth` → the provider's authorize URL (returned) → the provider → Tessera's callback,
 /// whose outcome (the approval page, or an error page) is returned.
-async fn upstream_login(
+pub(crate) async fn upstream_login(
     server: &TestServer,
     browser: &reqwest::Client,
     provider: &reqwest::Client,
@@ -371,7 +384,7 @@ async fn upstream_login(
 }
 
 /// The full login, approved; returns the token response.
-async fn login_tokens(
+pub(crate) async fn login_tokens(
     server: &TestServer,
     provider: &reqwest::Client,
     id: &str,
@@ -387,18 +400,18 @@ async fn login_tokens(
 }
 
 /// The password database still logs users in.
-async fn password_login(server: &TestServer) {
+pub(crate) async fn password_login(server: &TestServer) {
     let done =
         login_with_password(&browser(), &auth_url(server, "local", "openid"), ADMIN_EMAIL, ADMIN_PASSWORD)
             .await;
     assert!(query_param(&done, "code").is_some(), "{done}");
 }
 
-fn param(url: &Url, name: &str) -> String {
+pub(crate) fn param(url: &Url, name: &str) -> String {
     query_param(url, name).unwrap_or_else(|| panic!("no {name} in {url}"))
 }
 
-fn id_claims(tokens: &Value) -> Value {
+pub(crate) fn id_claims(tokens: &Value) -> Value {
     jwt_claims(tokens["id_token"].as_str().unwrap())
 }
 

@@ -25,6 +25,7 @@ mod codes;
 mod connectors;
 mod device;
 mod dex_config;
+mod dex_connectors;
 mod dpop;
 mod fapi;
 mod faults;
