@@ -227,7 +227,7 @@ impl Crowd {
             let full = batch.groups.len() >= GROUPS_PER_PAGE;
             all.extend(batch.groups.into_iter().map(|g| g.name).filter(|n| !n.is_empty()));
             if !full {
-                return Ok(self.required(username, all)?);
+                return self.required(username, all);
             }
         }
         Err(fail(KIND, format!("GET {API}/user/group/nested: more than {MAX_PAGES} pages")))

@@ -294,7 +294,7 @@ mod tests {
             ("a:b", BodyCredentials { client_secret: Some(&empty), ..Default::default() }),
             ("a:", BodyCredentials { client_id: Some("a"), client_secret: Some(&b), ..Default::default() }),
         ] {
-            let refused = client_credentials(&basic(header), body).err().expect("refused");
+            let refused = client_credentials(&basic(header), body).expect_err("refused");
             assert_eq!(refused.code.as_str(), "invalid_request");
         }
         // An assertion never comes with another method.

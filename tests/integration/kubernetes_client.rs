@@ -232,7 +232,8 @@ async fn credentials_sent_twice_must_agree_at_every_endpoint() {
         form.push(("client_secret", secret.into()));
         api().post(url).basic_auth(CLIENT_ID, Some(CLIENT_SECRET)).form(&form)
     };
-    let endpoints: [(&str, Vec<(&'static str, String)>, StatusCode); 5] = [
+    type Form = Vec<(&'static str, String)>;
+    let endpoints: [(&str, Form, StatusCode); 5] = [
         (
             "/token",
             vec![

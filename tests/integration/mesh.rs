@@ -183,7 +183,7 @@ async fn tokens_satisfy_envoy_istio_and_kube_apiserver_as_configured_in_deploy()
     // Here the cache is 6 h old when the first new token arrives; any younger one also has
     // the new key, and istiod's refresh keeps a cache at most 20 min old.
     const ROTATION: i64 = 6 * 3600;
-    assert!(ISTIOD_JWKS_REFRESH < ROTATION);
+    const { assert!(ISTIOD_JWKS_REFRESH < ROTATION) };
     server.advance(ROTATION + 1);
     server.running().app.signer.rotate_if_due().await.unwrap();
     let after = token(&server, "orders-web", Some("orders-secret"), "openid email groups").await;
