@@ -199,7 +199,9 @@ impl Crowd {
 
     /// The user by name; `None` when Crowd does not know it.
     async fn user(&self, username: &str) -> Result<Option<User>, ConnectorError> {
-        let answer = self.call(Method::GET, &format!("/user?username={}", encode(username)), None).await?;
+        let answer = self
+            .call(Method::GET, &format!("/user?username={}", super::upstream::encode(username)), None)
+            .await?;
         match answer.status {
             StatusCode::OK => serde_json::from_str(&answer.body)
                 .map(Some)
@@ -215,7 +217,7 @@ impl Crowd {
         for page in 0..MAX_PAGES {
             let path = format!(
                 "/user/group/nested?username={}&start-index={}&max-results={GROUPS_PER_PAGE}",
-                encode(username),
+                super::upstream::encode(username),
                 page * GROUPS_PER_PAGE
             );
             let answer = self.call(Method::GET, &path, None).await?;
@@ -276,10 +278,6 @@ impl Crowd {
             connector_data: data,
         })
     }
-}
-
-fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[async_trait]

@@ -100,12 +100,6 @@ struct Permission {
     permission: String,
 }
 
-fn base(configured: &str, default: &str) -> Result<String, ConnectorError> {
-    let url = if configured.is_empty() { default } else { configured.trim_end_matches('/') };
-    url::Url::parse(url).map_err(|e| fail(KIND, format!("{url:?} is not a URL: {e}")))?;
-    Ok(url.to_string())
-}
-
 impl BitbucketCloud {
     pub fn open(config: BitbucketCloudConfig, key: std::sync::Arc<DataKey>) -> Result<Self, ConnectorError> {
         if config.include_team_groups {
@@ -113,7 +107,7 @@ impl BitbucketCloud {
                 "bitbucket-cloud: includeTeamGroups has no effect: the Bitbucket 1.0 API it read was removed"
             );
         }
-        let auth_url = base(&config.auth_url, DEFAULT_AUTH_URL)?;
+        let auth_url = upstream::base_url(KIND, "authURL", &config.auth_url, DEFAULT_AUTH_URL)?;
         let http = super::http::client(&super::http::Upstream::default())?;
         Ok(Self {
             key,
@@ -125,7 +119,7 @@ impl BitbucketCloud {
                 token_url: format!("{auth_url}/site/oauth2/access_token"),
                 http,
             },
-            api_url: base(&config.api_url, DEFAULT_API_URL)?,
+            api_url: upstream::base_url(KIND, "apiURL", &config.api_url, DEFAULT_API_URL)?,
             teams: config.teams,
             get_workspace_permissions: config.get_workspace_permissions,
         })
@@ -185,7 +179,7 @@ impl BitbucketCloud {
         let mut groups = slugs.clone();
         if self.get_workspace_permissions {
             for slug in &slugs {
-                let url = format!("{}/user/workspaces/{}/permission", self.api_url, segment(slug));
+                let url = format!("{}/user/workspaces/{}/permission", self.api_url, upstream::encode(slug));
                 // As Dex: a workspace whose permission cannot be read just has no such group.
                 match self.get::<Permission>(&url, token).await {
                     Ok(p) if !p.permission.is_empty() => groups.push(format!("{slug}:{}", p.permission)),
@@ -207,11 +201,6 @@ impl BitbucketCloud {
         }
         Ok(kept)
     }
-}
-
-/// One path segment, percent-encoded.
-fn segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 #[async_trait]

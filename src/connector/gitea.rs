@@ -103,16 +103,7 @@ impl Gitea {
             config.base_url.trim_end_matches('/').to_string()
         };
         url::Url::parse(&base_url).map_err(|e| fail(KIND, format!("baseURL {base_url:?}: {e}")))?;
-        let upstream_tls = super::http::Upstream {
-            root_cas: super::http::read_root_cas(
-                &[config.root_ca].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>(),
-            )?,
-        };
-        let http = if config.insecure_ca {
-            super::http::insecure_client(&upstream_tls)?
-        } else {
-            super::http::client(&upstream_tls)?
-        };
+        let http = super::http::client_with_ca(&config.root_ca, config.insecure_ca)?;
         Ok(Self {
             key,
             app: OAuthApp {

@@ -88,6 +88,14 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for OidcHttp {
     }
 }
 
+/// A client for an upstream with an optional extra CA file (`rootCA`) and Tessera's
+/// `insecureCA` switch.
+pub fn client_with_ca(root_ca_file: &str, insecure: bool) -> Result<reqwest::Client, ConnectorError> {
+    let files: Vec<String> = [root_ca_file].iter().filter(|p| !p.is_empty()).map(|p| p.to_string()).collect();
+    let upstream = Upstream { root_cas: read_root_cas(&files)? };
+    if insecure { insecure_client(&upstream) } else { client(&upstream) }
+}
+
 /// A client that does not check TLS certificates (`insecureSkipVerify`): development only.
 pub fn insecure_client(upstream: &Upstream) -> Result<reqwest::Client, ConnectorError> {
     build(upstream, REQUEST_TIMEOUT, true)

@@ -180,7 +180,7 @@ impl Keystone {
     }
 
     async fn email(&self, user_id: &str, token: &str) -> Result<Option<String>, ConnectorError> {
-        match self.get::<UserBody>(&format!("/v3/users/{}", segment(user_id)), token).await? {
+        match self.get::<UserBody>(&format!("/v3/users/{}", super::upstream::encode(user_id)), token).await? {
             (_, Some(body)) => Ok(Some(body.user.email.unwrap_or_default())),
             (StatusCode::NOT_FOUND, None) => Ok(None),
             (status, None) => Err(fail(KIND, format!("GET /v3/users/{user_id}: status {status}"))),
@@ -188,17 +188,16 @@ impl Keystone {
     }
 
     async fn groups(&self, user_id: &str, token: &str) -> Result<Vec<String>, ConnectorError> {
-        match self.get::<GroupsBody>(&format!("/v3/users/{}/groups", segment(user_id)), token).await? {
+        match self
+            .get::<GroupsBody>(&format!("/v3/users/{}/groups", super::upstream::encode(user_id)), token)
+            .await?
+        {
             (_, Some(body)) => {
                 Ok(body.groups.into_iter().map(|g| g.name).filter(|n| !n.is_empty()).collect())
             }
             (status, None) => Err(fail(KIND, format!("GET /v3/users/{user_id}/groups: status {status}"))),
         }
     }
-}
-
-fn segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 #[async_trait]

@@ -9,7 +9,7 @@
 
 use super::oauth2_upstream::{OAuth2Refresh, OAuth2Upstream};
 use super::sealed::DataKey;
-use super::upstream::{self, ClientAuth, OAuthApp, upstream as fail};
+use super::upstream::{self, ClientAuth, OAuthApp};
 use super::{ConnectorError, Scopes};
 use crate::storage::Claims;
 use crate::types::Secret;
@@ -74,15 +74,9 @@ struct Handle {
     email_address: String,
 }
 
-fn base(configured: &str, default: &str) -> Result<String, ConnectorError> {
-    let url = if configured.is_empty() { default } else { configured.trim_end_matches('/') };
-    url::Url::parse(url).map_err(|e| fail(KIND, format!("{url:?} is not a URL: {e}")))?;
-    Ok(url.to_string())
-}
-
 impl Linkedin {
     pub fn open(config: LinkedinConfig, key: std::sync::Arc<DataKey>) -> Result<Self, ConnectorError> {
-        let auth_url = base(&config.auth_url, DEFAULT_AUTH_URL)?;
+        let auth_url = upstream::base_url(KIND, "authURL", &config.auth_url, DEFAULT_AUTH_URL)?;
         Ok(Self {
             key,
             app: OAuthApp {
@@ -94,7 +88,7 @@ impl Linkedin {
                 token_url: format!("{auth_url}/accessToken"),
                 http: super::http::client(&super::http::Upstream::default())?,
             },
-            api_url: base(&config.api_url, DEFAULT_API_URL)?,
+            api_url: upstream::base_url(KIND, "apiURL", &config.api_url, DEFAULT_API_URL)?,
         })
     }
 

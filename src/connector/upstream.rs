@@ -409,6 +409,18 @@ pub async fn get_json<T: DeserializeOwned>(
     Ok((value, response.headers))
 }
 
+/// One URL path segment or query value, percent-encoded (a space as `%20`, never `+`).
+pub fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// A base URL from the config (its trailing `/` dropped), or `default` when none is given.
+pub fn base_url(kind: &str, key: &str, configured: &str, default: &str) -> Result<String, ConnectorError> {
+    let url = if configured.is_empty() { default } else { configured.trim_end_matches('/') };
+    Url::parse(url).map_err(|e| upstream(kind, format!("{key} {url:?} is not a URL: {e}")))?;
+    Ok(url.to_string())
+}
+
 /// Keeps the groups of `given` that are in `required`, in `given`'s order (Dex's
 /// `groups.Filter`).
 pub fn filter_groups(given: &[String], required: &[String]) -> Vec<String> {
