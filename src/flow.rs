@@ -346,15 +346,28 @@ pub async fn password_login(
     {
         return Ok(PasswordOutcome::Throttled(refused));
     }
-    // A refusal (a deactivated account, a required group) is said to the user; an upstream
-    // that is down or answers garbage is a 502 page, as for the redirect connectors.
-    let identity = connector
-        .login(Scopes::from_requested(&request.scopes), username, password)
-        .await
-        .map_err(connector_failed)?;
+    let result = connector.login(Scopes::from_requested(&request.scopes), username, password).await;
     metrics::counter!("tessera_logins_total", "connector" => connector_id.to_string(),
-        "result" => if identity.is_some() { "ok" } else { "invalid" })
+    "result" => match &result {
+        Ok(Some(_)) => "ok",
+        Ok(None) => "invalid",
+        Err(crate::connector::ConnectorError::Refused(_)) => "refused",
+        Err(_) => "error",
+    })
     .increment(1);
+    // A refusal (a deactivated account, a required group) is said to the user, and counts as
+    // a failed attempt: it tells whoever typed the password that the account exists. An
+    // upstream that is down or answers garbage is a 502 page, as for the redirect connectors.
+    let identity = match result {
+        Ok(identity) => identity,
+        Err(e) => {
+            if matches!(e, crate::connector::ConnectorError::Refused(_)) {
+                ctx.throttle.password_failed(ctx.storage, &attempt, ctx.now).await.map_err(internal)?;
+            }
+            login_failed(ctx, &request, username, &e);
+            return Err(connector_failed(e));
+        }
+    };
     match identity {
         None => {
             ctx.throttle.password_failed(ctx.storage, &attempt, ctx.now).await.map_err(internal)?;
@@ -422,7 +435,7 @@ async fn redirect_callback(
     match result {
         Ok(identity) => logged_in(ctx, request, identity).await,
         Err(e) => {
-            login_failed(ctx, &request, &e);
+            login_failed(ctx, &request, "", &e);
             Err(connector_failed(e))
         }
     }
@@ -432,9 +445,14 @@ fn approval_hmac(request: &AuthRequest) -> String {
     base64url(&hmac_sha256(&request.hmac_key, request.id.as_bytes()))
 }
 
-/// The connector vouched for the user: a new single sign-on session starts.
-/// The audit event of a login an upstream refused or could not complete.
-fn login_failed(ctx: &FlowContext<'_>, request: &AuthRequest, error: &crate::connector::ConnectorError) {
+/// The audit event of a login an upstream refused or could not complete; `login` is the name
+/// typed in a password form (empty for redirect connectors).
+fn login_failed(
+    ctx: &FlowContext<'_>,
+    request: &AuthRequest,
+    login: &str,
+    error: &crate::connector::ConnectorError,
+) {
     let reason = match error {
         crate::connector::ConnectorError::Refused(_) => "refused",
         _ => "error",
@@ -442,12 +460,13 @@ fn login_failed(ctx: &FlowContext<'_>, request: &AuthRequest, error: &crate::con
     let event = Event::LoginFailed {
         connector: request.connector_id.as_str(),
         client: request.client_id.as_str(),
-        login: "",
+        login,
         reason,
     };
     ctx.audit.record(ctx.now, &event);
 }
 
+/// The connector vouched for the user: a new single sign-on session starts.
 async fn logged_in(
     ctx: &FlowContext<'_>,
     mut request: AuthRequest,
@@ -711,7 +730,7 @@ pub async fn saml_callback(
         "result" => if result.is_ok() { "ok" } else { "error" })
     .increment(1);
     if let Err(e) = &result {
-        login_failed(ctx, &request, e);
+        login_failed(ctx, &request, "", e);
     }
     match result {
         Ok(identity) => logged_in(ctx, request, identity).await,

@@ -141,7 +141,11 @@ impl Gitea {
         for page in 1..=MAX_PAGES {
             let teams: Vec<Team> =
                 self.get(&format!("/api/v1/user/teams?page={page}&limit={TEAMS_PER_PAGE}"), token).await?;
-            let last = teams.len() < TEAMS_PER_PAGE;
+            // Only an empty page ends the list, as in Dex: Gitea may cap a page below `limit`
+            // (`MAX_RESPONSE_ITEMS`).
+            if teams.is_empty() {
+                return Ok(groups);
+            }
             for team in teams {
                 // A team without its organization names no group (Gitea always sends it).
                 let Some(org) = team.organization.filter(|o| !o.username.is_empty()) else { continue };
@@ -150,9 +154,6 @@ impl Gitea {
                         groups.push(group);
                     }
                 }
-            }
-            if last {
-                return Ok(groups);
             }
         }
         Err(fail(KIND, format!("/api/v1/user/teams: more than {MAX_PAGES} pages")))

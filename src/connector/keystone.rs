@@ -106,13 +106,12 @@ impl Keystone {
     pub fn open(config: KeystoneConfig) -> Result<Self, ConnectorError> {
         let host = config.keystone_host.trim_end_matches('/').to_string();
         url::Url::parse(&host).map_err(|e| fail(KIND, format!("keystoneHost {host:?}: {e}")))?;
-        let tls = super::http::Upstream {
-            root_cas: super::http::read_root_cas(
-                &[config.root_ca].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>(),
-            )?,
-        };
-        let http =
-            if config.insecure_ca { super::http::insecure_client(&tls)? } else { super::http::client(&tls)? };
+        let http = super::http::client_with_ca(&config.root_ca, config.insecure_ca)?;
+        if config.keystone_username.is_empty() || config.keystone_password.is_empty() {
+            tracing::warn!(
+                "keystone: without keystoneUsername and keystonePassword, refresh tokens of its users cannot be used"
+            );
+        }
         Ok(Self {
             host,
             domain: domain(&config.domain),
@@ -140,7 +139,8 @@ impl Keystone {
             .map_err(|e| fail(KIND, format!("POST {url}: {e}")))?;
         let status = response.status();
         // 401: unknown user, wrong password or disabled account; Keystone does not say which.
-        if status == StatusCode::UNAUTHORIZED {
+        // 400: input it will not take (a name over 255 characters): the user's mistake too.
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST) {
             return Ok(None);
         }
         if status != StatusCode::CREATED {

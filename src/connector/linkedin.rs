@@ -2,7 +2,7 @@
 //! the member `id` as user id, "First Last" as username (the email when both are empty), and
 //! the primary email address from the email API (always verified by LinkedIn). No groups.
 //! A refresh re-reads the name and email with the stored access token (LinkedIn issues no
-//! refresh tokens; its access tokens last about 60 days).
+//! refresh tokens; its access tokens last about 60 days, after which the user logs in again).
 //!
 //! `authURL` and `apiURL` are Tessera's own keys (an egress proxy or a test double in front of
 //! LinkedIn); Dex has no such keys and always talks to linkedin.com.

@@ -6,7 +6,8 @@
 //! Identity, as Dex: the user's `metadata.uid` as user id, `metadata.name` as username,
 //! preferred username and email (OpenShift has no email; unverified), and the user object's
 //! `groups`. With `groups` set, the user must be in one of them. Refresh re-reads the user with
-//! the stored access token (refreshed when expired) and re-checks the groups.
+//! the stored access token and re-checks the groups; once that token has expired (OpenShift's
+//! last a day by default and come without a refresh token) the user logs in again.
 //!
 //! TLS: `rootCA` (a PEM file, base64 of PEM, or PEM itself, as Dex reads it) is trusted besides
 //! the system's roots; `insecureCA` skips certificate checks (development only).

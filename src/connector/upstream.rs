@@ -267,7 +267,12 @@ impl OAuthApp {
             if data.access_token.is_empty() {
                 return Err(upstream(kind, "no upstream access or refresh token stored"));
             }
-            return Err(upstream(kind, "the upstream access token expired and no refresh token is stored"));
+            // For good: the provider gave no way to renew it (OpenShift, LinkedIn). The user
+            // logs in again; a server error here would make clients retry forever.
+            tracing::info!(connector = kind, "the upstream access token expired and cannot be renewed");
+            return Err(super::ConnectorError::Refused(
+                "Your login at the identity provider has expired; please log in again.".into(),
+            ));
         }
         let token = self.refresh(kind, &data.refresh_token).await?;
         let mut fresh = TokenData::from_token(&token);

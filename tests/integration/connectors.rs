@@ -49,6 +49,14 @@ pub(crate) struct Fake {
     /// Crowd: the user's nested groups; whether the account is deactivated.
     pub crowd_groups: Vec<String>,
     pub crowd_inactive: bool,
+    /// Keystone: the X-Auth-Token of every API call.
+    pub keystone_tokens_seen: Vec<String>,
+    /// Token endpoint: answer without a refresh token, with this `expires_in`.
+    pub access_only: Option<i64>,
+    /// Bitbucket: a `next` link to another host (`evil` is its base URL).
+    pub bitbucket_next_elsewhere: Option<String>,
+    /// Bitbucket: how many workspace pages were asked for.
+    pub api_calls: usize,
 }
 
 pub(crate) type Shared = Arc<Mutex<Fake>>;
@@ -95,6 +103,10 @@ pub(crate) async fn token(
     }
     match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") if form.get("code").map(String::as_str) == Some("code-1") => {
+            if let Some(expires_in) = state.access_only {
+                return axum::Json(json!({"access_token": "tok-1", "token_type": "bearer", "expires_in": expires_in}))
+                    .into_response();
+            }
             axum::Json(json!({"access_token": "tok-1", "token_type": "bearer", "refresh_token": "ref-1", "expires_in": 3600}))
                 .into_response()
         }

@@ -98,7 +98,8 @@ async fn bb_emails(State(fake): State<Shared>, Query(q): Query<HashMap<String, S
 
 /// One workspace per page.
 async fn bb_workspaces(State(fake): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let fake = fake.lock().unwrap();
+    let mut fake = fake.lock().unwrap();
+    fake.api_calls += 1;
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
     let values: Vec<Value> = fake
         .bitbucket_workspaces
@@ -108,7 +109,8 @@ async fn bb_workspaces(State(fake): State<Shared>, Query(q): Query<HashMap<Strin
         .collect();
     let mut body = json!({"pagelen": 1, "page": page, "values": values});
     if page < fake.bitbucket_workspaces.len() {
-        body["next"] = json!(format!("{}/2.0/user/workspaces?page={}", fake.base, page + 1));
+        let base = fake.bitbucket_next_elsewhere.clone().unwrap_or_else(|| format!("{}/2.0", fake.base));
+        body["next"] = json!(format!("{base}/user/workspaces?page={}", page + 1));
     }
     axum::Json(body).into_response()
 }
@@ -237,15 +239,16 @@ async fn ks_tokens(State(fake): State<Shared>, axum::Json(body): axum::Json<Valu
         .into_response()
 }
 
-fn ks_authorized(headers: &HeaderMap) -> bool {
-    matches!(
-        headers.get("x-auth-token").and_then(|v| v.to_str().ok()),
-        Some("ks-user-token" | "ks-admin-token")
-    )
+/// Whether the call carries a token Keystone issued; every token is recorded.
+fn ks_authorized(fake: &Shared, headers: &HeaderMap) -> bool {
+    let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let known = matches!(token.as_str(), "ks-user-token" | "ks-admin-token");
+    fake.lock().unwrap().keystone_tokens_seen.push(token);
+    known
 }
 
 async fn ks_user(State(fake): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if !ks_authorized(&headers) {
+    if !ks_authorized(&fake, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if id != KEYSTONE_USER_ID || fake.lock().unwrap().keystone_deleted {
@@ -256,9 +259,12 @@ async fn ks_user(State(fake): State<Shared>, Path(id): Path<String>, headers: He
         .into_response()
 }
 
-async fn ks_groups(State(fake): State<Shared>, headers: HeaderMap) -> Response {
-    if !ks_authorized(&headers) {
+async fn ks_groups(State(fake): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if !ks_authorized(&fake, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if id != KEYSTONE_USER_ID {
+        return StatusCode::NOT_FOUND.into_response();
     }
     let groups: Vec<Value> = fake
         .lock()
@@ -377,8 +383,12 @@ async fn bitbucket_cloud_login_with_paged_emails_workspaces_permissions_and_refr
     // filtered by `teams`.
     assert_eq!(claims["groups"], json!(["acme", "hidden", "acme:owner"]));
 
+    fake.lock().unwrap().bitbucket_workspaces = vec!["acme".into(), "beta".into()];
     let refreshed = server.refresh(tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
+    let again = jwt_claims(refreshed.str("id_token"));
+    assert_eq!(again["sub"], claims["sub"]);
+    assert_eq!(again["groups"], json!(["acme", "acme:owner"]), "the workspaces read again");
     fake.lock().unwrap().bitbucket_workspaces = vec!["beta".into()];
     server
         .refresh(refreshed.str("refresh_token"))
@@ -583,10 +593,20 @@ async fn keystone_password_login_groups_and_refresh_with_the_admin_account() {
     assert_eq!(claims["groups"], json!(["admins", "operators"]));
 
     // Refresh reads the groups again as the admin; a deleted user ends the refresh token.
+    assert!(
+        fake.lock().unwrap().keystone_tokens_seen.iter().all(|t| t == "ks-user-token"),
+        "the login reads as the user"
+    );
     fake.lock().unwrap().keystone_groups.push("auditors".into());
+    fake.lock().unwrap().keystone_tokens_seen.clear();
     let refreshed = server.refresh(tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
     assert_eq!(jwt_claims(refreshed.str("id_token"))["groups"], json!(["admins", "operators", "auditors"]));
+    let seen = fake.lock().unwrap().keystone_tokens_seen.clone();
+    assert!(
+        !seen.is_empty() && seen.iter().all(|t| t == "ks-admin-token"),
+        "a refresh reads as the admin: {seen:?}"
+    );
     fake.lock().unwrap().keystone_deleted = true;
     server
         .refresh(refreshed.str("refresh_token"))
@@ -663,4 +683,60 @@ async fn atlassian_crowd_with_wrong_application_credentials_is_an_upstream_error
     let page = password_connector_login(&server, "crowd", "openid", "jdoe", "crowd-pw").await.unwrap_err();
     assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{}", page.body);
     password_login(&server).await;
+}
+
+/// Without `teams`: every workspace and every readable permission; a workspace whose
+/// permission answers 404 has no permission group (as Dex).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitbucket_cloud_without_teams_keeps_every_workspace_and_permission() {
+    let (_fake, base) =
+        fake_provider(|f| f.bitbucket_workspaces = vec!["acme".into(), "beta".into(), "hidden".into()]).await;
+    let server = tessera("bitbucket", "bitbucket-cloud", |callback| {
+        json!({"clientID": "c", "clientSecret": "s", "redirectURI": callback, "getWorkspacePermissions": true,
+            "authURL": base, "apiURL": format!("{base}/2.0")})
+    })
+    .await;
+    let (_, tokens) = login_tokens(&server, &api(), "bitbucket", "openid groups").await;
+    assert_eq!(id_claims(&tokens)["groups"], json!(["acme", "beta", "hidden", "acme:owner", "beta:member"]));
+}
+
+/// A `next` link to another host is not followed: the access token never leaves the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitbucket_cloud_never_sends_the_token_to_another_host() {
+    let (elsewhere, evil) = fake_provider(|_| {}).await;
+    let (_fake, base) = fake_provider(|f| {
+        f.bitbucket_workspaces = vec!["acme".into(), "beta".into()];
+        f.bitbucket_next_elsewhere = Some(format!("{evil}/2.0"));
+    })
+    .await;
+    let server = tessera("bitbucket", "bitbucket-cloud", |callback| {
+        json!({"clientID": "c", "clientSecret": "s", "redirectURI": callback, "authURL": base, "apiURL": format!("{base}/2.0")})
+    })
+    .await;
+    let (_, hop) = upstream_login(&server, &browser(), &api(), "bitbucket", "openid groups").await;
+    assert_eq!(hop.page().status, StatusCode::BAD_GATEWAY);
+    assert_eq!(elsewhere.lock().unwrap().api_calls, 0, "nothing reached the other host");
+}
+
+/// OpenShift's access tokens expire (a day by default) and come without a refresh token:
+/// then the refresh token ends (`invalid_grant`) and the user logs in again, rather than a
+/// server error a client would retry forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openshift_refresh_after_the_upstream_token_expired_asks_for_a_new_login() {
+    let ca = TestCa::create();
+    let (_fake, addr) = fake_provider_tls(&ca, |f| {
+        f.openshift_groups = vec!["dev".into()];
+        f.access_only = Some(1);
+    })
+    .await;
+    let root_ca = ca.path("ca.pem");
+    let server = tessera("openshift", "openshift", |callback| {
+        json!({"issuer": format!("https://{addr}"), "clientID": "c", "clientSecret": "s", "redirectURI": callback, "rootCA": root_ca})
+    })
+    .await;
+    let (_, tokens) = login_tokens(&server, &ca.client(), "openshift", "openid offline_access").await;
+    server
+        .refresh(tokens["refresh_token"].as_str().unwrap())
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
 }
