@@ -51,13 +51,7 @@ impl ApiServer {
         if header.alg != jsonwebtoken::Algorithm::RS256 {
             return Err(format!("{:?} is not an accepted signing algorithm", header.alg));
         }
-        let jwk = jwks.find(header.kid.as_deref().unwrap_or_default()).ok_or("unknown kid")?;
-        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
-        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.client_id]);
-        let claims =
-            jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| e.to_string())?.claims;
+        let claims = verify_jwt(token, &jwks, &self.issuer, std::slice::from_ref(&self.client_id), 60)?;
         if claims["email_verified"] != true {
             return Err("email not verified".into());
         }

@@ -7,8 +7,7 @@
 //! verifier that cached the JWKS before it still verifies what is signed after it.
 
 use crate::common::*;
-use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{DecodingKey, Validation};
+use jsonwebtoken::jwk::JwkSet;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::Path;
@@ -31,33 +30,6 @@ fn example(path: &str) -> Vec<Value> {
 
 fn strings(value: &Value) -> Vec<String> {
     value.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
-}
-
-/// Verifies `token` as a JWT verifier with a cached `jwks` does: the key by `kid` (a token
-/// whose key is not in the cache fails), the algorithm the key names, the signature, `iss`
-/// exactly, `aud` one of `audiences`, `exp` with `leeway`. Returns the claims.
-fn verify(
-    token: &str,
-    jwks: &JwkSet,
-    issuer: &str,
-    audiences: &[String],
-    leeway: u64,
-) -> Result<Value, String> {
-    let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
-    let kid = header.kid.ok_or("no kid")?;
-    let jwk: &Jwk = jwks.find(&kid).ok_or_else(|| format!("kid {kid} is not in the cached JWKS"))?;
-    let alg = jwk.common.key_algorithm.ok_or("the JWK names no alg")?;
-    let alg: jsonwebtoken::Algorithm = alg.to_string().parse().map_err(|_| "not a signing alg")?;
-    if alg != header.alg {
-        return Err(format!("header alg {:?} differs from the key's {alg:?}", header.alg));
-    }
-    let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
-    let mut validation = Validation::new(alg);
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(audiences);
-    validation.leeway = leeway;
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation).map(|d| d.claims).map_err(|e| e.to_string())
 }
 
 /// The JWKS as a verifier fetches it, with the checks every consumer relies on.
@@ -128,7 +100,7 @@ async fn tokens_satisfy_envoy_istio_and_kube_apiserver_as_configured_in_deploy()
 
     // Envoy: RequestAuthentication, then the AuthorizationPolicy's request principal and claim.
     let orders = token(&server, "orders-web", Some("orders-secret"), "openid email groups").await;
-    let claims = verify(&orders, &cached, &issuer, &audiences, ENVOY_CLOCK_SKEW).unwrap();
+    let claims = verify_jwt(&orders, &cached, &issuer, &audiences, ENVOY_CLOCK_SKEW).unwrap();
     let principal = format!("{}/{}", claims["iss"].as_str().unwrap(), claims["sub"].as_str().unwrap());
     for pattern in strings(&policy["spec"]["rules"][0]["from"][0]["source"]["requestPrincipals"]) {
         let prefix = pattern.strip_suffix('*').expect("a prefix pattern");
@@ -142,8 +114,13 @@ async fn tokens_satisfy_envoy_istio_and_kube_apiserver_as_configured_in_deploy()
     }
     // A token for another audience, or from another issuer, is refused.
     let other = token(&server, CLIENT_ID, Some(CLIENT_SECRET), "openid").await;
-    assert!(verify(&other, &cached, &issuer, &audiences, ENVOY_CLOCK_SKEW).unwrap_err().contains("Audience"));
-    assert!(verify(&orders, &cached, "https://tessera.example.com", &audiences, 0).is_err(), "iss is exact");
+    assert!(
+        verify_jwt(&other, &cached, &issuer, &audiences, ENVOY_CLOCK_SKEW).unwrap_err().contains("Audience")
+    );
+    assert!(
+        verify_jwt(&orders, &cached, "https://tessera.example.com", &audiences, 0).is_err(),
+        "iss is exact"
+    );
 
     // kube-apiserver: structured authentication, and the equivalent flags.
     let authentication = &example("kube-apiserver/authentication-config.yaml")[0];
@@ -156,7 +133,7 @@ async fn tokens_satisfy_envoy_istio_and_kube_apiserver_as_configured_in_deploy()
         jsonwebtoken::Algorithm::RS256,
         "its default"
     );
-    let kube_claims = verify(&kube, &cached, &issuer, &kubectl_audiences, 0).unwrap();
+    let kube_claims = verify_jwt(&kube, &cached, &issuer, &kubectl_audiences, 0).unwrap();
     assert_eq!(jwt["claimValidationRules"][0]["expression"], "claims.email_verified == true");
     assert_eq!(kube_claims["email_verified"], true);
     let mappings = &jwt["claimMappings"];
@@ -190,7 +167,7 @@ async fn tokens_satisfy_envoy_istio_and_kube_apiserver_as_configured_in_deploy()
         jsonwebtoken::decode_header(&after).unwrap().kid,
         jsonwebtoken::decode_header(&orders).unwrap().kid
     );
-    let checked = verify(&after, &cached, &issuer, &audiences, ENVOY_CLOCK_SKEW);
+    let checked = verify_jwt(&after, &cached, &issuer, &audiences, ENVOY_CLOCK_SKEW);
     assert!(
         checked.is_ok(),
         "a JWKS cached before the rotation verifies tokens signed after it: {checked:?}"

@@ -604,6 +604,34 @@ fn jwt_part(token: &str, index: usize) -> Value {
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
+/// Verifies `token` as a JWT verifier with a cached `jwks` does: the key by `kid` (a token
+/// whose key is not in the cache fails), the algorithm the key names, the signature, `iss`
+/// exactly, `aud` one of `audiences`, `exp` with `leeway`. Returns the claims.
+pub fn verify_jwt(
+    token: &str,
+    jwks: &jsonwebtoken::jwk::JwkSet,
+    issuer: &str,
+    audiences: &[String],
+    leeway: u64,
+) -> Result<Value, String> {
+    let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
+    let kid = header.kid.ok_or("no kid")?;
+    let jwk: &jsonwebtoken::jwk::Jwk =
+        jwks.find(&kid).ok_or_else(|| format!("kid {kid} is not in the cached JWKS"))?;
+    let alg = jwk.common.key_algorithm.ok_or("the JWK names no alg")?;
+    let alg: jsonwebtoken::Algorithm = alg.to_string().parse().map_err(|_| "not a signing alg")?;
+    if alg != header.alg {
+        return Err(format!("header alg {:?} differs from the key's {alg:?}", header.alg));
+    }
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(audiences);
+    validation.leeway = leeway;
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation).map(|d| d.claims).map_err(|e| e.to_string())
+}
+
 /// The PKCE S256 challenge of a verifier.
 pub fn s256(verifier: &str) -> String {
     use base64::Engine;
